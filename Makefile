@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# The Makefile finds a Python 3.12+ itself: PATH first, then pyenv's versions.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); do \
+	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
+	    command -v $$c; exit 0; fi; done; exit 1
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@base=$$( $(FIND_PYTHON) ) || { \
+	  echo "error: trustsim needs Python 3.12 or newer (Mesa 3.5 requires it), and none was found on PATH or under pyenv." >&2; \
+	  echo "       Install one, for example 'pyenv install 3.12' or 'apt-get install python3.12', then run make again." >&2; \
+	  exit 1; }; \
+	echo "using $$base ($$($$base --version))"; \
+	test -x $(PY) || $$base -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/trustsim demo
+
+lint: setup
+	$(VENV)/bin/ruff check sim tests benchmarks
+	$(VENV)/bin/ruff format --check sim tests benchmarks
+	$(VENV)/bin/mypy
+
+test: setup lint
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

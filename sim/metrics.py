@@ -1,0 +1,155 @@
+"""Every measured quantity of MODEL.md ("What is measured") as a function of model state."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import connected_components
+
+from sim.structure import Network, Organization
+
+if TYPE_CHECKING:
+    from sim.model import TrustModel
+
+__all__ = ["MEASURES", "SUMMARY_KEYS", "TEAM_COLUMNS", "gini", "measure", "summarize", "team_components"]
+
+# The per-step columns, with exactly MODEL.md's names (fragmentation: mean number of
+# bonded components per team; largest_component_share: the largest one's mean share).
+MEASURES = (
+    "mean_trust",
+    "within_team_trust",
+    "trust_in_managers",
+    "trust_in_coach",
+    "cross_team_trust",
+    "mean_skill",
+    "skill_p10",
+    "skill_gini",
+    "needs",
+    "asks",
+    "silence_rate",
+    "help_success_rate",
+    "breaches",
+    "fragmentation",
+    "largest_component_share",
+)
+TEAM_COLUMNS = ("step", "team", "within_team_trust", "components", "largest_component_share")
+SUMMARY_KEYS = (
+    *MEASURES,
+    *(f"{m}_avg" for m in MEASURES),
+    "time_to_competence",
+    "disintegrated",
+)
+
+
+def _mean(values: NDArray[np.float64]) -> float:
+    return float(values.mean()) if len(values) else math.nan
+
+
+def gini(x: NDArray[np.float64]) -> float:
+    """Gini coefficient of non-negative values: 0 = all equal, towards 1 = one has all."""
+    x = np.sort(np.asarray(x, dtype=float))
+    n, total = len(x), x.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    return float(2.0 * np.sum(np.arange(1, n + 1) * x) / (n * total) - (n + 1) / n)
+
+
+def team_components(
+    org: Organization, net: Network, trust: NDArray[np.float64], threshold: float
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Per team: the number of connected components, and the largest one's share.
+
+    The team's graph joins pairs inside the team with min(T[i, j], T[j, i]) >= threshold.
+    """
+    ts = org.team[net.src]
+    bonded = (ts == org.team[net.dst]) & (ts >= 0) & (np.minimum(trust, trust[net.rev]) >= threshold)
+    graph = csr_array(
+        (np.ones(int(bonded.sum())), (net.src[bonded], net.dst[bonded])),
+        shape=(org.n_people, org.n_people),
+    )
+    _, label = connected_components(graph, directed=False)
+    in_team = np.flatnonzero(org.team >= 0)
+    team = org.team[in_team]
+    pair, size = np.unique(team * org.n_people + label[in_team], return_counts=True)
+    pair_team = pair // org.n_people
+    components = np.bincount(pair_team, minlength=org.n_teams)
+    largest = np.zeros(org.n_teams)
+    np.maximum.at(largest, pair_team, size)
+    return components, largest / np.maximum(np.bincount(team, minlength=org.n_teams), 1)
+
+
+def measure(model: TrustModel) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """This step's measures (MODEL.md), and one row per team when the model keeps them."""
+    org, net, t, m = model.org, model.net, model.trust, model.masks
+    p, c = model.params, model.counts
+    member_skill = model.skill[: org.n_members].mean(axis=1)
+    within = m["within"]
+    team_of_edge = org.team[net.src[within]]
+    per_team = np.bincount(team_of_edge, t[within], minlength=org.n_teams) / np.maximum(
+        np.bincount(team_of_edge, minlength=org.n_teams), 1
+    )
+    components, largest = team_components(org, net, t, p.bond_threshold)
+    needs = c["needs"]
+    values = {
+        "mean_trust": _mean(t),
+        "within_team_trust": _mean(t[within]),
+        "trust_in_managers": _mean(t[m["to_manager"]]),
+        "trust_in_coach": _mean(t[m["to_coach"]]),
+        "cross_team_trust": _mean(t[m["cross"]]),
+        "mean_skill": float(member_skill.mean()),
+        "skill_p10": float(np.percentile(member_skill, 10)),
+        "skill_gini": gini(member_skill),
+        "needs": needs,
+        "asks": c["asks"],
+        "silence_rate": c["silences"] / needs if needs else 0.0,
+        "help_success_rate": c["successes"] / c["helps"] if c["helps"] else math.nan,
+        "breaches": c["breaches"],
+        "fragmentation": float(components.mean()),
+        "largest_component_share": float(largest.mean()),
+    }
+    model.team_largest_share = largest
+    rows = []
+    if model.team_table:
+        step = int(model.steps)
+        rows = [
+            {
+                "step": step,
+                "team": team,
+                "within_team_trust": float(per_team[team]),
+                "components": int(components[team]),
+                "largest_component_share": float(largest[team]),
+            }
+            for team in range(org.n_teams)
+        ]
+    return values, rows
+
+
+def summarize(model: TrustModel) -> dict[str, Any]:
+    """Run-level results: final values, their means over the run (steps 1 on),
+    time_to_competence (first step with mean_skill >= competence_target, or None) and
+    disintegrated (some team's largest bonded component is under half the team at the end).
+    """
+    frame = pd.DataFrame(model.datacollector.model_vars)
+    run = frame[frame["step"] >= 1] if len(frame) > 1 else frame
+    out: dict[str, Any] = {}
+    for name in MEASURES:
+        out[name] = _plain(frame[name].iloc[-1])
+        out[f"{name}_avg"] = _plain(run[name].mean())
+    competent = frame.loc[frame["mean_skill"] >= model.params.competence_target, "step"]
+    out["time_to_competence"] = int(competent.iloc[0]) if len(competent) else None
+    out["disintegrated"] = bool((model.team_largest_share < 0.5).any())
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Numbers as plain Python values (NaN stays NaN) for JSON and tables."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value

@@ -1,0 +1,518 @@
+"""The frozen Scenario: every parameter of the model, and loading it from TOML files.
+
+The Scenario is the only place where a parameter's name, default, range, unit and
+meaning live (docs/ODD.md's parameter table is generated from it). Scenario files are
+TOML: `preset = "..."` starts from a named regime, `extends = "other.toml"` starts
+from another file, any parameter can then be set, and `[[events]]` schedules events.
+Every problem is reported as one line naming the file, the key, the value and what
+is allowed (validate at the boundary; the model trusts what it is given).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "EVENT_TYPES",
+    "PRESETS",
+    "Event",
+    "Scenario",
+    "ScenarioError",
+    "describe_file",
+    "load_scenario",
+    "parameter_table",
+    "parameters",
+    "scenario_from_dict",
+]
+
+# The named regimes are presets of the three switches (MODEL.md, "Coaching regimes").
+PRESETS: dict[str, dict[str, Any]] = {
+    "no_coaching": {"coach": "none", "sponsor": "none", "peer_coaching": False},
+    "top_down_internal": {"coach": "internal", "sponsor": "top", "peer_coaching": False},
+    "top_down_external": {"coach": "external", "sponsor": "top", "peer_coaching": False},
+    "manager_sponsored": {"coach": "internal", "sponsor": "manager", "peer_coaching": False},
+    "peer_led": {"coach": "none", "sponsor": "none", "peer_coaching": True},
+    "hybrid": {"coach": "internal", "sponsor": "top", "peer_coaching": True},
+}
+
+EVENT_TYPES = ("breach", "sponsor_withdraws", "sponsor_returns", "turnover_wave", "reorg")
+
+# Keys of a scenario file that are not parameters.
+FILE_KEYS = ("preset", "extends", "name", "description", "events")
+
+
+def _param(
+    default: Any,
+    meaning: str,
+    unit: str = "-",
+    *,
+    ge: float | None = None,
+    le: float | None = None,
+    group: str,
+) -> Any:
+    """A scenario parameter: its default, range, unit and one-line meaning."""
+    return Field(
+        default,
+        ge=ge,
+        le=le,
+        description=meaning,
+        json_schema_extra={"unit": unit, "group": group},
+    )
+
+
+class ScenarioError(ValueError):
+    """One or more problems in a scenario or experiment file, one line each."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = list(lines)
+        super().__init__("\n".join(self.lines))
+
+
+class Event(BaseModel):
+    """A scheduled event: it happens at the start of step `at`, before anything else."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["breach", "sponsor_withdraws", "sponsor_returns", "turnover_wave", "reorg"] = (
+        Field(description="what happens")
+    )
+    at: int = Field(ge=1, le=100_000, description="the step (week) at which it happens")
+    role: Literal["coach", "manager", "top"] = Field(
+        "coach", description="breach: who breaches towards everyone they serve or lead"
+    )
+    fraction: float = Field(
+        0.5, ge=0.0, le=1.0, description="turnover_wave: the share of members who leave"
+    )
+
+
+class Scenario(BaseModel):
+    """Every parameter of the trust-and-learning model, with its default (MODEL.md).
+
+    Frozen: a scenario is a value. Build variants with `Scenario.with_(...)`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+    name: str = Field("custom", description="scenario name (the file's stem)")
+    description: str = Field("", description="what the scenario represents")
+
+    # Organization and horizon
+    steps: int = _param(104, "horizon: number of steps run", "weeks", ge=1, le=10_000, group="org")
+    members: int = _param(
+        12, "front-line members (managers come on top)", "people", ge=2, le=100_000, group="org"
+    )
+    levels: int = _param(1, "levels of the management tree", "levels", ge=1, le=6, group="org")
+    topics: int = _param(3, "skill topics", "topics", ge=1, le=20, group="org")
+
+    # Initial state of people
+    skill_mean: float = _param(
+        0.3, "mean initial skill of members (Beta draw)", "0-1", ge=0.01, le=0.99, group="people"
+    )
+    skill_sd: float = _param(
+        0.1, "sd of initial skill of members", "0-1", ge=0.0, le=0.45, group="people"
+    )
+    specialty_bonus: float = _param(
+        0.3, "extra initial skill on a member's specialty topic", "0-1", ge=0.0, le=1.0,
+        group="people",
+    )
+    manager_skill: float = _param(
+        0.5, "managers' initial skill on every topic", "0-1", ge=0.0, le=1.0, group="people"
+    )
+    propensity_mean: float = _param(
+        0.5, "mean propensity to trust (Mayer et al. 1995)", "0-1", ge=0.01, le=0.99,
+        group="people",
+    )
+    propensity_sd: float = _param(
+        0.15, "sd of propensity to trust", "0-1", ge=0.0, le=0.45, group="people"
+    )
+    benevolence_mean: float = _param(
+        0.7, "mean probability of accepting a request for help", "probability", ge=0.01,
+        le=0.99, group="people",
+    )
+    integrity_mean: float = _param(
+        0.95, "mean probability of not breaching, per help given", "probability", ge=0.01,
+        le=0.99, group="people",
+    )
+
+    # Initial trust
+    initial_trust_scale: float = _param(
+        1.0, "multiplies everyone's initial trust", "factor", ge=0.0, le=2.0, group="trust"
+    )
+    power_distance: float = _param(
+        0.8, "initial trust factor per level of difference", "factor", ge=0.0, le=1.0,
+        group="trust",
+    )
+    management_trust_scale: float = _param(
+        1.0, "multiplies initial trust in managers (0.2: management is distrusted)", "factor",
+        ge=0.0, le=2.0, group="trust",
+    )
+    external_trust_discount: float = _param(
+        0.6, "initial trust in an external coach, as a share of propensity", "factor", ge=0.0,
+        le=1.0, group="trust",
+    )
+
+    # Coaching regime
+    coach: Literal["none", "internal", "external"] = _param(
+        "none", "who coaches: nobody, a member of each team, or an outsider per team", "choice",
+        group="regime",
+    )
+    coach_selection: Literal["most_trusted", "most_skilled", "random"] = _param(
+        "most_trusted", "how an internal coach is chosen", "choice", group="regime"
+    )
+    coach_training: float = _param(
+        0.1, "skill added to an internal coach on every topic", "0-1", ge=0.0, le=1.0,
+        group="regime",
+    )
+    external_skill: float = _param(
+        0.8, "external coach's skill on every topic; ceiling of coach development", "0-1",
+        ge=0.0, le=1.0, group="regime",
+    )
+    coach_capacity: int = _param(
+        4, "requests a coach serves per step", "requests/step", ge=1, le=1000, group="regime"
+    )
+    sponsor: Literal["none", "manager", "top"] = _param(
+        "none", "who endorses the coach: nobody, the team's manager, or the top manager",
+        "choice", group="regime",
+    )
+    sponsor_interval: int = _param(
+        4, "steps between endorsements", "weeks", ge=1, le=10_000, group="regime"
+    )
+    sponsor_start: int = _param(
+        0, "first step of endorsement (0: from the start)", "weeks", ge=0, le=10_000,
+        group="regime",
+    )
+    sponsorship_strength: float = _param(
+        0.3, "share of distrust in the coach an endorsement closes (Stewart 2003)", "0-1",
+        ge=0.0, le=1.0, group="regime",
+    )
+    hierarchy_attenuation: float = _param(
+        0.7, "endorsement factor per further level it passes down", "factor", ge=0.0, le=1.0,
+        group="regime",
+    )
+    coach_development: float = _param(
+        0.02, "sponsored coach's weekly skill growth towards external_skill", "1/week", ge=0.0,
+        le=1.0, group="regime",
+    )
+    peer_coaching: bool = _param(
+        False, "members set time aside to teach each other", "switch", group="regime"
+    )
+    peer_capacity: int = _param(
+        2, "requests a member serves per step under peer coaching", "requests/step", ge=1,
+        le=1000, group="regime",
+    )
+    peer_recognition: float = _param(
+        0.02, "trust teammates add to a member whose teaching succeeded", "0-1", ge=0.0,
+        le=1.0, group="regime",
+    )
+
+    # One step
+    need_rate: float = _param(
+        0.5, "probability a member has a learning need in a step", "probability", ge=0.0,
+        le=1.0, group="step",
+    )
+    manager_need_rate: float = _param(
+        0.2, "probability a manager has a learning need in a step", "probability", ge=0.0,
+        le=1.0, group="step",
+    )
+    trust_selectivity: float = _param(
+        2.0, "exponent of trust in the choice of helper", "exponent", ge=0.0, le=10.0,
+        group="step",
+    )
+    self_learning_rate: float = _param(
+        0.02, "share of the skill gap closed by self-study", "1/week", ge=0.0, le=1.0,
+        group="step",
+    )
+    refusal_loss: float = _param(
+        0.05, "share of trust lost when a request is refused", "0-1", ge=0.0, le=1.0,
+        group="step",
+    )
+    trust_sensitivity: float = _param(
+        1.0, "exponent of mutual trust in the chance of successful help", "exponent", ge=0.0,
+        le=10.0, group="step",
+    )
+    learning_rate: float = _param(
+        0.2, "share of the skill gap to the helper closed by successful help", "0-1", ge=0.0,
+        le=1.0, group="step",
+    )
+    teaching_gain: float = _param(
+        0.01, "share of the helper's own gap closed by teaching", "0-1", ge=0.0, le=1.0,
+        group="step",
+    )
+    trust_gain: float = _param(
+        0.08, "share of distrust closed by a success (asymmetric rule)", "0-1", ge=0.0, le=1.0,
+        group="step",
+    )
+    trust_loss: float = _param(
+        0.16, "share of trust lost by a failure (asymmetric rule; Slovic 1993)", "0-1", ge=0.0,
+        le=1.0, group="step",
+    )
+    breach_loss: float = _param(
+        0.5, "share of trust lost by the victim of a breach", "0-1", ge=0.0, le=1.0,
+        group="step",
+    )
+    gossip_weight: float = _param(
+        0.2, "weight of what is heard from a contact", "0-1", ge=0.0, le=1.0, group="step"
+    )
+    gossip_rate: float = _param(
+        0.1, "probability a person gossips in a step", "probability", ge=0.0, le=1.0,
+        group="step",
+    )
+    trust_decay: float = _param(
+        0.01, "share of the distance to baseline trust recovered per step", "1/week", ge=0.0,
+        le=1.0, group="step",
+    )
+    skill_decay: float = _param(
+        0.0, "share of skill forgotten per step", "1/week", ge=0.0, le=1.0, group="step"
+    )
+    turnover_rate: float = _param(
+        0.0, "probability a member leaves in a step", "1/week", ge=0.0, le=1.0, group="step"
+    )
+    trust_rule: Literal["asymmetric", "beta"] = _param(
+        "asymmetric", "how help outcomes move trust", "choice", group="step"
+    )
+    beta_forgetting: float = _param(
+        0.98, "beta rule: evidence kept per step (Josang and Ismail 2002)", "factor", ge=0.0,
+        le=1.0, group="step",
+    )
+
+    # Measurement
+    bond_threshold: float = _param(
+        0.5, "mutual trust at which a pair counts as bonded", "0-1", ge=0.0, le=1.0,
+        group="measure",
+    )
+    competence_target: float = _param(
+        0.6, "mean skill that counts as competent", "0-1", ge=0.0, le=1.0, group="measure"
+    )
+
+    events: tuple[Event, ...] = Field((), description="scheduled events")
+
+    @model_validator(mode="after")
+    def _beta_draws_possible(self) -> Scenario:
+        """A Beta distribution needs variance below mean * (1 - mean)."""
+        for mean_key, sd_key in (("skill_mean", "skill_sd"), ("propensity_mean", "propensity_sd")):
+            mean, sd = getattr(self, mean_key), getattr(self, sd_key)
+            if sd > 0 and sd * sd >= mean * (1 - mean):
+                limit = (mean * (1 - mean)) ** 0.5
+                raise ValueError(
+                    f"{sd_key} = {sd} is too large for {mean_key} = {mean}: "
+                    f"allowed below {limit:.3f}"
+                )
+        return self
+
+    def with_(self, **changes: Any) -> Scenario:
+        """A validated copy with some parameters changed."""
+        return scenario_from_dict({**self.model_dump(), **changes}, source="<keywords>")
+
+    def parameters(self) -> dict[str, Any]:
+        """The model parameters as a flat dict (no name, description or events)."""
+        return {k: getattr(self, k) for k in parameters()}
+
+    def digest(self) -> str:
+        """A short stable hash of everything that decides a run (not name or description)."""
+        data = self.model_dump(mode="json", exclude={"name", "description"})
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def parameters() -> dict[str, Any]:
+    """Every model parameter's field info, in declaration order."""
+    return {k: f for k, f in Scenario.model_fields.items() if k not in FILE_KEYS}
+
+
+def _allowed(key: str) -> str:
+    """What is allowed for a parameter, in words."""
+    field = Scenario.model_fields[key]
+    ann = field.annotation
+    choices = getattr(ann, "__args__", None)
+    if choices and all(isinstance(c, str) for c in choices):
+        return "one of " + ", ".join(f'"{c}"' for c in choices)
+    if ann is bool:
+        return "true or false"
+    lo = hi = None
+    for m in field.metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+    kind = "an integer" if ann is int else "a number"
+    if lo is not None and hi is not None:
+        return f"{kind} from {lo} to {hi}"
+    return kind
+
+
+def _suggest(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _fmt(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str | bool) else repr(value)
+
+
+def _errors_to_lines(source: str, err: ValidationError, data: Mapping[str, Any]) -> list[str]:
+    """Turn pydantic's errors into one line each: file, key, value, what is allowed."""
+    lines = []
+    for e in err.errors():
+        loc = [str(p) for p in e["loc"]]
+        if not loc:  # model-level validator
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {msg}")
+            continue
+        if loc[0] == "events" and len(loc) >= 2:
+            where = f"events[{loc[1]}]" + (f".{loc[2]}" if len(loc) > 2 else "")
+            value = e.get("input")
+            if e["type"] == "extra_forbidden":
+                allowed = ", ".join(Event.model_fields)
+                lines.append(f"{source}: {where} is not an event key; allowed keys: {allowed}")
+            elif e["type"] == "missing":
+                lines.append(f"{source}: {where} is missing: every event needs type and at")
+            elif len(loc) > 2 and loc[2] == "type":
+                types = ", ".join(f'"{t}"' for t in EVENT_TYPES)
+                lines.append(f"{source}: {where} = {_fmt(value)} is not allowed: one of {types}")
+            else:
+                lines.append(f"{source}: {where} = {_fmt(value)}: {e['msg'].lower()}")
+            continue
+        key = loc[0]
+        value = data.get(key, e.get("input"))
+        if e["type"] == "extra_forbidden":
+            known = [*parameters(), *FILE_KEYS]
+            lines.append(f"{source}: unknown key {key!r}{_suggest(key, known)}")
+        elif key in Scenario.model_fields and key not in FILE_KEYS:
+            lines.append(f"{source}: {key} = {_fmt(value)} is not allowed: {_allowed(key)}")
+        else:
+            lines.append(f"{source}: {key} = {_fmt(value)}: {e['msg'].lower()}")
+    return lines
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scenario:
+    """Validate a flat dict of parameters (plus name, description, events) into a Scenario.
+
+    Raises:
+        ScenarioError: with one line per problem.
+    """
+    data = dict(data)
+    # Strict types: a string where a number belongs, or 4.0 where an integer belongs, is an
+    # error rather than a silent conversion. An integer where a float belongs is fine.
+    if isinstance(data.get("events"), list):
+        data["events"] = tuple(data["events"])
+    try:
+        return Scenario.model_validate(data, strict=True)
+    except ValidationError as err:
+        raise ScenarioError(_errors_to_lines(source, err, data)) from None
+
+
+def describe_file(path: Path) -> str:
+    """The comment block at the top of a scenario file, as one paragraph."""
+    lines = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        s = raw.strip()
+        if not s.startswith("#"):
+            break
+        lines.append(s.lstrip("#").strip())
+    return " ".join(x for x in lines if x)
+
+
+def _read_toml(path: Path, source: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([f"{source}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{source}: cannot be read: {exc}"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """The merged raw dict of a file, following `preset` and `extends`."""
+    source = str(path)
+    if path.resolve() in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
+        raise ScenarioError([f"{source}: extends = cycle: {cycle}"])
+    raw = _read_toml(path, source)
+    chain = (*chain, path.resolve())
+    merged: dict[str, Any] = {}
+    problems: list[str] = []
+    if "extends" in raw:
+        parent = raw.pop("extends")
+        if not isinstance(parent, str):
+            problems.append(f"{source}: extends = {_fmt(parent)} is not allowed: a file path")
+        else:
+            parent_path = (path.parent / parent).resolve()
+            if not parent_path.exists():
+                problems.append(
+                    f"{source}: extends = {_fmt(parent)}: file not found ({parent_path})"
+                )
+            else:
+                merged.update(_resolve(parent_path, chain))
+                merged.pop("name", None)
+                merged.pop("description", None)
+    if "preset" in raw:
+        preset = raw.pop("preset")
+        if preset not in PRESETS:
+            allowed = ", ".join(f'"{p}"' for p in PRESETS)
+            problems.append(
+                f"{source}: preset = {_fmt(preset)} is not a preset{_suggest(str(preset), PRESETS)}"
+                f"; allowed: {allowed}"
+            )
+        else:
+            merged.update(PRESETS[preset])
+    if problems:
+        raise ScenarioError(problems)
+    if "events" in raw and not isinstance(raw["events"], list):
+        raise ScenarioError(
+            [f"{source}: events = {_fmt(raw['events'])} is not allowed: a list of [[events]] tables"]
+        )
+    merged.update(raw)
+    return merged
+
+
+def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
+    """Load and validate a scenario file; keyword overrides are applied last.
+
+    Raises:
+        ScenarioError: one line per problem, naming the file, key, value and what is allowed.
+    """
+    path = Path(path)
+    data = _resolve(path, ())
+    data.setdefault("name", path.stem)
+    if "description" not in data and path.exists():
+        data["description"] = describe_file(path)
+    data.update(overrides)
+    return scenario_from_dict(data, source=str(path))
+
+
+def preset(name: str, **overrides: Any) -> Scenario:
+    """A named preset (MODEL.md's six regimes) with optional parameter overrides."""
+    if name not in PRESETS:
+        raise ScenarioError(
+            [f"preset = {_fmt(name)} is not a preset{_suggest(name, PRESETS)}"
+             f"; allowed: {', '.join(PRESETS)}"]
+        )
+    return scenario_from_dict({"name": name, **PRESETS[name], **overrides}, source=f"preset {name}")
+
+
+def parameter_table() -> str:
+    """The Markdown parameter table for docs/ODD.md, generated from the Scenario."""
+    rows = [
+        "| parameter | default | range | unit | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for key, field in parameters().items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        allowed = _allowed(key)
+        rng = allowed.removeprefix("a number from ").removeprefix("an integer from ")
+        rng = rng.replace(" to ", " – ").replace("one of ", "")
+        default = _fmt(field.default)
+        rows.append(
+            f"| `{key}` | {default} | {rng} | {extra.get('unit', '-')} | {field.description} |"
+        )
+    return "\n".join(rows) + "\n"

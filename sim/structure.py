@@ -1,0 +1,223 @@
+"""The organization: hierarchy, teams, and the contact network on which trust lives.
+
+People are indexed 0..N-1: the front-line members first, then the managers from the
+top down, then the external coaches (if any). Keeping that order fixed makes the
+draws of members and managers line up across regimes (common random numbers).
+
+The contact network is stored as sorted directed edge arrays (CSR by source), never
+as a dense N x N matrix, so that ten thousand people fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["MEMBER", "MANAGER", "COACH", "Network", "Organization", "build_organization"]
+
+MEMBER, MANAGER, COACH = 0, 1, 2
+IntArray = NDArray[np.int64]
+
+
+@dataclass
+class Organization:
+    """Who reports to whom, who is in which front-line team."""
+
+    n_members: int
+    levels: int
+    role: NDArray[np.int8]  # MEMBER, MANAGER or COACH (an internal coach is a member made COACH)
+    level: IntArray  # 0 = top manager, members at `levels`
+    boss: IntArray  # index of one's own manager, -1 for the top manager and external coaches
+    team: IntArray  # front-line team (members, front-line managers, coaches); -1 above
+    team_manager: IntArray  # front-line manager of each team
+    external: NDArray[np.bool_]  # True for external coaches
+    coach_of_team: IntArray  # coach of each team, -1 where none
+
+    @property
+    def n_people(self) -> int:
+        """Everyone: members, managers and external coaches."""
+        return len(self.role)
+
+    @property
+    def n_teams(self) -> int:
+        """Number of front-line teams."""
+        return len(self.team_manager)
+
+    @property
+    def n_staff(self) -> int:
+        """Members and managers (everyone but external coaches)."""
+        return int((~self.external).sum())
+
+
+def level_sizes(members: int, levels: int) -> list[int]:
+    """Managers per level, top first: span about ceil(members ** (1 / levels)) (MODEL.md)."""
+    span = math.ceil(members ** (1.0 / levels) - 1e-9)
+    sizes = [1] * levels
+    if levels > 1:
+        sizes[-1] = math.ceil(members / span)
+        for lvl in range(levels - 2, 0, -1):
+            sizes[lvl] = math.ceil(sizes[lvl + 1] / span)
+    return sizes
+
+
+def _split_evenly(n_items: int, n_groups: int) -> IntArray:
+    """Group of each of n_items, as evenly as possible (sizes differ by at most one)."""
+    return (np.arange(n_items) * n_groups) // n_items
+
+
+def build_organization(members: int, levels: int, external_coaches: bool) -> Organization:
+    """The management tree of MODEL.md: members split evenly into front-line teams.
+
+    levels = 1: one manager and all members form one team. levels = L > 1: members are
+    split as evenly as possible under front-line managers, who report upward with span
+    about ceil(members ** (1 / L)) up to one top manager.
+    """
+    sizes = level_sizes(members, levels)
+    first = [members]
+    for s in sizes[:-1]:
+        first.append(first[-1] + s)
+    n_managers = sum(sizes)
+    n_teams = sizes[-1]
+    n = members + n_managers + (n_teams if external_coaches else 0)
+
+    role = np.full(n, MEMBER, dtype=np.int8)
+    level = np.full(n, levels, dtype=np.int64)
+    boss = np.full(n, -1, dtype=np.int64)
+    for lvl, size in enumerate(sizes):
+        idx = np.arange(first[lvl], first[lvl] + size)
+        role[idx] = MANAGER
+        level[idx] = lvl
+        if lvl > 0:
+            boss[idx] = first[lvl - 1] + _split_evenly(size, sizes[lvl - 1])
+    team_manager = np.arange(first[-1], first[-1] + n_teams)
+    member_team = _split_evenly(members, n_teams)
+    boss[:members] = team_manager[member_team]
+
+    team = np.full(n, -1, dtype=np.int64)
+    team[:members] = member_team
+    team[team_manager] = np.arange(n_teams)
+    external = np.zeros(n, dtype=bool)
+    coach_of_team = np.full(n_teams, -1, dtype=np.int64)
+    if external_coaches:
+        idx = np.arange(members + n_managers, n)
+        role[idx] = COACH
+        team[idx] = np.arange(n_teams)
+        external[idx] = True
+        coach_of_team[:] = idx
+    return Organization(
+        n_members=members,
+        levels=levels,
+        role=role,
+        level=level,
+        boss=boss,
+        team=team,
+        team_manager=team_manager,
+        external=external,
+        coach_of_team=coach_of_team,
+    )
+
+
+def contact_pairs(org: Organization) -> tuple[IntArray, IntArray]:
+    """Directed contact pairs (both directions), sorted by (source, target).
+
+    Every manager and their direct reports are all in contact (a team, or managers who
+    share a boss); an external coach is in contact with everyone in the team it serves.
+    """
+    groups: list[IntArray] = []
+    has_boss = org.boss >= 0
+    order = np.argsort(org.boss[has_boss], kind="stable")
+    reports = np.flatnonzero(has_boss)[order]
+    bosses = org.boss[reports]
+    cuts = np.flatnonzero(np.diff(bosses)) + 1
+    for group in np.split(reports, cuts):
+        groups.append(np.append(group, org.boss[group[0]]))
+    for t, c in enumerate(org.coach_of_team):
+        if c >= 0 and org.external[c]:
+            served = np.flatnonzero((org.team == t) & ~org.external)
+            groups.append(np.append(served, c))
+    src_parts, dst_parts = [], []
+    for g in groups:
+        a = np.repeat(g, len(g))
+        b = np.tile(g, len(g))
+        keep = a != b
+        src_parts.append(a[keep])
+        dst_parts.append(b[keep])
+    src = np.concatenate(src_parts)
+    dst = np.concatenate(dst_parts)
+    key = np.unique(src * org.n_people + dst)
+    return key // org.n_people, key % org.n_people
+
+
+@dataclass
+class Network:
+    """Sorted directed edges with CSR offsets, the reverse of each edge, and key lookup."""
+
+    n: int
+    src: IntArray
+    dst: IntArray
+    key: IntArray  # src * n + dst, sorted
+    indptr: IntArray  # edges of i are indptr[i]:indptr[i + 1]
+    rev: IntArray  # index of edge (dst, src)
+
+    @classmethod
+    def from_pairs(cls, n: int, src: IntArray, dst: IntArray) -> Network:
+        """Index a symmetric set of directed pairs sorted by (src, dst)."""
+        key = src * n + dst
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+        rev = np.searchsorted(key, dst * n + src)
+        return cls(n=n, src=src, dst=dst, key=key, indptr=indptr, rev=rev)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return len(self.src)
+
+    def find(self, i: IntArray, j: IntArray) -> IntArray:
+        """Edge index of each (i, j), or -1 where the pair is not in contact."""
+        k = np.asarray(i) * self.n + np.asarray(j)
+        pos = np.searchsorted(self.key, k)
+        pos = np.minimum(pos, self.n_edges - 1)
+        return np.where(self.key[pos] == k, pos, -1)
+
+    def out_edges(self, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """All out-edges of the given rows, flattened: (row position, edge index)."""
+        starts = self.indptr[rows]
+        counts = self.indptr[rows + 1] - starts
+        group = np.repeat(np.arange(len(rows)), counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return group, np.repeat(starts, counts) + offsets
+
+
+def choose_in_groups(
+    weights: NDArray[np.float64], group: IntArray, n_groups: int, u: NDArray[np.float64]
+) -> IntArray:
+    """Pick one element per group with probability proportional to weight.
+
+    `group` must be sorted (as `Network.out_edges` gives it). Returns, per group, the
+    position of the chosen element in the flat arrays, or -1 where all weights are 0.
+    """
+    chosen = np.full(n_groups, -1, dtype=np.int64)
+    if len(weights) == 0:
+        return chosen
+    cum = np.cumsum(weights)
+    counts = np.bincount(group, minlength=n_groups)
+    last = np.cumsum(counts) - 1
+    first = last - counts + 1
+    nonempty = counts > 0
+    end = np.where(nonempty, cum[np.maximum(last, 0)], 0.0)
+    start = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
+    total = end - start
+    ok = nonempty & (total > 0)
+    target = start[ok] + u[ok] * total[ok]
+    pos = np.searchsorted(cum, target, side="right")
+    pos = np.clip(pos, first[ok], last[ok])
+    # Rounding can land just past the group's last positive weight: step back onto it.
+    zero = weights[pos] <= 0
+    if zero.any():
+        pos[zero] = np.searchsorted(cum, end[ok][zero], side="left")
+    chosen[ok] = pos
+    return chosen
