@@ -33,7 +33,7 @@ class TeamMember(mesa.Agent):
 
     @property
     def role(self) -> str:
-        """ "member", "manager" or "coach"."""
+        """The role: "member", "manager" or "coach"."""
         return ROLE_NAMES[int(self.model.org.role[self.index])]
 
     @property

@@ -1,20 +1,24 @@
 """The formulas of MODEL.md, one small pure function each, vectorized over arrays.
 
-The model (model.py) decides who meets whom and in which order; these functions say
-what happens to trust and skill when they do. Each docstring states the formula and
-its source, so that a formula here and one in docs/ODD.md can be checked side by side.
+The model (model.py, kernels.py) decides who meets whom and in which order; these
+functions say what happens to trust and skill when they do. Each docstring states the
+formula and its source, so that a formula here and one in docs/ODD.md can be checked
+side by side. The bodies are plain arithmetic on arrays or scalars, so the same
+function serves numpy code and the compiled step (kernels.py compiles them with numba).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 __all__ = [
     "ask_probability",
     "beta_parameters",
-    "breach_heard",
     "breach_direct",
+    "breach_heard",
     "choice_weight",
     "decay_toward",
     "gossip_update",
@@ -39,13 +43,13 @@ def beta_parameters(mean: float, sd: float) -> tuple[float, float]:
 
 
 def initial_trust(
-    propensity: ArrayLike,
-    level_gap: ArrayLike,
-    target_factor: ArrayLike,
-    noise: ArrayLike,
+    propensity: Any,
+    level_gap: Any,
+    target_factor: Any,
+    noise: Any,
     scale: float,
     power_distance: float,
-) -> FloatArray:
+) -> Any:
     """Initial (and baseline) trust of i in j (MODEL.md, "Entities and state").
 
     T0[i, j] = clip(clip(p_i * scale * power_distance ** |level_i - level_j| + noise) * f_j),
@@ -60,91 +64,82 @@ def initial_trust(
 
 
 def sponsorship_transfer(
-    trust_in_coach: ArrayLike,
-    trust_in_sponsor: ArrayLike,
-    distance: ArrayLike,
+    trust_in_coach: Any,
+    trust_in_sponsor: Any,
+    distance: Any,
     strength: float,
     attenuation: float,
-) -> FloatArray:
+) -> Any:
     """Trust transfer by endorsement (Stewart 2003), fading down the hierarchy.
 
     T[i, c] += strength * trust_in_sponsor(i) * attenuation ** (d - 1) * (1 - T[i, c]),
     with d the number of levels between sponsor and i, and trust_in_sponsor(i) the
     product of trust along i's reporting chain up to the sponsor.
     """
-    t = np.asarray(trust_in_coach, dtype=float)
-    d = np.asarray(distance)
-    return t + strength * np.asarray(trust_in_sponsor) * attenuation ** (d - 1) * (1.0 - t)
+    t = trust_in_coach
+    return t + strength * trust_in_sponsor * attenuation ** (distance - 1) * (1.0 - t)
 
 
-def choice_weight(trust: ArrayLike, skill_gap: ArrayLike, selectivity: float) -> FloatArray:
+def choice_weight(trust: Any, skill_gap: Any, selectivity: float) -> Any:
     """Weight of helper j for learner i on topic k (MODEL.md step 2).
 
     w = T[i, j] ** trust_selectivity * (s_j[k] - s_i[k]) where j knows more, else 0.
     """
-    gap = np.asarray(skill_gap, dtype=float)
-    return np.where(gap > 0, np.asarray(trust, dtype=float) ** selectivity * gap, 0.0)
+    return trust**selectivity * np.maximum(skill_gap, 0.0)
 
 
-def ask_probability(trust: ArrayLike) -> FloatArray:
+def ask_probability(trust: Any) -> Any:
     """Voice (MODEL.md step 3): asking makes i vulnerable, so i asks with probability T[i, j].
 
     Edmondson (1999): people speak up where they feel safe to.
     """
-    return np.asarray(trust, dtype=float)
+    return trust * 1.0
 
 
-def refusal(trust: ArrayLike, loss: float) -> FloatArray:
+def refusal(trust: Any, loss: float) -> Any:
     """A refused request (MODEL.md step 4): T[i, j] -= refusal_loss * T[i, j]."""
-    t = np.asarray(trust, dtype=float)
-    return t - loss * t
+    return trust - loss * trust
 
 
-def success_probability(trust_ij: ArrayLike, trust_ji: ArrayLike, sensitivity: float) -> FloatArray:
+def success_probability(trust_ij: Any, trust_ji: Any, sensitivity: float) -> Any:
     """Chance that help succeeds (MODEL.md step 5): sqrt(T[i, j] T[j, i]) ** trust_sensitivity.
 
     The learner must be open and the helper must invest: both directions of trust count.
     """
-    mutual = np.sqrt(np.asarray(trust_ij, dtype=float) * np.asarray(trust_ji, dtype=float))
-    return mutual**sensitivity
+    return np.sqrt(trust_ij * trust_ji) ** sensitivity
 
 
-def recognition(trust: ArrayLike, amount: float, times: ArrayLike = 1) -> FloatArray:
+def recognition(trust: Any, amount: float, times: Any = 1) -> Any:
     """Peer recognition (MODEL.md, peer_coaching): T[w, j] += peer_recognition per success.
 
     Clipped at 1.
     """
-    return np.minimum(1.0, np.asarray(trust, dtype=float) + amount * np.asarray(times))
+    return np.minimum(1.0, trust + amount * times)
 
 
-def breach_direct(trust: ArrayLike, loss: float) -> FloatArray:
+def breach_direct(trust: Any, loss: float) -> Any:
     """The breached learner (MODEL.md step 6): T[i, j] *= 1 - breach_loss."""
-    return np.asarray(trust, dtype=float) * (1.0 - loss)
+    return trust * (1.0 - loss)
 
 
-def breach_heard(
-    trust_wj: ArrayLike, trust_wi: ArrayLike, gossip_weight: float, loss: float
-) -> FloatArray:
+def breach_heard(trust_wj: Any, trust_wi: Any, gossip_weight: float, loss: float) -> Any:
     """A teammate w of the victim i hears of j's breach (MODEL.md step 6).
 
     T[w, j] -= gossip_weight * T[w, i] * breach_loss * T[w, j]: the more w trusts i,
     the more w believes the story.
     """
-    t = np.asarray(trust_wj, dtype=float)
-    return t - gossip_weight * np.asarray(trust_wi) * loss * t
+    return trust_wj - gossip_weight * trust_wi * loss * trust_wj
 
 
-def gossip_update(trust_ik: ArrayLike, trust_ij: ArrayLike, trust_jk: ArrayLike, weight: float) -> FloatArray:
+def gossip_update(trust_ik: Any, trust_ij: Any, trust_jk: Any, weight: float) -> Any:
     """Gossip (MODEL.md step 7): i hears from j about k.
 
     T[i, k] += gossip_weight * T[i, j] * (T[j, k] - T[i, k]): i moves towards j's view
     of k as far as i trusts j (Burt and Knez 1995, trust and third-party gossip).
     """
-    t = np.asarray(trust_ik, dtype=float)
-    return t + weight * np.asarray(trust_ij) * (np.asarray(trust_jk) - t)
+    return trust_ik + weight * trust_ij * (trust_jk - trust_ik)
 
 
-def decay_toward(value: ArrayLike, baseline: ArrayLike, rate: float) -> FloatArray:
+def decay_toward(value: Any, baseline: Any, rate: float) -> Any:
     """Decay to baseline (MODEL.md step 8): T[i, j] += trust_decay * (B[i, j] - T[i, j])."""
-    v = np.asarray(value, dtype=float)
-    return v + rate * (np.asarray(baseline) - v)
+    return value + rate * (baseline - value)

@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import connected_components
 
-from sim.structure import Network, Organization
+from sim import kernels
 
 if TYPE_CHECKING:
     from sim.model import TrustModel
 
-__all__ = ["MEASURES", "SUMMARY_KEYS", "TEAM_COLUMNS", "gini", "measure", "summarize", "team_components"]
+__all__ = ["MEASURES", "SUMMARY_KEYS", "TEAM_COLUMNS", "gini", "measure", "summarize"]
 
 # The per-step columns, with exactly MODEL.md's names (fragmentation: mean number of
 # bonded components per team; largest_component_share: the largest one's mean share).
@@ -46,10 +44,6 @@ SUMMARY_KEYS = (
 )
 
 
-def _mean(values: NDArray[np.float64]) -> float:
-    return float(values.mean()) if len(values) else math.nan
-
-
 def gini(x: NDArray[np.float64]) -> float:
     """Gini coefficient of non-negative values: 0 = all equal, towards 1 = one has all."""
     x = np.sort(np.asarray(x, dtype=float))
@@ -59,51 +53,25 @@ def gini(x: NDArray[np.float64]) -> float:
     return float(2.0 * np.sum(np.arange(1, n + 1) * x) / (n * total) - (n + 1) / n)
 
 
-def team_components(
-    org: Organization, net: Network, trust: NDArray[np.float64], threshold: float
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Per team: the number of connected components, and the largest one's share.
-
-    The team's graph joins pairs inside the team with min(T[i, j], T[j, i]) >= threshold.
-    """
-    ts = org.team[net.src]
-    bonded = (ts == org.team[net.dst]) & (ts >= 0) & (np.minimum(trust, trust[net.rev]) >= threshold)
-    graph = csr_array(
-        (np.ones(int(bonded.sum())), (net.src[bonded], net.dst[bonded])),
-        shape=(org.n_people, org.n_people),
-    )
-    _, label = connected_components(graph, directed=False)
-    in_team = np.flatnonzero(org.team >= 0)
-    team = org.team[in_team]
-    pair, size = np.unique(team * org.n_people + label[in_team], return_counts=True)
-    pair_team = pair // org.n_people
-    components = np.bincount(pair_team, minlength=org.n_teams)
-    largest = np.zeros(org.n_teams)
-    np.maximum.at(largest, pair_team, size)
-    return components, largest / np.maximum(np.bincount(team, minlength=org.n_teams), 1)
-
-
 def measure(model: TrustModel) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """This step's measures (MODEL.md), and one row per team when the model keeps them."""
-    org, net, t, m = model.org, model.net, model.trust, model.masks
+    org, net, t = model.org, model.net, model.trust
     p, c = model.params, model.counts
-    member_skill = model.skill[: org.n_members].mean(axis=1)
-    within = m["within"]
-    team_of_edge = org.team[net.src[within]]
-    per_team = np.bincount(team_of_edge, t[within], minlength=org.n_teams) / np.maximum(
-        np.bincount(team_of_edge, minlength=org.n_teams), 1
+    means, per_team = kernels.trust_means(t, model.edge_category, model.edge_team, org.n_teams)
+    mean_skill, p10, skill_gini = kernels.skill_stats(model.skill, org.n_members)
+    components, largest = kernels.components(
+        net.src, net.dst, t, net.rev, org.team, org.n_teams, p.bond_threshold
     )
-    components, largest = team_components(org, net, t, p.bond_threshold)
     needs = c["needs"]
     values = {
-        "mean_trust": _mean(t),
-        "within_team_trust": _mean(t[within]),
-        "trust_in_managers": _mean(t[m["to_manager"]]),
-        "trust_in_coach": _mean(t[m["to_coach"]]),
-        "cross_team_trust": _mean(t[m["cross"]]),
-        "mean_skill": float(member_skill.mean()),
-        "skill_p10": float(np.percentile(member_skill, 10)),
-        "skill_gini": gini(member_skill),
+        "mean_trust": float(means[0]),
+        "within_team_trust": float(means[1]),
+        "cross_team_trust": float(means[2]),
+        "trust_in_managers": float(means[3]),
+        "trust_in_coach": float(means[4]),
+        "mean_skill": float(mean_skill),
+        "skill_p10": float(p10),
+        "skill_gini": float(skill_gini),
         "needs": needs,
         "asks": c["asks"],
         "silence_rate": c["silences"] / needs if needs else 0.0,
@@ -130,9 +98,12 @@ def measure(model: TrustModel) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 
 def summarize(model: TrustModel) -> dict[str, Any]:
-    """Run-level results: final values, their means over the run (steps 1 on),
-    time_to_competence (first step with mean_skill >= competence_target, or None) and
-    disintegrated (some team's largest bonded component is under half the team at the end).
+    """Run-level results (MODEL.md, "What is measured").
+
+    The final values; their means over the run (steps 1 on), as NAME_avg;
+    time_to_competence (the first step with mean_skill >= competence_target, or None);
+    and disintegrated (some team's largest bonded component is under half the team at
+    the end).
     """
     frame = pd.DataFrame(model.datacollector.model_vars)
     run = frame[frame["step"] >= 1] if len(frame) > 1 else frame

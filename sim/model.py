@@ -14,7 +14,7 @@ import mesa
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import learning, mechanisms
+from sim import kernels, learning, mechanisms
 from sim.agents import TeamMember
 from sim.metrics import MEASURES, TEAM_COLUMNS, measure, summarize
 from sim.scenario import Event, Scenario
@@ -24,10 +24,9 @@ from sim.structure import (
     MEMBER,
     Network,
     build_organization,
-    choose_in_groups,
     contact_pairs,
 )
-from sim.trust import asymmetric_update, beta_forget, beta_update
+from sim.trust import beta_forget
 
 __all__ = ["STREAMS", "TrustModel"]
 
@@ -122,9 +121,7 @@ class TrustModel(mesa.Model):
         if p.coach == "external":
             self._draw_external_coaches()
         self.net = Network.from_pairs(n, *contact_pairs(self.org))
-        self.trust = self._initial_trust(
-            np.arange(self.net.n_edges), self.rngs["trust_init"]
-        )
+        self.trust = self._initial_trust(np.arange(self.net.n_edges), self.rngs["trust_init"])
         self.baseline = self.trust.copy()
         self.evidence = np.full(self.net.n_edges, BETA_PRIOR_WEIGHT)
         if p.coach == "internal":
@@ -133,6 +130,21 @@ class TrustModel(mesa.Model):
         self.capacity = np.zeros(n, dtype=np.int64)
         self._set_capacity()
         self.sponsor_active = p.sponsor != "none"
+        self._round_params = np.array(
+            [
+                p.trust_selectivity,
+                p.refusal_loss,
+                p.trust_sensitivity,
+                p.learning_rate,
+                p.teaching_gain,
+                p.self_learning_rate,
+                p.trust_gain,
+                p.trust_loss,
+                p.peer_recognition,
+                p.breach_loss,
+                p.gossip_weight,
+            ]
+        )
         self._events: dict[int, list[Event]] = {}
         for ev in p.events:
             self._events.setdefault(ev.at, []).append(ev)
@@ -185,7 +197,9 @@ class TrustModel(mesa.Model):
         self.integrity[idx] = _beta(rng, p.integrity_mean, INTEGRITY_SD, len(idx))
         self.benevolence[idx] = COACH_BENEVOLENCE
 
-    def _initial_trust(self, edges: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.float64]:
+    def _initial_trust(
+        self, edges: NDArray[np.int64], rng: np.random.Generator
+    ) -> NDArray[np.float64]:
         """Initial trust on the given edges, with fresh noise (mechanisms.initial_trust)."""
         p, org = self.params, self.org
         i, j = self.net.src[edges], self.net.dst[edges]
@@ -237,12 +251,15 @@ class TrustModel(mesa.Model):
         """Edge categories used by the measures; recomputed when roles or teams change."""
         org, net = self.org, self.net
         ts, td = org.team[net.src], org.team[net.dst]
-        self.masks = {
-            "within": (ts == td) & (ts >= 0),
-            "cross": (ts >= 0) & (td >= 0) & (ts != td),
-            "to_manager": org.role[net.dst] == MANAGER,
-            "to_coach": org.role[net.dst] == COACH,
-        }
+        within = (ts == td) & (ts >= 0)
+        cross = (ts >= 0) & (td >= 0) & (ts != td)
+        self.edge_category = (
+            within * kernels.WITHIN
+            + cross * kernels.CROSS
+            + (org.role[net.dst] == MANAGER) * kernels.TO_MANAGER
+            + (org.role[net.dst] == COACH) * kernels.TO_COACH
+        ).astype(np.int64)
+        self.edge_team = np.where(within, ts, 0)
 
     # ------------------------------------------------------------------- step
     def step(self) -> None:
@@ -279,36 +296,30 @@ class TrustModel(mesa.Model):
     def _endorse(self) -> None:
         """Every coach is endorsed by its sponsor (mechanisms.sponsorship_transfer)."""
         p, org, net = self.params, self.org, self.net
-        top = int(np.flatnonzero((org.role != MEMBER) & (org.level == 0) & ~org.external)[0])
-        for team, c in enumerate(org.coach_of_team):
-            if c < 0:
-                continue
-            sponsor = int(org.team_manager[team]) if p.sponsor == "manager" else top
-            served = np.flatnonzero((org.team == team) & (np.arange(org.n_people) != c))
-            served = served[served != sponsor]
-            if len(served) == 0:
-                continue
-            chain = np.ones(len(served))
-            cur = served.copy()
-            while True:
-                climbing = cur != sponsor
-                if not climbing.any():
-                    break
-                up = org.boss[cur[climbing]]
-                e = net.find(cur[climbing], up)
-                chain[climbing] *= self.trust[e]
-                cur[climbing] = up
-            e_ic = net.find(served, np.full(len(served), c))
-            distance = org.level[served] - org.level[sponsor]
-            self.trust[e_ic] = mechanisms.sponsorship_transfer(
-                self.trust[e_ic], chain, distance, p.sponsorship_strength, p.hierarchy_attenuation
-            )
+        if p.sponsor == "manager":
+            sponsor = org.team_manager
+        else:
+            top = np.flatnonzero((org.role == MANAGER) & (org.level == 0))[0]
+            sponsor = np.full(org.n_teams, top)
+        kernels.endorse(
+            self.trust,
+            net.indptr,
+            net.dst,
+            org.team,
+            org.level,
+            org.boss,
+            org.coach_of_team,
+            sponsor,
+            p.sponsorship_strength,
+            p.hierarchy_attenuation,
+        )
 
     def _learning_round(self) -> None:
         """Steps 1 to 6: need, choice, voice, response, outcome, breach."""
         p, org, net = self.params, self.org, self.net
         s = self.n_staff
-        # 1. Need: fixed-size draws per step keep the stream aligned across regimes.
+        # 1. Need. Every stream draws a fixed number of values per step, whoever needs
+        # them, so the draws line up across scenarios (common random numbers).
         u_need = self.rngs["need"].random((2, s))
         rate = np.where(org.role[:s] == MANAGER, p.manager_need_rate, p.need_rate)
         learner = np.flatnonzero(u_need[0] < rate)
@@ -321,57 +332,36 @@ class TrustModel(mesa.Model):
         self.counts["needs"] += len(learner)
         if len(learner) == 0:
             return
-
-        # 2. Choice of helper among contacts who know the topic better.
-        group, e = net.out_edges(learner)
-        k = topic[group]
-        gap = self.skill[net.dst[e], k] - self.skill[learner[group], k]
-        w = mechanisms.choice_weight(self.trust[e], gap, p.trust_selectivity)
-        pick = choose_in_groups(w, group, len(learner), u_choice[learner])
-        has_helper = pick >= 0
-        edge = np.where(has_helper, e[np.maximum(pick, 0)], -1)
-
-        # 3. Voice: ask with probability T[i, j].
-        ask = has_helper & (u_voice[learner] < mechanisms.ask_probability(self.trust[edge]))
-        self.counts["asks"] = int(ask.sum())
-        self.counts["silences"] = int((has_helper & ~ask).sum())
-
-        # 4. Response: willing helpers serve requests in random order up to capacity.
-        a = np.flatnonzero(ask)
-        helper = net.dst[edge[a]]
-        willing = u_accept[learner[a]] < self.benevolence[helper]
-        accepted = np.zeros(len(a), dtype=bool)
-        wa = a[willing]
-        order = np.lexsort((u_order[learner[wa]], helper[willing]))
-        h_sorted = helper[willing][order]
-        first = np.searchsorted(h_sorted, h_sorted, side="left")
-        rank = np.arange(len(order)) - first
-        accepted[np.flatnonzero(willing)[order]] = rank < self.capacity[h_sorted]
-        refused = a[~accepted]
-        self.trust[edge[refused]] = mechanisms.refusal(self.trust[edge[refused]], p.refusal_loss)
-
-        # 5. Outcome of accepted help.
-        g = a[accepted]
-        eg, hg, lg, kg = edge[g], helper[accepted], learner[g], topic[g]
-        p_success = mechanisms.success_probability(
-            self.trust[eg], self.trust[net.rev[eg]], p.trust_sensitivity
+        asks, silences, helps, successes, breaches = kernels.learning_round(
+            self.skill,
+            self.trust,
+            self.evidence,
+            net.indptr,
+            net.dst,
+            net.rev,
+            org.team,
+            org.role,
+            org.external,
+            self.benevolence,
+            self.integrity,
+            self.capacity,
+            learner,
+            topic,
+            u_choice,
+            u_voice,
+            u_order,
+            u_accept,
+            u_out,
+            u_breach,
+            self._round_params,
+            p.trust_rule == "beta",
+            p.peer_coaching,
         )
-        success = u_out[lg] < p_success
-        self.counts["helps"] = len(g)
-        self.counts["successes"] = int(success.sum())
-        self._learn(lg, hg, kg, success)
-        alone = np.setdiff1d(np.arange(len(learner)), g)
-        self._self_study(learner[alone], topic[alone])
-        self._trust_outcome(eg, success)
-        self._trust_outcome(net.rev[eg[success]], np.ones(int(success.sum()), dtype=bool))
-        if p.peer_coaching:
-            self._recognize(hg[success])
-
-        # 6. Breach, per help given.
-        breach = u_breach[lg] < 1.0 - self.integrity[hg]
-        self.counts["breaches"] = int(breach.sum())
-        if breach.any():
-            self._breach(lg[breach], hg[breach])
+        self.counts["asks"] += asks
+        self.counts["silences"] += silences
+        self.counts["helps"] += helps
+        self.counts["successes"] += successes
+        self.counts["breaches"] += breaches
 
     def _need_topic(self, learner: NDArray[np.int64], u: NDArray[np.float64]) -> NDArray[np.int64]:
         """Topic of each need, drawn with weight 1 - s_i[k] (MODEL.md step 1)."""
@@ -381,98 +371,27 @@ class TrustModel(mesa.Model):
         topic = (cum <= target[:, None]).sum(axis=1)
         return np.minimum(topic, self.params.topics - 1)
 
-    def _learn(
-        self,
-        learner: NDArray[np.int64],
-        helper: NDArray[np.int64],
-        topic: NDArray[np.int64],
-        success: NDArray[np.bool_],
-    ) -> None:
-        """Successful help: the learner imitates, the helper gains from teaching."""
-        p = self.params
-        li, hi, ki = learner[success], helper[success], topic[success]
-        new = learning.imitate(self.skill[li, ki], self.skill[hi, ki], p.learning_rate)
-        times = np.zeros_like(self.skill)
-        np.add.at(times, (hi, ki), 1)
-        self.skill[li, ki] = new
-        taught = times > 0
-        self.skill[taught] = learning.toward_mastery(
-            self.skill[taught], p.teaching_gain, times[taught]
-        )
-
-    def _self_study(self, learner: NDArray[np.int64], topic: NDArray[np.int64]) -> None:
-        """Needs without a helper, unvoiced, or refused are self-studied (MODEL.md step 3).
-
-        s_i[k] += self_learning_rate * (1 - s_i[k]). Accepted help that fails teaches nothing.
-        """
-        li, ki = learner, topic
-        self.skill[li, ki] = learning.toward_mastery(
-            self.skill[li, ki], self.params.self_learning_rate
-        )
-
-    def _trust_outcome(self, edges: NDArray[np.int64], success: NDArray[np.bool_]) -> None:
-        """Outcome of help moves trust by the scenario's `trust_rule` (sim.trust)."""
-        p = self.params
-        if p.trust_rule == "beta":
-            self.trust[edges] = beta_update(self.trust[edges], success, self.evidence[edges])
-            self.evidence[edges] += 1.0
-        else:
-            self.trust[edges] = asymmetric_update(
-                self.trust[edges], success, p.trust_gain, p.trust_loss
-            )
-
-    def _recognize(self, helpers: NDArray[np.int64]) -> None:
-        """Peer coaching: teammates add peer_recognition to a member whose teaching worked."""
-        org, net = self.org, self.net
-        helpers = helpers[(org.role[helpers] != MANAGER) & ~org.external[helpers]]
-        if len(helpers) == 0:
-            return
-        times = np.bincount(helpers, minlength=org.n_people)
-        who = np.flatnonzero(times)
-        group, e = net.out_edges(who)
-        mates = org.team[net.dst[e]] == org.team[who[group]]
-        incoming = net.rev[e[mates]]
-        self.trust[incoming] = mechanisms.recognition(
-            self.trust[incoming], self.params.peer_recognition, times[who[group[mates]]]
-        )
-
     def _breach(self, victims: NDArray[np.int64], breachers: NDArray[np.int64]) -> None:
-        """j breaches i: i's trust falls, and i's teammates hear of it (MODEL.md step 6)."""
+        """J breaches i: i's trust falls, and i's teammates hear of it (MODEL.md step 6)."""
         p, org, net = self.params, self.org, self.net
-        e_ij = net.find(victims, breachers)
-        self.trust[e_ij] = mechanisms.breach_direct(self.trust[e_ij], p.breach_loss)
-        group, e_iw = net.out_edges(victims)
-        w = net.dst[e_iw]
-        i, j = victims[group], breachers[group]
-        e_wj = net.find(w, j)
-        heard = (org.team[w] == org.team[i]) & (org.team[i] >= 0) & (w != j) & (e_wj >= 0)
-        e_wj, e_wi = e_wj[heard], net.rev[e_iw[heard]]
-        # Several stories about the same j reach w in one step: their factors multiply.
-        factor = np.ones(net.n_edges)
-        after = mechanisms.breach_heard(np.ones(len(e_wj)), self.trust[e_wi], p.gossip_weight, p.breach_loss)
-        np.multiply.at(factor, e_wj, after)
-        self.trust *= factor
+        kernels.breach_all(
+            self.trust,
+            net.indptr,
+            net.dst,
+            org.team,
+            victims,
+            breachers,
+            p.breach_loss,
+            p.gossip_weight,
+        )
 
     def _gossip(self) -> None:
-        """Step 7: some people tell a trusted contact's view of a third contact."""
+        """Step 7: some people hear a trusted contact's view of a third contact."""
         p, net = self.params, self.net
         u = self.rngs["gossip"].random((3, self.n_staff))
         talker = np.flatnonzero(u[0] < p.gossip_rate)
-        if len(talker) == 0:
-            return
-        group, e = net.out_edges(talker)
-        pick = choose_in_groups(self.trust[e], group, len(talker), u[1][talker])
-        ok = pick >= 0
-        talker, e_ij = talker[ok], e[pick[ok]]
-        j = net.dst[e_ij]
-        group2, e_jk = net.out_edges(j)
-        e_ik = net.find(talker[group2], net.dst[e_jk])
-        pick2 = choose_in_groups((e_ik >= 0).astype(float), group2, len(talker), u[2][talker])
-        ok = pick2 >= 0
-        e_ik, e_jk, e_ij = e_ik[pick2[ok]], e_jk[pick2[ok]], e_ij[ok]
-        self.trust[e_ik] = mechanisms.gossip_update(
-            self.trust[e_ik], self.trust[e_ij], self.trust[e_jk], p.gossip_weight
-        )
+        if len(talker):
+            kernels.gossip(self.trust, net.indptr, net.dst, talker, u[1], u[2], p.gossip_weight)
 
     def _decay(self) -> None:
         """Step 8: trust returns towards its baseline; skills fade."""
@@ -589,7 +508,7 @@ class TrustModel(mesa.Model):
                 self.datacollector.add_table_row("teams", row)
 
     def summary(self) -> dict[str, Any]:
-        """Run-level results: final values, means over the run, time_to_competence, disintegrated."""
+        """Run-level results: final and mean values, time_to_competence, disintegrated."""
         return summarize(self)
 
 

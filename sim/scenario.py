@@ -120,26 +120,42 @@ class Scenario(BaseModel):
         0.1, "sd of initial skill of members", "0-1", ge=0.0, le=0.45, group="people"
     )
     specialty_bonus: float = _param(
-        0.3, "extra initial skill on a member's specialty topic", "0-1", ge=0.0, le=1.0,
+        0.3,
+        "extra initial skill on a member's specialty topic",
+        "0-1",
+        ge=0.0,
+        le=1.0,
         group="people",
     )
     manager_skill: float = _param(
         0.5, "managers' initial skill on every topic", "0-1", ge=0.0, le=1.0, group="people"
     )
     propensity_mean: float = _param(
-        0.5, "mean propensity to trust (Mayer et al. 1995)", "0-1", ge=0.01, le=0.99,
+        0.5,
+        "mean propensity to trust (Mayer et al. 1995)",
+        "0-1",
+        ge=0.01,
+        le=0.99,
         group="people",
     )
     propensity_sd: float = _param(
         0.15, "sd of propensity to trust", "0-1", ge=0.0, le=0.45, group="people"
     )
     benevolence_mean: float = _param(
-        0.7, "mean probability of accepting a request for help", "probability", ge=0.01,
-        le=0.99, group="people",
+        0.7,
+        "mean probability of accepting a request for help",
+        "probability",
+        ge=0.01,
+        le=0.99,
+        group="people",
     )
     integrity_mean: float = _param(
-        0.95, "mean probability of not breaching, per help given", "probability", ge=0.01,
-        le=0.99, group="people",
+        0.95,
+        "mean probability of not breaching, per help given",
+        "probability",
+        ge=0.01,
+        le=0.99,
+        group="people",
     )
 
     # Initial trust
@@ -147,127 +163,227 @@ class Scenario(BaseModel):
         1.0, "multiplies everyone's initial trust", "factor", ge=0.0, le=2.0, group="trust"
     )
     power_distance: float = _param(
-        0.8, "initial trust factor per level of difference", "factor", ge=0.0, le=1.0,
+        0.8,
+        "initial trust factor per level of difference",
+        "factor",
+        ge=0.0,
+        le=1.0,
         group="trust",
     )
     management_trust_scale: float = _param(
-        1.0, "multiplies initial trust in managers (0.2: management is distrusted)", "factor",
-        ge=0.0, le=2.0, group="trust",
+        1.0,
+        "multiplies initial trust in managers (0.2: management is distrusted)",
+        "factor",
+        ge=0.0,
+        le=2.0,
+        group="trust",
     )
     external_trust_discount: float = _param(
-        0.6, "initial trust in an external coach, as a share of propensity", "factor", ge=0.0,
-        le=1.0, group="trust",
+        0.6,
+        "initial trust in an external coach, as a share of propensity",
+        "factor",
+        ge=0.0,
+        le=1.0,
+        group="trust",
     )
 
     # Coaching regime
     coach: Literal["none", "internal", "external"] = _param(
-        "none", "who coaches: nobody, a member of each team, or an outsider per team", "choice",
+        "none",
+        "who coaches: nobody, a member of each team, or an outsider per team",
+        "choice",
         group="regime",
     )
     coach_selection: Literal["most_trusted", "most_skilled", "random"] = _param(
         "most_trusted", "how an internal coach is chosen", "choice", group="regime"
     )
     coach_training: float = _param(
-        0.1, "skill added to an internal coach on every topic", "0-1", ge=0.0, le=1.0,
+        0.1,
+        "skill added to an internal coach on every topic",
+        "0-1",
+        ge=0.0,
+        le=1.0,
         group="regime",
     )
     external_skill: float = _param(
-        0.8, "external coach's skill on every topic; ceiling of coach development", "0-1",
-        ge=0.0, le=1.0, group="regime",
+        0.8,
+        "external coach's skill on every topic; ceiling of coach development",
+        "0-1",
+        ge=0.0,
+        le=1.0,
+        group="regime",
     )
     coach_capacity: int = _param(
         4, "requests a coach serves per step", "requests/step", ge=1, le=1000, group="regime"
     )
     sponsor: Literal["none", "manager", "top"] = _param(
-        "none", "who endorses the coach: nobody, the team's manager, or the top manager",
-        "choice", group="regime",
+        "none",
+        "who endorses the coach: nobody, the team's manager, or the top manager",
+        "choice",
+        group="regime",
     )
     sponsor_interval: int = _param(
         4, "steps between endorsements", "weeks", ge=1, le=10_000, group="regime"
     )
     sponsor_start: int = _param(
-        0, "first step of endorsement (0: from the start)", "weeks", ge=0, le=10_000,
+        0,
+        "first step of endorsement (0: from the start)",
+        "weeks",
+        ge=0,
+        le=10_000,
         group="regime",
     )
     sponsorship_strength: float = _param(
-        0.3, "share of distrust in the coach an endorsement closes (Stewart 2003)", "0-1",
-        ge=0.0, le=1.0, group="regime",
+        0.3,
+        "share of distrust in the coach an endorsement closes (Stewart 2003)",
+        "0-1",
+        ge=0.0,
+        le=1.0,
+        group="regime",
     )
     hierarchy_attenuation: float = _param(
-        0.7, "endorsement factor per further level it passes down", "factor", ge=0.0, le=1.0,
+        0.7,
+        "endorsement factor per further level it passes down",
+        "factor",
+        ge=0.0,
+        le=1.0,
         group="regime",
     )
     coach_development: float = _param(
-        0.02, "sponsored coach's weekly skill growth towards external_skill", "1/week", ge=0.0,
-        le=1.0, group="regime",
+        0.02,
+        "sponsored coach's weekly skill growth towards external_skill",
+        "1/week",
+        ge=0.0,
+        le=1.0,
+        group="regime",
     )
     peer_coaching: bool = _param(
         False, "members set time aside to teach each other", "switch", group="regime"
     )
     peer_capacity: int = _param(
-        2, "requests a member serves per step under peer coaching", "requests/step", ge=1,
-        le=1000, group="regime",
+        2,
+        "requests a member serves per step under peer coaching",
+        "requests/step",
+        ge=1,
+        le=1000,
+        group="regime",
     )
     peer_recognition: float = _param(
-        0.02, "trust teammates add to a member whose teaching succeeded", "0-1", ge=0.0,
-        le=1.0, group="regime",
+        0.02,
+        "trust teammates add to a member whose teaching succeeded",
+        "0-1",
+        ge=0.0,
+        le=1.0,
+        group="regime",
     )
 
     # One step
     need_rate: float = _param(
-        0.5, "probability a member has a learning need in a step", "probability", ge=0.0,
-        le=1.0, group="step",
+        0.5,
+        "probability a member has a learning need in a step",
+        "probability",
+        ge=0.0,
+        le=1.0,
+        group="step",
     )
     manager_need_rate: float = _param(
-        0.2, "probability a manager has a learning need in a step", "probability", ge=0.0,
-        le=1.0, group="step",
+        0.2,
+        "probability a manager has a learning need in a step",
+        "probability",
+        ge=0.0,
+        le=1.0,
+        group="step",
     )
     trust_selectivity: float = _param(
-        2.0, "exponent of trust in the choice of helper", "exponent", ge=0.0, le=10.0,
+        2.0,
+        "exponent of trust in the choice of helper",
+        "exponent",
+        ge=0.0,
+        le=10.0,
         group="step",
     )
     self_learning_rate: float = _param(
-        0.02, "share of the skill gap closed by self-study", "1/week", ge=0.0, le=1.0,
+        0.02,
+        "share of the skill gap closed by self-study",
+        "1/week",
+        ge=0.0,
+        le=1.0,
         group="step",
     )
     refusal_loss: float = _param(
-        0.05, "share of trust lost when a request is refused", "0-1", ge=0.0, le=1.0,
+        0.05,
+        "share of trust lost when a request is refused",
+        "0-1",
+        ge=0.0,
+        le=1.0,
         group="step",
     )
     trust_sensitivity: float = _param(
-        1.0, "exponent of mutual trust in the chance of successful help", "exponent", ge=0.0,
-        le=10.0, group="step",
+        1.0,
+        "exponent of mutual trust in the chance of successful help",
+        "exponent",
+        ge=0.0,
+        le=10.0,
+        group="step",
     )
     learning_rate: float = _param(
-        0.2, "share of the skill gap to the helper closed by successful help", "0-1", ge=0.0,
-        le=1.0, group="step",
+        0.2,
+        "share of the skill gap to the helper closed by successful help",
+        "0-1",
+        ge=0.0,
+        le=1.0,
+        group="step",
     )
     teaching_gain: float = _param(
-        0.01, "share of the helper's own gap closed by teaching", "0-1", ge=0.0, le=1.0,
+        0.01,
+        "share of the helper's own gap closed by teaching",
+        "0-1",
+        ge=0.0,
+        le=1.0,
         group="step",
     )
     trust_gain: float = _param(
-        0.08, "share of distrust closed by a success (asymmetric rule)", "0-1", ge=0.0, le=1.0,
+        0.08,
+        "share of distrust closed by a success (asymmetric rule)",
+        "0-1",
+        ge=0.0,
+        le=1.0,
         group="step",
     )
     trust_loss: float = _param(
-        0.16, "share of trust lost by a failure (asymmetric rule; Slovic 1993)", "0-1", ge=0.0,
-        le=1.0, group="step",
+        0.16,
+        "share of trust lost by a failure (asymmetric rule; Slovic 1993)",
+        "0-1",
+        ge=0.0,
+        le=1.0,
+        group="step",
     )
     breach_loss: float = _param(
-        0.5, "share of trust lost by the victim of a breach", "0-1", ge=0.0, le=1.0,
+        0.5,
+        "share of trust lost by the victim of a breach",
+        "0-1",
+        ge=0.0,
+        le=1.0,
         group="step",
     )
     gossip_weight: float = _param(
         0.2, "weight of what is heard from a contact", "0-1", ge=0.0, le=1.0, group="step"
     )
     gossip_rate: float = _param(
-        0.1, "probability a person gossips in a step", "probability", ge=0.0, le=1.0,
+        0.1,
+        "probability a person gossips in a step",
+        "probability",
+        ge=0.0,
+        le=1.0,
         group="step",
     )
     trust_decay: float = _param(
-        0.01, "share of the distance to baseline trust recovered per step", "1/week", ge=0.0,
-        le=1.0, group="step",
+        0.01,
+        "share of the distance to baseline trust recovered per step",
+        "1/week",
+        ge=0.0,
+        le=1.0,
+        group="step",
     )
     skill_decay: float = _param(
         0.0, "share of skill forgotten per step", "1/week", ge=0.0, le=1.0, group="step"
@@ -279,13 +395,21 @@ class Scenario(BaseModel):
         "asymmetric", "how help outcomes move trust", "choice", group="step"
     )
     beta_forgetting: float = _param(
-        0.98, "beta rule: evidence kept per step (Josang and Ismail 2002)", "factor", ge=0.0,
-        le=1.0, group="step",
+        0.98,
+        "beta rule: evidence kept per step (Josang and Ismail 2002)",
+        "factor",
+        ge=0.0,
+        le=1.0,
+        group="step",
     )
 
     # Measurement
     bond_threshold: float = _param(
-        0.5, "mutual trust at which a pair counts as bonded", "0-1", ge=0.0, le=1.0,
+        0.5,
+        "mutual trust at which a pair counts as bonded",
+        "0-1",
+        ge=0.0,
+        le=1.0,
         group="measure",
     )
     competence_target: float = _param(
@@ -469,7 +593,10 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(problems)
     if "events" in raw and not isinstance(raw["events"], list):
         raise ScenarioError(
-            [f"{source}: events = {_fmt(raw['events'])} is not allowed: a list of [[events]] tables"]
+            [
+                f"{source}: events = {_fmt(raw['events'])} is not allowed: "
+                "a list of [[events]] tables"
+            ]
         )
     merged.update(raw)
     return merged
@@ -494,8 +621,10 @@ def preset(name: str, **overrides: Any) -> Scenario:
     """A named preset (MODEL.md's six regimes) with optional parameter overrides."""
     if name not in PRESETS:
         raise ScenarioError(
-            [f"preset = {_fmt(name)} is not a preset{_suggest(name, PRESETS)}"
-             f"; allowed: {', '.join(PRESETS)}"]
+            [
+                f"preset = {_fmt(name)} is not a preset{_suggest(name, PRESETS)}"
+                f"; allowed: {', '.join(PRESETS)}"
+            ]
         )
     return scenario_from_dict({"name": name, **PRESETS[name], **overrides}, source=f"preset {name}")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MEMBER", "MANAGER", "COACH", "Network", "Organization", "build_organization"]
+__all__ = ["COACH", "MANAGER", "MEMBER", "Network", "Organization", "build_organization"]
 
 MEMBER, MANAGER, COACH = 0, 1, 2
 IntArray = NDArray[np.int64]
@@ -190,34 +190,3 @@ class Network:
         group = np.repeat(np.arange(len(rows)), counts)
         offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         return group, np.repeat(starts, counts) + offsets
-
-
-def choose_in_groups(
-    weights: NDArray[np.float64], group: IntArray, n_groups: int, u: NDArray[np.float64]
-) -> IntArray:
-    """Pick one element per group with probability proportional to weight.
-
-    `group` must be sorted (as `Network.out_edges` gives it). Returns, per group, the
-    position of the chosen element in the flat arrays, or -1 where all weights are 0.
-    """
-    chosen = np.full(n_groups, -1, dtype=np.int64)
-    if len(weights) == 0:
-        return chosen
-    cum = np.cumsum(weights)
-    counts = np.bincount(group, minlength=n_groups)
-    last = np.cumsum(counts) - 1
-    first = last - counts + 1
-    nonempty = counts > 0
-    end = np.where(nonempty, cum[np.maximum(last, 0)], 0.0)
-    start = np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)
-    total = end - start
-    ok = nonempty & (total > 0)
-    target = start[ok] + u[ok] * total[ok]
-    pos = np.searchsorted(cum, target, side="right")
-    pos = np.clip(pos, first[ok], last[ok])
-    # Rounding can land just past the group's last positive weight: step back onto it.
-    zero = weights[pos] <= 0
-    if zero.any():
-        pos[zero] = np.searchsorted(cum, end[ok][zero], side="left")
-    chosen[ok] = pos
-    return chosen

@@ -1,24 +1,27 @@
 """Pure numpy trust rules: how the outcome of help moves trust.
 
-Every rule has the same shape, `rule(trust, success, a, b) -> new trust`: arrays of
-trust in [0, 1] and of outcomes (True = success), and two rule parameters. They are
-registered by name in RULES so that a scenario picks one with `trust_rule`.
+Every rule has the same shape, `rule(trust, success, a, b) -> new trust`: arrays (or
+scalars) of trust in [0, 1] and of outcomes (True = success), and two rule parameters.
+They are registered by name in RULES so that a scenario picks one with `trust_rule`.
+The bodies are plain arithmetic, so the same function serves numpy arrays here and
+scalars inside the model's compiled step (sim.kernels).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 __all__ = ["RULES", "asymmetric_fixed_point", "asymmetric_update", "beta_forget", "beta_update"]
 
 FloatArray = NDArray[np.float64]
-TrustRule = Callable[[ArrayLike, ArrayLike, ArrayLike, ArrayLike], FloatArray]
+TrustRule = Callable[[Any, Any, Any, Any], Any]
 
 
-def asymmetric_update(trust: ArrayLike, success: ArrayLike, gain: ArrayLike, loss: ArrayLike) -> FloatArray:
+def asymmetric_update(trust: Any, success: Any, gain: Any, loss: Any) -> Any:
     """Asymmetric trust update: slow to build, quick to fall (Slovic 1993).
 
     Success: T + gain * (1 - T). Failure: T - loss * T. With loss > gain, losses weigh
@@ -33,8 +36,8 @@ def asymmetric_update(trust: ArrayLike, success: ArrayLike, gain: ArrayLike, los
     Returns:
         The updated trust (a new array).
     """
-    t = np.asarray(trust, dtype=float)
-    return np.where(success, t + gain * (1.0 - t), t - loss * t)
+    won = success * 1.0  # works on arrays and scalars alike, in numpy and in numba
+    return trust + won * gain * (1.0 - trust) - (1.0 - won) * loss * trust
 
 
 def asymmetric_fixed_point(q: float, gain: float, loss: float) -> float:
@@ -46,7 +49,7 @@ def asymmetric_fixed_point(q: float, gain: float, loss: float) -> float:
     return gain * q / (gain * q + loss * (1.0 - q))
 
 
-def beta_update(trust: ArrayLike, success: ArrayLike, evidence: ArrayLike, _unused: ArrayLike = 0.0) -> FloatArray:
+def beta_update(trust: Any, success: Any, evidence: Any, _unused: Any = 0.0) -> Any:
     """Beta-reputation update (Josang and Ismail 2002): trust is a Beta belief's mean.
 
     Trust T = a / n with a = successes + prior, n = a + b the evidence so far (prior
@@ -62,9 +65,7 @@ def beta_update(trust: ArrayLike, success: ArrayLike, evidence: ArrayLike, _unus
     Returns:
         The updated trust (a new array).
     """
-    t = np.asarray(trust, dtype=float)
-    n = np.asarray(evidence, dtype=float)
-    return (t * n + np.asarray(success, dtype=float)) / (n + 1.0)
+    return (trust * evidence + success * 1.0) / (evidence + 1.0)
 
 
 def beta_forget(
