@@ -1,0 +1,334 @@
+"""The `trustsim` command line: a thin front over scenarios, the model and the plots.
+
+Bad input (a scenario file, an option) ends with one clear line per problem on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.scenario import PRESETS, Scenario, ScenarioError, describe_file, load_scenario, preset
+
+__all__ = ["main"]
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = PACKAGE_ROOT / "scenarios"
+RESULTS_DIR = Path("results")
+
+SUMMARY_ROWS = (
+    ("mean_trust", "mean trust"),
+    ("within_team_trust", "within-team trust"),
+    ("trust_in_managers", "trust in managers"),
+    ("trust_in_coach", "trust in the coach"),
+    ("cross_team_trust", "cross-team trust"),
+    ("mean_skill", "mean skill"),
+    ("skill_p10", "skill, weakest tenth"),
+    ("skill_gini", "skill Gini"),
+    ("silence_rate_avg", "silence rate (run mean)"),
+    ("help_success_rate_avg", "help success (run mean)"),
+    ("fragmentation", "bonded groups per team"),
+    ("largest_component_share", "largest group's share"),
+    ("time_to_competence", "weeks to competence"),
+    ("disintegrated", "a team disintegrated"),
+)
+
+
+class UsageError(Exception):
+    """A problem with what the user typed: reported as one line, exit code 2."""
+
+
+def _fail(lines: Sequence[str]) -> int:
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
+    return 2
+
+
+def resolve_scenario(name: str, overrides: dict[str, Any] | None = None) -> Scenario:
+    """A scenario from a file path, a file in scenarios/, or a preset name."""
+    overrides = overrides or {}
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        return load_scenario(path, **overrides)
+    library = SCENARIO_DIR / f"{name}.toml"
+    if library.exists():
+        return load_scenario(library, **overrides)
+    if name in PRESETS:
+        return preset(name, **overrides)
+    known = sorted({p.stem for p in SCENARIO_DIR.glob("*.toml")} | set(PRESETS))
+    raise ScenarioError(
+        [
+            f"{name}: no such scenario file, library scenario or preset; try one of: "
+            + ", ".join(known)
+        ]
+    )
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """`--set key=value` pairs, values read as TOML (0.3, true, "internal")."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE, for example trust_gain=0.1")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()  # a bare word: let validation say what is allowed
+        out[key.strip()] = value
+    return out
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
+
+
+def summary_table(columns: dict[str, dict[str, Any]]) -> str:
+    """Run summaries side by side, one column per run, as plain text."""
+    names = list(columns)
+    width = max(len(label) for _, label in SUMMARY_ROWS) + 2
+    colw = max(12, *(len(n) + 2 for n in names))
+    lines = [" " * width + "".join(n.rjust(colw) for n in names)]
+    for key, label in SUMMARY_ROWS:
+        cells = "".join(_format(columns[n].get(key)).rjust(colw) for n in names)
+        lines.append(label.ljust(width) + cells)
+    return "\n".join(lines)
+
+
+def run_one(scenario: Scenario, seed: int, progress: bool) -> Any:
+    """Run one scenario to its horizon, with a progress bar on long runs."""
+    from tqdm import tqdm
+
+    from sim.model import TrustModel
+
+    model = TrustModel(scenario, rng=seed)
+    show = progress and sys.stderr.isatty()
+    with tqdm(total=scenario.steps, unit="week", disable=not show, delay=1.0, leave=False) as bar:
+        while model.running:
+            model.step()
+            bar.update()
+    return model
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`trustsim run`: one scenario, its tables, a plot and a summary."""
+    overrides = parse_sets(args.set)
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    scenario = resolve_scenario(args.scenario, overrides)
+    out = Path(args.out) if args.out else RESULTS_DIR / "runs" / f"{scenario.name}-seed{args.seed}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror}") from None
+    started = time.perf_counter()
+    model = run_one(scenario, args.seed, progress=True)
+    elapsed = time.perf_counter() - started
+
+    from sim.plots import plot_run
+
+    steps = model.datacollector.get_model_vars_dataframe()
+    summary = model.summary()
+    steps.to_csv(out / "steps.csv", index=False)
+    if model.team_table:
+        model.datacollector.get_table_dataframe("teams").to_csv(out / "teams.csv", index=False)
+    record = {
+        "scenario": scenario.name,
+        "scenario_hash": scenario.digest(),
+        "seed": args.seed,
+        "parameters": scenario.model_dump(mode="json", exclude={"name", "description"}),
+        "summary": summary,
+    }
+    (out / "summary.json").write_text(
+        json.dumps(record, indent=2, default=_json_default, allow_nan=True) + "\n", encoding="utf-8"
+    )
+    fig = plot_run(steps, f"{scenario.name} (seed {args.seed}, {scenario.members} members)")
+    fig.savefig(out / "trust_skill.png", dpi=150)
+    print(
+        f"{scenario.name}: {scenario.steps} weeks, {model.org.n_people} people, "
+        f"seed {args.seed}, {elapsed:.2f} s"
+    )
+    print(summary_table({scenario.name: summary}))
+    print(f"wrote {out}/steps.csv, summary.json, trust_skill.png")
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """`trustsim validate`: check files, report every error."""
+    bad = 0
+    for name in args.files:
+        try:
+            load_scenario(name)
+        except ScenarioError as err:
+            bad += 1
+            for line in err.lines:
+                print(f"error: {line}", file=sys.stderr)
+        else:
+            print(f"ok: {name}")
+    return 2 if bad else 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """`trustsim scenarios`: the library, each with its comment line."""
+    folder = Path(args.dir) if args.dir else SCENARIO_DIR
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise UsageError(f"{folder}: no scenario files (*.toml) here")
+    width = max(len(f.stem) for f in files) + 2
+    for f in files:
+        first = describe_file(f).split(". ")[0].rstrip(".")
+        print(f"{f.stem.ljust(width)}{first}.")
+    return 0
+
+
+def cmd_parameters(args: argparse.Namespace) -> int:
+    """`trustsim parameters`: every parameter with default, range, unit and meaning."""
+    from sim.scenario import parameter_table
+
+    print(parameter_table(), end="")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`trustsim demo`: top_down_internal against peer_led, same seeds, side by side."""
+    import numpy as np
+
+    names = ("top_down_internal", "peer_led")
+    seeds = range(1, args.replications + 1)
+    started = time.perf_counter()
+    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    for name in names:
+        scenario = resolve_scenario(name)
+        for seed in seeds:
+            runs[name].append(run_one(scenario, seed, progress=False).summary())
+    means = {n: {k: _mean([r[k] for r in runs[n]]) for k, _ in SUMMARY_ROWS} for n in names}
+    for n in names:
+        means[n]["disintegrated"] = float(np.mean([r["disintegrated"] for r in runs[n]]))
+    print(
+        f"{len(seeds)} runs each, 12 members, 104 weeks, the same seeds for both "
+        f"({time.perf_counter() - started:.1f} s). Means over runs:"
+    )
+    print(summary_table(means).replace("a team disintegrated", "share disintegrated"))
+    return 0
+
+
+def _mean(values: list[Any]) -> float | None:
+    nums = [float(v) for v in values if v is not None]
+    if not nums:
+        return None
+    finite = [v for v in nums if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else math.nan
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with help on every command and option."""
+    parser = argparse.ArgumentParser(
+        prog="trustsim",
+        description="Simulate how trust between colleagues decides whether they learn "
+        "from each other, under different coaching regimes.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run one scenario and write its tables and plot",
+        description="Run one scenario; write steps.csv (one row per week), "
+        "summary.json (run results and parameters) and trust_skill.png.",
+    )
+    run.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a scenario file, a name from scenarios/ (see `trustsim scenarios`), or a preset name",
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="random seed; the same seed gives the same run (default 1)",
+    )
+    run.add_argument(
+        "--steps", type=int, default=None, help="weeks to run, overriding the scenario's `steps`"
+    )
+    run.add_argument(
+        "--out", default=None, help="output folder (default results/runs/SCENARIO-seedN)"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter, e.g. --set gossip_rate=0.2 (repeatable)",
+    )
+    run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser(
+        "validate",
+        help="check scenario files and report every error",
+        description="Check scenario files; print every problem, one line each. "
+        "Exit code 2 if any file has a problem.",
+    )
+    val.add_argument("files", nargs="+", metavar="FILE", help="scenario files to check")
+    val.set_defaults(func=cmd_validate)
+
+    lib = sub.add_parser(
+        "scenarios",
+        help="list the scenario library",
+        description="List the scenario files with the first line of each one's description.",
+    )
+    lib.add_argument("--dir", default=None, help="folder to list (default: scenarios/)")
+    lib.set_defaults(func=cmd_scenarios)
+
+    par = sub.add_parser(
+        "parameters",
+        help="print every parameter (Markdown table)",
+        description="Print every model parameter with its default, range, unit and meaning.",
+    )
+    par.set_defaults(func=cmd_parameters)
+
+    demo = sub.add_parser(
+        "demo",
+        help="compare top_down_internal and peer_led",
+        description="Run top_down_internal and peer_led with the same seeds "
+        "and print their results side by side.",
+    )
+    demo.add_argument("--replications", type=int, default=30, help="runs per scenario (default 30)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `trustsim` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ScenarioError as err:
+        return _fail(err.lines)
+    except UsageError as err:
+        return _fail([str(err)])
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
