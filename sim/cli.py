@@ -240,6 +240,67 @@ def _mean(values: list[Any]) -> float | None:
     return sum(finite) / len(finite) if finite else math.nan
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """`trustsim sweep`: run an experiment into its results store, then compare."""
+    from sim.experiments import load_experiment, run
+    from sim.experiments.compare import write_comparison
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be 1 or more")
+    for flag, value in (("--replications", args.replications), ("--steps", args.steps)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} {value}: must be 1 or more")
+    exp = load_experiment(args.experiment)
+    report = run(
+        exp,
+        out=args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        replications=args.replications,
+        steps=args.steps,
+    )
+    if report.done or report.skipped:
+        print(write_comparison(report.folder))
+    print(report.line(exp.name))
+    if report.interrupted:
+        print(
+            "interrupted: the runs above are stored; run again with --resume to finish",
+            file=sys.stderr,
+        )
+        return 130
+    return 1 if report.failed else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`trustsim compare`: statistics of a results folder."""
+    from sim.experiments.compare import write_comparison
+
+    outcomes = tuple(args.outcome) if args.outcome else None
+    print(write_comparison(args.results, outcomes=outcomes, reference=args.reference))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """`trustsim export`: the tables as Parquet or CSV files."""
+    from sim.experiments import tidy_results
+    from sim.experiments.store import ResultsStore
+
+    folder = Path(args.results)
+    if not ResultsStore.exists(folder):
+        raise UsageError(f"{folder}: no results store here (results.sqlite)")
+    out = Path(args.out) if args.out else folder / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in tidy_results(folder).items():
+        target = out / f"{name}.{args.format}"
+        if args.format == "parquet":
+            table.to_parquet(target, index=False)
+        else:
+            table.to_csv(target, index=False)
+        print(f"wrote {target} ({len(table)} rows)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with help on every command and option."""
     parser = argparse.ArgumentParser(
@@ -304,6 +365,79 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print every model parameter with its default, range, unit and meaning.",
     )
     par.set_defaults(func=cmd_parameters)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="run an experiment (replicated comparisons, sweeps) and compare",
+        description="Run every run of an experiment file on all cores (or a Dask cluster), "
+        "store each as it finishes in RESULTS/results.sqlite, then print the comparison. "
+        "Exit code 1 when some runs failed, 2 on bad input.",
+    )
+    sweep.add_argument("experiment", metavar="EXPERIMENT", help="an experiment file (TOML)")
+    sweep.add_argument(
+        "--workers", type=int, default=None, help="local worker processes (default: every core)"
+    )
+    sweep.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="send the runs to a Dask scheduler, e.g. tcp://host:8786",
+    )
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted sweep: run only what is missing",
+    )
+    sweep.add_argument(
+        "--out", default=None, help="results folder (default results/EXPERIMENT_NAME)"
+    )
+    sweep.add_argument(
+        "--replications",
+        type=int,
+        default=None,
+        help="replications per scenario and point, overriding the file",
+    )
+    sweep.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="weeks per run, overriding the file and the scenarios",
+    )
+    sweep.set_defaults(func=cmd_sweep)
+
+    comp = sub.add_parser(
+        "compare",
+        help="statistics of a results folder",
+        description="Per outcome and scenario: mean, sd, 95%% bootstrap CI, n; per pair of "
+        "scenarios: paired difference with CI, Wilcoxon p (Holm), A12, Cohen's d. Writes "
+        "compare.csv and compare.md beside the store.",
+    )
+    comp.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
+    comp.add_argument(
+        "--outcome",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="an outcome to compare (repeatable; default: the experiment's)",
+    )
+    comp.add_argument("--reference", default=None, help="compare every scenario with this one only")
+    comp.set_defaults(func=cmd_compare)
+
+    exp = sub.add_parser(
+        "export",
+        help="write the result tables as Parquet or CSV",
+        description="Write the runs, summaries and steps tables of a results "
+        "folder for other tools.",
+    )
+    exp.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
+    exp.add_argument(
+        "--format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="file format (default parquet)",
+    )
+    exp.add_argument("--out", default=None, help="output folder (default RESULTS_DIR/export)")
+    exp.set_defaults(func=cmd_export)
 
     demo = sub.add_parser(
         "demo",

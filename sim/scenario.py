@@ -27,6 +27,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "describe_file",
+    "did_you_mean",
     "load_scenario",
     "parameter_table",
     "parameters",
@@ -470,7 +471,8 @@ def _allowed(key: str) -> str:
     return kind
 
 
-def _suggest(key: str, known: Iterable[str]) -> str:
+def did_you_mean(key: str, known: Iterable[str]) -> str:
+    """' (did you mean "x"?)' for the closest known name, or an empty string."""
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
@@ -506,7 +508,7 @@ def _errors_to_lines(source: str, err: ValidationError, data: Mapping[str, Any])
         value = data.get(key, e.get("input"))
         if e["type"] == "extra_forbidden":
             known = [*parameters(), *FILE_KEYS]
-            lines.append(f"{source}: unknown key {key!r}{_suggest(key, known)}")
+            lines.append(f"{source}: unknown key {key!r}{did_you_mean(key, known)}")
         elif key in Scenario.model_fields and key not in FILE_KEYS:
             lines.append(f"{source}: {key} = {_fmt(value)} is not allowed: {_allowed(key)}")
         else:
@@ -584,8 +586,8 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         if preset not in PRESETS:
             allowed = ", ".join(f'"{p}"' for p in PRESETS)
             problems.append(
-                f"{source}: preset = {_fmt(preset)} is not a preset{_suggest(str(preset), PRESETS)}"
-                f"; allowed: {allowed}"
+                f"{source}: preset = {_fmt(preset)} is not a preset"
+                f"{did_you_mean(str(preset), PRESETS)}; allowed: {allowed}"
             )
         else:
             merged.update(PRESETS[preset])
@@ -622,7 +624,7 @@ def preset(name: str, **overrides: Any) -> Scenario:
     if name not in PRESETS:
         raise ScenarioError(
             [
-                f"preset = {_fmt(name)} is not a preset{_suggest(name, PRESETS)}"
+                f"preset = {_fmt(name)} is not a preset{did_you_mean(name, PRESETS)}"
                 f"; allowed: {', '.join(PRESETS)}"
             ]
         )

@@ -1,0 +1,23 @@
+"""Experiments: replicated scenario comparisons and parameter sweeps, and their results store.
+
+`run(path_or_experiment, ...)` runs an experiment file on a local process pool (or a
+Dask cluster) into results/<experiment>/ and returns the tidy tables.
+"""
+
+from sim.experiments.runner import RunReport, run, run_batch, run_trust_model, tidy_results
+from sim.experiments.spec import Experiment, RunSpec, expand, load_experiment, replication_seed
+from sim.experiments.store import ResultsStore
+
+__all__ = [
+    "Experiment",
+    "ResultsStore",
+    "RunReport",
+    "RunSpec",
+    "expand",
+    "load_experiment",
+    "replication_seed",
+    "run",
+    "run_batch",
+    "run_trust_model",
+    "tidy_results",
+]

@@ -1,0 +1,421 @@
+"""Running an experiment: batches of runs on a process pool or a Dask cluster.
+
+The same run specs give the same results whatever the backend or the number of
+workers: every run's randomness comes from its own seed. The parent process is the
+only writer of the results store, and writes each run as its batch comes back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import math
+import multiprocessing
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiments.spec import Experiment, RunSpec, ci_half_width, expand, load_experiment
+from sim.experiments.store import ResultsStore, RunResult, scenario_parameters
+from sim.metrics import MEASURES
+from sim.scenario import Scenario, ScenarioError
+
+__all__ = ["RunReport", "run", "run_batch", "run_trust_model"]
+
+RunFn = Callable[[Scenario, int, int], tuple[dict[str, Any], list[tuple[Any, ...]]]]
+
+
+def run_trust_model(
+    scenario: Scenario, seed: int, keep_steps: int
+) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """One TrustModel run: its summary and the kept per-step rows (every k-th, and the last).
+
+    keep_steps = 0 keeps no per-step rows (summaries only).
+    """
+    from sim.model import TrustModel
+
+    model = TrustModel(scenario, rng=seed, team_table=False)
+    while model.running:
+        model.step()
+    rows: list[tuple[Any, ...]] = []
+    if keep_steps > 0:
+        data = model.datacollector.model_vars
+        steps = data["step"]
+        last = len(steps) - 1
+        for i, step in enumerate(steps):
+            if step % keep_steps == 0 or i == last:
+                rows.append((step, *(data[m][i] for m in MEASURES)))
+    return model.summary(), rows
+
+
+def run_batch(
+    specs: Sequence[RunSpec], keep_steps: int, run_fn: RunFn = run_trust_model
+) -> list[RunResult]:
+    """Run a batch in this process; a run that raises is returned as failed, with its traceback."""
+    out = []
+    for spec in specs:
+        started = time.perf_counter()
+        result: RunResult = {
+            "run_id": spec.run_id,
+            "scenario": spec.scenario.name,
+            "scenario_hash": spec.scenario.digest(),
+            "point": spec.point,
+            "swept": dict(spec.swept),
+            "replication": spec.replication,
+            "seed": spec.seed,
+            "parameters": scenario_parameters(spec.scenario),
+        }
+        try:
+            summary, rows = run_fn(spec.scenario, spec.seed, keep_steps)
+        except Exception:
+            result.update(status="failed", error=traceback.format_exc(), summary=None, steps=None)
+        else:
+            result.update(status="done", error=None, summary=summary, steps=rows)
+        result["wall_time"] = time.perf_counter() - started
+        out.append(result)
+    return out
+
+
+@dataclass
+class RunReport:
+    """What a sweep did, and its tidy tables."""
+
+    folder: Path
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def line(self, name: str) -> str:
+        """The final line a user reads."""
+        extra = f", {self.skipped} already stored" if self.skipped else ""
+        state = "interrupted: " if self.interrupted else ""
+        return (
+            f"{name}: {state}{self.done} runs done, {self.failed} failed{extra}, "
+            f"in {self.seconds:.1f} s ({self.folder})"
+        )
+
+
+def _batches(specs: Sequence[RunSpec], workers: int) -> Iterator[list[RunSpec]]:
+    """Batches big enough to keep a short run's overhead small, small enough to balance."""
+    size = max(1, min(64, math.ceil(len(specs) / (max(workers, 1) * 6))))
+    for i in range(0, len(specs), size):
+        yield list(specs[i : i + size])
+
+
+class _Backend:
+    """Runs batches and yields results as they come back."""
+
+    def __init__(self, workers: int, scheduler: str | None, client: Any) -> None:
+        self.workers = workers
+        self.client = client
+        self.own_client = False
+        self.pool: ProcessPoolExecutor | None = None
+        if client is None and scheduler:
+            from distributed import Client
+
+            try:
+                self.client = Client(scheduler, timeout="10s")
+            except OSError as exc:
+                raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
+            self.own_client = True
+        if self.client is None and workers > 1:
+            self.pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn")
+            )
+
+    def map(
+        self, batches: list[list[RunSpec]], keep: int, run_fn: RunFn
+    ) -> Iterator[list[RunResult]]:
+        if self.client is not None:
+            from distributed import as_completed
+
+            futures = [self.client.submit(run_batch, b, keep, run_fn, pure=False) for b in batches]
+            try:
+                for fut in as_completed(futures):
+                    yield fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
+        elif self.pool is not None:
+            pending: set[Future[list[RunResult]]] = {
+                self.pool.submit(run_batch, b, keep, run_fn) for b in batches
+            }
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        yield fut.result()
+            finally:
+                for fut in pending:
+                    fut.cancel()
+        else:
+            for b in batches:
+                yield run_batch(b, keep, run_fn)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.own_client and self.client is not None:
+            self.client.close()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for lib in ("trustsim", "mesa", "numpy", "scipy", "pandas", "numba", "pydantic", "distributed"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[lib] = metadata.version(lib)
+    return out
+
+
+def _git_commit() -> str | None:
+    root = Path(__file__).resolve().parent.parent.parent
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except OSError:
+        return None
+    commit = done.stdout.strip()
+    if done.returncode != 0 or not commit:
+        return None
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
+    ).stdout.strip()
+    return commit + ("-dirty" if dirty else "")
+
+
+def _plan(exp: Experiment, replications: int | None, steps: int | None) -> dict[str, Any]:
+    """What decides which runs exist and what they compute: resuming needs the same plan."""
+    return {
+        "experiment": exp.name,
+        "experiment_hash": exp.text_hash(),
+        "scenarios": [s.digest() for s in exp.scenarios],
+        "replications_override": replications,
+        "steps_override": steps,
+        "keep_steps": exp.keep_steps,
+    }
+
+
+def _write_manifest(
+    folder: Path,
+    exp: Experiment,
+    plan: dict[str, Any],
+    started: str,
+    ended: str | None,
+    report: RunReport | None,
+) -> None:
+    manifest = {
+        "experiment": exp.name,
+        "question": exp.question,
+        "experiment_file": exp.path,
+        "experiment_sha256": plan["experiment_hash"],
+        "experiment_text": Path(exp.path).read_text(encoding="utf-8") if exp.path else None,
+        "plan": plan,
+        "plan_hash": hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest(),
+        "seed": exp.seed,
+        "git_commit": _git_commit(),
+        "versions": _versions(),
+        "platform": platform.platform(),
+        "started": started,
+        "ended": ended,
+        "runs_done": report.done if report else None,
+        "runs_failed": report.failed if report else None,
+    }
+    tmp = folder / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(folder / "manifest.json")
+
+
+def run(
+    experiment: str | Path | Experiment,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    resume: bool = False,
+    replications: int | None = None,
+    steps: int | None = None,
+    progress: bool | None = None,
+    run_fn: RunFn = run_trust_model,
+) -> RunReport:
+    """Run an experiment into its results store and return its tidy tables.
+
+    Args:
+        experiment: an experiment file, or a loaded Experiment.
+        out: the results folder (default results/<experiment name>).
+        workers: local worker processes (default: every core).
+        scheduler: a Dask scheduler address, e.g. tcp://host:8786.
+        client: a distributed.Client to use instead of a local pool.
+        resume: continue a store that already holds runs; only missing runs are run.
+        replications: override the file's replications with a fixed count.
+        steps: override every scenario's horizon.
+        progress: show a progress bar (default: when stderr is a terminal).
+        run_fn: the function that runs one model (default: the trust model).
+
+    Returns:
+        A RunReport with counts and the tables "runs", "summaries", "steps".
+
+    Raises:
+        ScenarioError: a bad experiment file, or a store that cannot be resumed.
+    """
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    if replications is not None:
+        exp = exp.model_copy(
+            update={
+                "replications": exp.replications.model_copy(
+                    update={"count": replications, "until": None}
+                )
+            }
+        )
+    if steps is not None:
+        exp = exp.model_copy(update={"steps": steps})
+    folder = Path(out) if out is not None else Path("results") / exp.name
+    plan = _plan(exp, replications, steps)
+    _check_resume(folder, plan, resume)
+    workers = workers or (multiprocessing.cpu_count() if client is None and not scheduler else 1)
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    store = ResultsStore(folder)
+    _write_manifest(folder, exp, plan, started, None, None)
+    report = RunReport(folder=folder)
+    show = sys.stderr.isatty() if progress is None else progress
+    clock = time.perf_counter()
+    backend = _Backend(workers, scheduler, client)
+    try:
+        _execute(exp, store, backend, report, show, run_fn)
+    except KeyboardInterrupt:
+        report.interrupted = True
+    finally:
+        backend.close()
+        report.seconds = time.perf_counter() - clock
+        ended = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        _write_manifest(folder, exp, plan, started, ended, report)
+        report.tables = {name: store.table(name) for name in ("runs", "summaries", "steps")}
+        store.close()
+    return report
+
+
+def _check_resume(folder: Path, plan: dict[str, Any], resume: bool) -> None:
+    if not ResultsStore.exists(folder):
+        return
+    if not resume:
+        raise ScenarioError(
+            [
+                f"{folder}: already holds results; add --resume to run only what "
+                "is missing, or choose another --out"
+            ]
+        )
+    manifest = folder / "manifest.json"
+    if manifest.exists():
+        old = json.loads(manifest.read_text(encoding="utf-8")).get("plan")
+        if old is not None and old != plan:
+            changed = sorted(k for k in plan if old.get(k) != plan[k])
+            raise ScenarioError(
+                [
+                    f"{folder}: cannot resume: the experiment changed since these "
+                    f"results were written ({', '.join(changed)}); use another --out"
+                ]
+            )
+
+
+def _execute(
+    exp: Experiment,
+    store: ResultsStore,
+    backend: _Backend,
+    report: RunReport,
+    show: bool,
+    run_fn: RunFn,
+) -> None:
+    """Run what is missing, round by round when replications are adaptive."""
+    from tqdm import tqdm
+
+    reps = exp.replications
+    stored = store.finished()
+    already = {run_id for run_id, status in stored.items() if status == "done"}
+    skipped: set[str] = set()
+    target = reps.count if reps.count is not None else reps.min
+    with tqdm(total=0, unit="run", disable=not show, dynamic_ncols=True) as bar:
+        needed: dict[tuple[str, int], int] | None = None
+        while True:
+            specs = expand(exp, range(target))
+            if needed is not None:
+                specs = [
+                    s for s in specs if s.replication < needed.get((s.scenario.name, s.point), 0)
+                ]
+            todo = [s for s in specs if stored.get(s.run_id) != "done"]
+            skipped.update(s.run_id for s in specs if s.run_id in already)
+            report.skipped = len(skipped)
+            bar.total += len(todo)
+            bar.refresh()
+            for results in backend.map(
+                list(_batches(todo, backend.workers)), exp.keep_steps, run_fn
+            ):
+                for result in results:
+                    store.write(result)
+                    stored[result["run_id"]] = result["status"]
+                    if result["status"] == "done":
+                        report.done += 1
+                    else:
+                        report.failed += 1
+                bar.update(len(results))
+            if reps.count is not None or target >= reps.max:
+                return
+            needed = _more_replications(exp, store)
+            if not needed:
+                return
+            target = max(needed.values())
+
+
+def _more_replications(exp: Experiment, store: ResultsStore) -> dict[tuple[str, int], int]:
+    """Adaptive replications: cells whose CI half-width is still above the target get more."""
+    reps = exp.replications
+    assert reps.until is not None
+    assert reps.half_width is not None
+    results = store.results()
+    out = {}
+    for (scenario, point), cell in results.groupby(["scenario", "point"]):
+        values = cell[reps.until].astype(float).to_numpy()
+        hw = ci_half_width(values)
+        if hw <= reps.half_width:
+            continue
+        n = len(values)
+        # n grows like (hw / target)^2; at least 50% more per round, at most max.
+        want = n * (hw / reps.half_width) ** 2 if math.isfinite(hw) else 2 * n
+        new = int(min(reps.max, max(math.ceil(want), math.ceil(1.5 * n))))
+        if new > n:
+            out[(str(scenario), int(str(point)))] = new
+    return out
+
+
+def tidy_results(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """The tables of a results folder as DataFrames."""
+    store = ResultsStore(Path(folder))
+    try:
+        return {name: store.table(name) for name in ("runs", "summaries", "steps")}
+    finally:
+        store.close()

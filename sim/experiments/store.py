@@ -1,0 +1,164 @@
+"""The results store: an embedded SQLite database (WAL mode), written run by run.
+
+Tables, all keyed by run_id (tidy):
+- runs: run id, scenario name and hash, sweep point, replication, seed, status
+  ("done" or "failed"), error text, wall time, and every parameter of the run;
+- summaries: the run-level results (final values, means over the run, ...);
+- steps: the kept per-step rows, keyed by (run_id, step).
+
+Each run is written in one transaction as it finishes, so a kill loses at most the
+runs in flight, and a run id is a primary key, so nothing is ever stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.metrics import MEASURES, SUMMARY_KEYS
+from sim.scenario import Scenario, parameters
+
+__all__ = ["DB_NAME", "ResultsStore", "RunResult"]
+
+DB_NAME = "results.sqlite"
+RUN_COLUMNS = (
+    "run_id",
+    "scenario",
+    "scenario_hash",
+    "point",
+    "swept",
+    "replication",
+    "seed",
+    "status",
+    "error",
+    "wall_time",
+)
+
+RunResult = dict[str, Any]
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, tuple | list | dict):
+        return json.dumps(value, default=str)
+    return value
+
+
+class ResultsStore:
+    """One experiment's results on disk (results/<experiment>/results.sqlite)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        measures: Iterable[str] = MEASURES,
+        summary_keys: Iterable[str] = SUMMARY_KEYS,
+        parameter_names: Iterable[str] | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / DB_NAME
+        self.measures = list(measures)
+        self.summary_keys = list(summary_keys)
+        self.parameter_names = list(
+            parameter_names if parameter_names is not None else [*parameters(), "events"]
+        )
+        self.db = sqlite3.connect(self.path, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._create()
+
+    def _create(self) -> None:
+        params = "".join(f', "{p}"' for p in self.parameter_names)
+        summary = "".join(f', "{k}"' for k in self.summary_keys)
+        steps = "".join(f', "{m}"' for m in self.measures)
+        with self.db:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, scenario TEXT, "
+                "scenario_hash TEXT, point INTEGER, swept TEXT, replication INTEGER, seed INTEGER, "
+                f"status TEXT, error TEXT, wall_time REAL{params})"
+            )
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS summaries (run_id TEXT PRIMARY KEY{summary})"
+            )
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS steps (run_id TEXT, step INTEGER{steps}, "
+                "PRIMARY KEY (run_id, step))"
+            )
+
+    @staticmethod
+    def exists(folder: Path) -> bool:
+        """True when the folder already holds a results database."""
+        return (Path(folder) / DB_NAME).exists()
+
+    def write(self, result: RunResult) -> None:
+        """Store one finished run (done or failed) atomically, replacing an earlier try."""
+        run_id = result["run_id"]
+        params: dict[str, Any] = result.get("parameters", {})
+        run_row = [_sql_value(result.get(c)) for c in RUN_COLUMNS] + [
+            _sql_value(params.get(p)) for p in self.parameter_names
+        ]
+        cols = ", ".join(f'"{c}"' for c in (*RUN_COLUMNS, *self.parameter_names))
+        marks = ", ".join("?" * len(run_row))
+        with self.db:
+            self.db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
+            self.db.execute("DELETE FROM summaries WHERE run_id = ?", (run_id,))
+            self.db.execute(f"INSERT OR REPLACE INTO runs ({cols}) VALUES ({marks})", run_row)
+            summary = result.get("summary")
+            if summary is not None:
+                keys = ", ".join(f'"{k}"' for k in ("run_id", *self.summary_keys))
+                values = [run_id] + [_sql_value(summary.get(k)) for k in self.summary_keys]
+                self.db.execute(
+                    f"INSERT INTO summaries ({keys}) VALUES ({', '.join('?' * len(values))})",
+                    values,
+                )
+            rows = result.get("steps")
+            if rows:
+                keys = ", ".join(f'"{k}"' for k in ("run_id", "step", *self.measures))
+                width = 2 + len(self.measures)
+                self.db.executemany(
+                    f"INSERT INTO steps ({keys}) VALUES ({', '.join('?' * width)})",
+                    [(run_id, *row) for row in rows],
+                )
+
+    def finished(self) -> dict[str, str]:
+        """Status of every stored run, by run id."""
+        return dict(self.db.execute("SELECT run_id, status FROM runs").fetchall())
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One table as a DataFrame: "runs", "summaries" or "steps"."""
+        if name not in ("runs", "summaries", "steps"):
+            raise ValueError(f"no table {name!r}")
+        return self._typed(pd.read_sql_query(f"SELECT * FROM {name}", self.db))
+
+    def results(self) -> pd.DataFrame:
+        """Done runs joined with their summaries: one row per run, tidy."""
+        frame = pd.read_sql_query(
+            "SELECT r.run_id, r.scenario, r.point, r.swept, r.replication, r.seed, s.* "
+            "FROM runs r JOIN summaries s ON r.run_id = s.run_id WHERE r.status = 'done'",
+            self.db,
+        )
+        return self._typed(frame.loc[:, ~frame.columns.duplicated()])
+
+    def _typed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """SQLite keeps NaN as NULL: measures come back as floats (NaN), flags as bools."""
+        for col in frame.columns:
+            if col == "disintegrated":
+                frame[col] = frame[col].astype(bool)
+            elif col in self.measures or col in self.summary_keys:
+                frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+        return frame
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+
+def scenario_parameters(scenario: Scenario) -> dict[str, Any]:
+    """Every parameter of a run as plain values, events as JSON-able data."""
+    return scenario.model_dump(mode="json", exclude={"name", "description"})
