@@ -24,8 +24,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The flagship comparison: six coaching regimes, 100 paired replications each.
+# Runs again only what is missing (--resume), so a second `make demo` just reprints.
 demo: setup
-	$(VENV)/bin/trustsim demo
+	$(VENV)/bin/trustsim sweep experiments/sponsorship_vs_peer.toml --out results/demo --resume
 
 lint: setup
 	$(VENV)/bin/ruff check sim tests benchmarks

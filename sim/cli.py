@@ -209,37 +209,6 @@ def cmd_parameters(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """`trustsim demo`: top_down_internal against peer_led, same seeds, side by side."""
-    import numpy as np
-
-    names = ("top_down_internal", "peer_led")
-    seeds = range(1, args.replications + 1)
-    started = time.perf_counter()
-    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
-    for name in names:
-        scenario = resolve_scenario(name)
-        for seed in seeds:
-            runs[name].append(run_one(scenario, seed, progress=False).summary())
-    means = {n: {k: _mean([r[k] for r in runs[n]]) for k, _ in SUMMARY_ROWS} for n in names}
-    for n in names:
-        means[n]["disintegrated"] = float(np.mean([r["disintegrated"] for r in runs[n]]))
-    print(
-        f"{len(seeds)} runs each, 12 members, 104 weeks, the same seeds for both "
-        f"({time.perf_counter() - started:.1f} s). Means over runs:"
-    )
-    print(summary_table(means).replace("a team disintegrated", "share disintegrated"))
-    return 0
-
-
-def _mean(values: list[Any]) -> float | None:
-    nums = [float(v) for v in values if v is not None]
-    if not nums:
-        return None
-    finite = [v for v in nums if not math.isnan(v)]
-    return sum(finite) / len(finite) if finite else math.nan
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     """`trustsim sweep`: run an experiment into its results store, then compare."""
     from sim.experiments import load_experiment, run
@@ -439,14 +408,6 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", default=None, help="output folder (default RESULTS_DIR/export)")
     exp.set_defaults(func=cmd_export)
 
-    demo = sub.add_parser(
-        "demo",
-        help="compare top_down_internal and peer_led",
-        description="Run top_down_internal and peer_led with the same seeds "
-        "and print their results side by side.",
-    )
-    demo.add_argument("--replications", type=int, default=30, help="runs per scenario (default 30)")
-    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -60,7 +60,7 @@ def measure(model: TrustModel) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     means, per_team = kernels.trust_means(t, model.edge_category, model.edge_team, org.n_teams)
     mean_skill, p10, skill_gini = kernels.skill_stats(model.skill, org.n_members)
     components, largest = kernels.components(
-        net.src, net.dst, t, net.rev, org.team, org.n_teams, p.bond_threshold
+        net.src, net.dst, t, net.rev, model.measure_team, org.n_teams, p.bond_threshold
     )
     needs = c["needs"]
     values = {
@@ -74,7 +74,7 @@ def measure(model: TrustModel) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "skill_gini": float(skill_gini),
         "needs": needs,
         "asks": c["asks"],
-        "silence_rate": c["silences"] / needs if needs else 0.0,
+        "silence_rate": c["silences"] / needs if needs else math.nan,
         "help_success_rate": c["successes"] / c["helps"] if c["helps"] else math.nan,
         "breaches": c["breaches"],
         "fragmentation": float(components.mean()),

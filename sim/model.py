@@ -200,13 +200,20 @@ class TrustModel(mesa.Model):
     def _initial_trust(
         self, edges: NDArray[np.int64], rng: np.random.Generator
     ) -> NDArray[np.float64]:
-        """Initial trust on the given edges, with fresh noise (mechanisms.initial_trust)."""
+        """Initial trust on the given edges, with fresh noise (mechanisms.initial_trust).
+
+        Edges touching an external coach take their noise from the "external" stream, so
+        that the other edges draw the same noise in every regime (common random numbers).
+        """
         p, org = self.params, self.org
         i, j = self.net.src[edges], self.net.dst[edges]
         factor = np.ones(len(edges))
         factor[org.role[j] == MANAGER] = p.management_trust_scale
         factor[org.external[j]] = p.external_trust_discount
-        noise = rng.normal(0.0, INITIAL_TRUST_NOISE, len(edges))
+        outside = org.external[i] | org.external[j]
+        noise = np.empty(len(edges))
+        noise[~outside] = rng.normal(0.0, INITIAL_TRUST_NOISE, int((~outside).sum()))
+        noise[outside] = self.rngs["external"].normal(0.0, INITIAL_TRUST_NOISE, int(outside.sum()))
         return mechanisms.initial_trust(
             self.propensity[i],
             np.abs(org.level[i] - org.level[j]),
@@ -250,7 +257,10 @@ class TrustModel(mesa.Model):
     def _refresh_masks(self) -> None:
         """Edge categories used by the measures; recomputed when roles or teams change."""
         org, net = self.org, self.net
-        ts, td = org.team[net.src], org.team[net.dst]
+        # A team's measures are about its own people: an external coach serves the team
+        # but is not part of it (trust in the coach is measured on its own).
+        self.measure_team = np.where(org.external, -1, org.team)
+        ts, td = self.measure_team[net.src], self.measure_team[net.dst]
         within = (ts == td) & (ts >= 0)
         cross = (ts >= 0) & (td >= 0) & (ts != td)
         self.edge_category = (

@@ -144,10 +144,10 @@ class Scenario(BaseModel):
     )
     benevolence_mean: float = _param(
         0.7,
-        "mean probability of accepting a request for help",
+        "mean probability of accepting a request for help (sd 0.1)",
         "probability",
-        ge=0.01,
-        le=0.99,
+        ge=0.02,
+        le=0.98,
         group="people",
     )
     integrity_mean: float = _param(
@@ -228,7 +228,7 @@ class Scenario(BaseModel):
     )
     sponsor_start: int = _param(
         0,
-        "first step of endorsement (0: from the start)",
+        "weeks before endorsements start (0: from week 1)",
         "weeks",
         ge=0,
         le=10_000,

@@ -1,0 +1,156 @@
+"""The trustsim command line, run as a user runs it: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.metrics import MEASURES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def trustsim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=120,
+    )
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BAD_FILES = {
+    # name: (file text, words the one error line must contain)
+    "unknown_key": ("trust_gian = 0.1\n", ["trust_gian", 'did you mean "trust_gain"']),
+    "wrong_type": ('trust_gain = "high"\n', ["trust_gain", '"high"', "a number from 0.0 to 1.0"]),
+    "integer_expected": ("members = 4.5\n", ["members", "4.5", "an integer from 2 to 100000"]),
+    "out_of_range": ("trust_loss = 1.5\n", ["trust_loss", "1.5", "from 0.0 to 1.0"]),
+    "unknown_preset": ('preset = "peer_lead"\n', ["preset", '"peer_lead"', '"peer_led"']),
+    "bad_choice": ('coach = "outside"\n', ["coach", '"outside"', '"external"']),
+    "malformed": ("trust_gain = = 0.1\n", ["malformed TOML"]),
+    "missing_parent": ('extends = "nowhere.toml"\n', ["extends", "nowhere.toml", "not found"]),
+    "bad_event": (
+        '[[events]]\ntype = "explosion"\nat = 3\n',
+        ["events[0].type", '"explosion"', '"breach"'],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_validate_reports_one_clear_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    text, words = BAD_FILES[case]
+    path = write(tmp_path / f"{case}.toml", text)
+    result = trustsim("validate", str(path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert str(path) in lines[0]
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_extends_cycle_is_named(tmp_path: Path) -> None:
+    write(tmp_path / "a.toml", 'extends = "b.toml"\n')
+    write(tmp_path / "b.toml", 'extends = "a.toml"\n')
+    result = trustsim("validate", str(tmp_path / "a.toml"))
+    assert result.returncode == 2
+    assert "cycle" in result.stderr
+    assert "a.toml" in result.stderr
+    assert "b.toml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_reports_every_error_of_every_file(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.toml", 'preset = "peer_led"\ngossip_rate = 0.2\n')
+    bad = write(tmp_path / "bad.toml", "trust_gain = 2\nlevels = 0\nfoo = 1\n")
+    result = trustsim("validate", str(good), str(bad))
+    assert result.returncode == 2
+    assert f"ok: {good}" in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 3
+    assert all(str(bad) in line for line in errors)
+
+
+def test_validate_missing_file(tmp_path: Path) -> None:
+    result = trustsim("validate", str(tmp_path / "absent.toml"))
+    assert result.returncode == 2
+    assert "absent.toml" in result.stderr
+    assert "not found" in result.stderr
+
+
+def test_run_writes_tables_plot_and_summary(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = trustsim("run", "peer_led", "--seed", "7", "--steps", "20", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    steps = pd.read_csv(out / "steps.csv")
+    assert list(steps.columns) == ["step", *MEASURES]
+    assert steps["step"].tolist() == list(range(21))
+    record = json.loads((out / "summary.json").read_text())
+    assert record["seed"] == 7
+    assert record["parameters"]["peer_coaching"] is True
+    assert record["summary"]["mean_skill"] == pytest.approx(steps["mean_skill"].iloc[-1])
+    assert (out / "trust_skill.png").stat().st_size > 10_000
+    assert "mean skill" in result.stdout
+    assert "seed 7" in result.stdout
+
+
+def test_run_is_reproducible_from_its_seed(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        args = ("run", "hybrid", "--seed", "3", "--steps", "15", "--out", str(tmp_path / name))
+        assert trustsim(*args).returncode == 0
+    a = (tmp_path / "a" / "steps.csv").read_text()
+    b = (tmp_path / "b" / "steps.csv").read_text()
+    assert a == b
+
+
+def test_run_with_bad_override_exits_2_without_traceback(tmp_path: Path) -> None:
+    result = trustsim("run", "peer_led", "--set", "gossip_rate=3", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "gossip_rate = 3" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "steps.csv").exists()
+
+
+def test_run_unknown_scenario_lists_choices() -> None:
+    result = trustsim("run", "no_such_scenario")
+    assert result.returncode == 2
+    assert "no_such_scenario" in result.stderr
+    assert "peer_led" in result.stderr
+
+
+def test_scenarios_lists_library_with_descriptions() -> None:
+    result = trustsim("scenarios")
+    assert result.returncode == 0
+    files = sorted((ROOT / "scenarios").glob("*.toml"))
+    assert files, "the scenario library is empty"
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == len(files)
+    for f, line in zip(files, lines, strict=True):
+        assert line.startswith(f.stem)
+        assert len(line) > len(f.stem) + 10  # a description follows the name
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "scenarios", "parameters", "sweep", "compare", "export"])
+def test_every_command_has_help(command: str) -> None:
+    result = trustsim(command, "--help")
+    assert result.returncode == 0
+    assert "usage: trustsim" in result.stdout
+    assert "--help" in result.stdout
+
+
+def test_parameters_prints_the_table() -> None:
+    result = trustsim("parameters")
+    assert result.returncode == 0
+    assert "| `trust_gain` | 0.08 |" in result.stdout
