@@ -69,21 +69,24 @@ def _breach(
     tr: Any,
     indptr: Any,
     dst: Any,
-    team: Any,
+    external: Any,
     victim: int,
     breacher: int,
     breach_loss: float,
     gossip_weight: float,
 ) -> None:
-    """J breaches i; every teammate w of i hears of it (MODEL.md step 6)."""
+    """Breacher j breaches victim i; every teammate w of i hears of it (MODEL.md step 6).
+
+    Teammates are i's contacts but external coaches: everyone who shares a team with i,
+    including, for a manager, the peers under the same boss (MODEL.md). Only those in
+    contact with j change their trust in j.
+    """
     e = find_edge(indptr, dst, victim, breacher)
     if e >= 0:
         tr[e] = _breach_direct(tr[e], breach_loss)
-    if team[victim] < 0:
-        return
     for e_iw in range(indptr[victim], indptr[victim + 1]):
         w = dst[e_iw]
-        if w == breacher or team[w] != team[victim]:
+        if w == breacher or external[w]:
             continue
         e_wj = find_edge(indptr, dst, w, breacher)
         e_wi = find_edge(indptr, dst, w, victim)
@@ -96,7 +99,7 @@ def breach_all(
     tr: Any,
     indptr: Any,
     dst: Any,
-    team: Any,
+    external: Any,
     victims: Any,
     breachers: Any,
     breach_loss: float,
@@ -104,7 +107,7 @@ def breach_all(
 ) -> None:
     """A list of breaches, applied in order."""
     for n in range(len(victims)):
-        _breach(tr, indptr, dst, team, victims[n], breachers[n], breach_loss, gossip_weight)
+        _breach(tr, indptr, dst, external, victims[n], breachers[n], breach_loss, gossip_weight)
 
 
 @_jit
@@ -115,7 +118,6 @@ def learning_round(
     indptr: Any,
     dst: Any,
     rev: Any,
-    team: Any,
     role: Any,
     external: Any,
     benevolence: Any,
@@ -262,7 +264,7 @@ def learning_round(
             if role[j] == MANAGER or external[j]:
                 continue
             for e in range(indptr[j], indptr[j + 1]):
-                if team[dst[e]] == team[j]:
+                if not external[dst[e]]:  # every teammate: all contacts but an outsider
                     tr[rev[e]] = _recognition(tr[rev[e]], peer_recognition, 1.0)
     # 6. Breach, per help given.
     breaches = 0
@@ -271,7 +273,7 @@ def learning_round(
             j = dst[edge[a]]
             if u_breach[learner[a]] < 1.0 - integrity[j]:
                 breaches += 1
-                _breach(tr, indptr, dst, team, learner[a], j, breach_loss, gossip_weight)
+                _breach(tr, indptr, dst, external, learner[a], j, breach_loss, gossip_weight)
     return asks, silences, helps, successes, breaches
 
 

@@ -1,0 +1,233 @@
+"""The organization and its contact network (sim/structure.py) against MODEL.md."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import kernels
+from sim.structure import (
+    COACH,
+    MANAGER,
+    MEMBER,
+    Network,
+    Organization,
+    build_organization,
+    contact_pairs,
+)
+
+MEMBERS = 48
+
+
+def _network(org: Organization) -> Network:
+    return Network.from_pairs(org.n_people, *contact_pairs(org))
+
+
+def _pair_set(org: Organization) -> set[tuple[int, int]]:
+    src, dst = contact_pairs(org)
+    return set(zip(src.tolist(), dst.tolist(), strict=True))
+
+
+def _team_people(org: Organization, t: int) -> np.ndarray:
+    """A front-line team: its manager plus direct reports (and its external coach)."""
+    return np.flatnonzero(org.team == t)
+
+
+# ----------------------------------------------------------------- organization
+@pytest.mark.parametrize("levels", [1, 2, 3, 4])
+@pytest.mark.parametrize("external", [False, True])
+def test_hierarchy(levels, external):
+    org = build_organization(MEMBERS, levels, external_coaches=external)
+    span = math.ceil(MEMBERS ** (1 / levels))
+    members = np.arange(MEMBERS)
+    managers = np.flatnonzero(org.role == MANAGER)
+
+    # members first, all MEMBER, at the bottom level
+    assert org.n_members == MEMBERS
+    assert (org.role[members] == MEMBER).all()
+    assert (org.level[members] == levels).all()
+    # exactly one top manager, at level 0, reporting to nobody
+    top = np.flatnonzero((org.role == MANAGER) & (org.level == 0))
+    assert len(top) == 1
+    assert org.boss[top[0]] == -1
+    # every other manager reports to a manager one level up
+    for m in managers:
+        if m != top[0]:
+            assert org.role[org.boss[m]] == MANAGER
+            assert org.level[org.boss[m]] == org.level[m] - 1
+    # every member's boss is a front-line manager
+    front_line = set(org.team_manager.tolist())
+    assert set(org.boss[members].tolist()) <= front_line
+    assert (org.level[org.team_manager] == levels - 1).all()
+    assert (org.role[org.team_manager] == MANAGER).all()
+    # levels = 1: one manager and all members form one team
+    if levels == 1:
+        assert len(managers) == 1
+        assert org.n_teams == 1
+        assert org.team_manager[0] == top[0]
+    # teams: split evenly, by manager; a member's team is its boss's team
+    sizes = np.bincount(org.team[members], minlength=org.n_teams)
+    assert sizes.sum() == MEMBERS
+    assert sizes.max() - sizes.min() <= 1
+    assert (org.team_manager[org.team[members]] == org.boss[members]).all()
+    assert (org.team[org.team_manager] == np.arange(org.n_teams)).all()
+    # span about ceil(members ** (1 / levels)): nobody has more direct reports than that,
+    # and there are just enough front-line teams
+    reports = np.bincount(org.boss[org.boss >= 0], minlength=org.n_people)
+    assert reports[managers].max() <= span
+    assert (reports[managers] >= 1).all()
+    if levels > 1:
+        assert org.n_teams == math.ceil(MEMBERS / span)
+    # people: members, then managers, then external coaches
+    n_coaches = org.n_teams if external else 0
+    assert org.n_people == MEMBERS + len(managers) + n_coaches
+    assert org.n_staff == MEMBERS + len(managers)
+    assert (managers == np.arange(MEMBERS, MEMBERS + len(managers))).all()
+    if external:
+        coaches = np.flatnonzero(org.external)
+        assert (org.role[coaches] == COACH).all()
+        assert (org.coach_of_team == coaches).all()
+        assert (org.team[coaches] == np.arange(org.n_teams)).all()
+    else:
+        assert (org.coach_of_team == -1).all()
+        assert not org.external.any()
+
+
+@pytest.mark.parametrize(
+    ("levels", "teams"),
+    # span: 48; ceil(48 ** 0.5) = 7 -> ceil(48 / 7) = 7; ceil(48 ** (1/3)) = 4 -> 12;
+    # ceil(48 ** 0.25) = 3 -> 16
+    [(1, 1), (2, 7), (3, 12), (4, 16)],
+)
+def test_team_counts_by_hand(levels, teams):
+    assert build_organization(MEMBERS, levels, external_coaches=False).n_teams == teams
+
+
+def test_levels_four_manager_counts_by_hand():
+    # span 3: 16 front-line managers, ceil(16 / 3) = 6 above them, ceil(6 / 3) = 2, one top
+    org = build_organization(MEMBERS, 4, external_coaches=False)
+    managers = org.role == MANAGER
+    counts = [int((managers & (org.level == lvl)).sum()) for lvl in range(4)]
+    assert counts == [1, 2, 6, 16]
+
+
+@settings(max_examples=60, deadline=None)
+@given(members=st.integers(2, 300), levels=st.integers(1, 6), external=st.booleans())
+def test_any_size_gives_a_tree_with_even_teams(members, levels, external):
+    org = build_organization(members, levels, external_coaches=external)
+    sizes = np.bincount(org.team[:members], minlength=org.n_teams)
+    assert sizes.min() >= 1
+    assert sizes.max() - sizes.min() <= 1
+    # everyone but the top manager and external coaches reaches the top through bosses
+    top = int(np.flatnonzero((org.role == MANAGER) & (org.level == 0))[0])
+    for i in range(org.n_staff):
+        cur, hops = i, 0
+        while org.boss[cur] >= 0:
+            cur = int(org.boss[cur])
+            hops += 1
+        assert cur == top
+        assert hops == org.level[i]
+
+
+# -------------------------------------------------------------- contact network
+@pytest.mark.parametrize("levels", [1, 2, 3, 4])
+@pytest.mark.parametrize("external", [False, True])
+def test_contact_pairs(levels, external):
+    org = build_organization(MEMBERS, levels, external_coaches=external)
+    src, dst = contact_pairs(org)
+    pairs = _pair_set(org)
+    # sorted by (source, target), no duplicates, no self-pairs, symmetric
+    key = src * org.n_people + dst
+    assert (np.diff(key) > 0).all()
+    assert (src != dst).all()
+    assert all((j, i) in pairs for i, j in pairs)
+    for t in range(org.n_teams):
+        team = _team_people(org, t)
+        # all pairs inside a team are present
+        for i, j in combinations(team.tolist(), 2):
+            assert (i, j) in pairs
+        # an external coach is in contact with its whole team, manager included
+        if external:
+            c = int(org.coach_of_team[t])
+            served = [int(i) for i in team if i != c]
+            assert org.team_manager[t] in served
+            assert all((c, i) in pairs for i in served)
+            # and with nobody else
+            assert {j for i, j in pairs if i == c} == set(served)
+    # each manager with direct reports and own manager
+    for i in range(org.n_staff):
+        if org.boss[i] >= 0:
+            assert (i, int(org.boss[i])) in pairs
+    # nothing else: every pair shares a boss or team, or is a boss-report pair
+    for i, j in pairs:
+        same_team = org.team[i] >= 0 and org.team[i] == org.team[j]
+        boss_pair = org.boss[i] == j or org.boss[j] == i
+        peers = org.boss[i] >= 0 and org.boss[i] == org.boss[j]
+        assert same_team or boss_pair or peers, (i, j)
+
+
+def test_levels_one_is_a_clique():
+    org = build_organization(12, 1, external_coaches=False)
+    # 13 people, all in contact: 13 * 12 directed pairs
+    assert len(contact_pairs(org)[0]) == 13 * 12
+
+
+def test_members_of_different_teams_are_not_in_contact():
+    org = build_organization(MEMBERS, 2, external_coaches=False)
+    pairs = _pair_set(org)
+    for i, j in combinations(range(MEMBERS), 2):
+        assert ((i, j) in pairs) == (org.team[i] == org.team[j])
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3, 4])
+@pytest.mark.parametrize("external", [False, True])
+def test_network_find_rev_and_compiled_find_edge(levels, external):
+    org = build_organization(MEMBERS, levels, external_coaches=external)
+    net = _network(org)
+    n = org.n_people
+    # find: every pair's own edge index
+    e = net.find(net.src, net.dst)
+    np.testing.assert_array_equal(e, np.arange(net.n_edges))
+    # -1 for every pair not in contact (all n * n pairs checked)
+    ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    ii, jj = ii.ravel(), jj.ravel()
+    found = net.find(ii, jj)
+    in_contact = np.isin(ii * n + jj, net.key)
+    assert (found[~in_contact] == -1).all()
+    assert (net.src[found[in_contact]] == ii[in_contact]).all()
+    assert (net.dst[found[in_contact]] == jj[in_contact]).all()
+    # rev is the reverse edge, and an involution
+    assert (net.src[net.rev] == net.dst).all()
+    assert (net.dst[net.rev] == net.src).all()
+    np.testing.assert_array_equal(net.rev[net.rev], np.arange(net.n_edges))
+    # CSR offsets: the edges of i are indptr[i]:indptr[i + 1]
+    for i in range(n):
+        assert (net.src[net.indptr[i] : net.indptr[i + 1]] == i).all()
+    # the compiled lookup agrees with Network.find on every pair
+    compiled = np.array(
+        [kernels.find_edge(net.indptr, net.dst, i, j) for i, j in zip(ii, jj, strict=True)]
+    )
+    np.testing.assert_array_equal(compiled, found)
+
+
+def test_find_beyond_the_last_key():
+    org = build_organization(12, 1, external_coaches=False)
+    net = _network(org)
+    last = org.n_people - 1
+    assert net.find(np.array([last]), np.array([last]))[0] == -1
+    assert net.find(np.array([last]), np.array([0]))[0] == net.n_edges - 12
+
+
+def test_out_edges():
+    org = build_organization(MEMBERS, 2, external_coaches=False)
+    net = _network(org)
+    rows = np.array([0, 5, MEMBERS])
+    group, edges = net.out_edges(rows)
+    for g, r in enumerate(rows):
+        expected = np.arange(net.indptr[r], net.indptr[r + 1])
+        np.testing.assert_array_equal(edges[group == g], expected)
