@@ -142,7 +142,9 @@ def test_scenarios_lists_library_with_descriptions() -> None:
         assert len(line) > len(f.stem) + 10  # a description follows the name
 
 
-@pytest.mark.parametrize("command", ["run", "validate", "scenarios", "parameters", "sweep", "compare", "export"])
+@pytest.mark.parametrize(
+    "command", ["run", "validate", "scenarios", "parameters", "sweep", "compare", "export"]
+)
 def test_every_command_has_help(command: str) -> None:
     result = trustsim(command, "--help")
     assert result.returncode == 0
