@@ -481,11 +481,18 @@ def _fmt(value: Any) -> str:
     return json.dumps(value) if isinstance(value, str | bool) else repr(value)
 
 
-def _errors_to_lines(source: str, err: ValidationError, data: Mapping[str, Any]) -> list[str]:
-    """Turn pydantic's errors into one line each: file, key, value, what is allowed."""
+def _errors_to_lines(
+    source: str, err: ValidationError, data: Mapping[str, Any], fields_only: bool = False
+) -> list[str]:
+    """Turn pydantic's errors into one line each: file, key, value, what is allowed.
+
+    fields_only leaves out model-level problems (values that do not fit together).
+    """
     lines = []
     for e in err.errors():
         loc = [str(p) for p in e["loc"]]
+        if not loc and fields_only:
+            continue
         if not loc:  # model-level validator
             msg = e["msg"].removeprefix("Value error, ")
             lines.append(f"{source}: {msg}")
@@ -495,7 +502,10 @@ def _errors_to_lines(source: str, err: ValidationError, data: Mapping[str, Any])
             value = e.get("input")
             if e["type"] == "extra_forbidden":
                 allowed = ", ".join(Event.model_fields)
-                lines.append(f"{source}: {where} is not an event key; allowed keys: {allowed}")
+                lines.append(
+                    f"{source}: {where} = {_fmt(value)} is not an event key; "
+                    f"allowed keys: {allowed}"
+                )
             elif e["type"] == "missing":
                 lines.append(f"{source}: {where} is missing: every event needs type and at")
             elif len(loc) > 2 and loc[2] == "type":
@@ -508,7 +518,7 @@ def _errors_to_lines(source: str, err: ValidationError, data: Mapping[str, Any])
         value = data.get(key, e.get("input"))
         if e["type"] == "extra_forbidden":
             known = [*parameters(), *FILE_KEYS]
-            lines.append(f"{source}: unknown key {key!r}{did_you_mean(key, known)}")
+            lines.append(f"{source}: unknown key {key!r} = {_fmt(value)}{did_you_mean(key, known)}")
         elif key in Scenario.model_fields and key not in FILE_KEYS:
             lines.append(f"{source}: {key} = {_fmt(value)} is not allowed: {_allowed(key)}")
         else:
@@ -557,8 +567,28 @@ def _read_toml(path: Path, source: str) -> dict[str, Any]:
         raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
 
 
+def _own_errors(source: str, raw: dict[str, Any]) -> list[str]:
+    """Problems with the keys a file sets itself, named after that file.
+
+    Only field-level problems: whether values fit together (a model-level check) is
+    judged once everything is merged.
+    """
+    data = {k: v for k, v in raw.items() if k not in ("preset", "extends")}
+    if isinstance(data.get("events"), list):
+        data["events"] = tuple(data["events"])
+    try:
+        Scenario.model_validate(data, strict=True)
+    except ValidationError as err:
+        return _errors_to_lines(source, err, data, fields_only=True)
+    return []
+
+
 def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    """The merged raw dict of a file, following `preset` and `extends`."""
+    """The merged raw dict of a file, following `preset` and `extends`.
+
+    Every problem of every file in the chain is collected, each named after the file
+    that has it, and raised together.
+    """
     source = str(path)
     if path.resolve() in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
@@ -578,12 +608,15 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
                     f"{source}: extends = {_fmt(parent)}: file not found ({parent_path})"
                 )
             else:
-                merged.update(_resolve(parent_path, chain))
+                try:
+                    merged.update(_resolve(parent_path, chain))
+                except ScenarioError as err:
+                    problems.extend(err.lines)
                 merged.pop("name", None)
                 merged.pop("description", None)
     if "preset" in raw:
         preset = raw.pop("preset")
-        if preset not in PRESETS:
+        if not isinstance(preset, str) or preset not in PRESETS:
             allowed = ", ".join(f'"{p}"' for p in PRESETS)
             problems.append(
                 f"{source}: preset = {_fmt(preset)} is not a preset"
@@ -591,15 +624,14 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
             )
         else:
             merged.update(PRESETS[preset])
+    if "events" in raw and not isinstance(raw["events"], list):
+        problems.append(
+            f"{source}: events = {_fmt(raw['events'])} is not allowed: a list of [[events]] tables"
+        )
+    else:
+        problems.extend(_own_errors(source, raw))
     if problems:
         raise ScenarioError(problems)
-    if "events" in raw and not isinstance(raw["events"], list):
-        raise ScenarioError(
-            [
-                f"{source}: events = {_fmt(raw['events'])} is not allowed: "
-                "a list of [[events]] tables"
-            ]
-        )
     merged.update(raw)
     return merged
 

@@ -65,7 +65,9 @@ def beta_update(trust: Any, success: Any, evidence: Any, _unused: Any = 0.0) -> 
     Returns:
         The updated trust (a new array).
     """
-    return (trust * evidence + success * 1.0) / (evidence + 1.0)
+    # T + (s - T) / (n + 1) is (T n + s) / (n + 1), written so that T = 1 on a success
+    # stays exactly 1 in floating point.
+    return trust + (success * 1.0 - trust) / (evidence + 1.0)
 
 
 def beta_forget(

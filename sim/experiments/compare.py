@@ -52,6 +52,14 @@ def write_comparison(
     if results.empty:
         raise ScenarioError([f"{folder}: the store holds no finished runs yet"])
     meta = _manifest(folder)
+    # Runs arrive in any order from the workers: sort them so that every statistic,
+    # bootstrap CIs included, is the same whatever the backend.
+    names = meta.get("scenarios")
+    order = {name: i for i, name in enumerate(names if isinstance(names, list) else [])}
+    results = results.assign(_order=results["scenario"].map(order).fillna(len(order)))
+    results = results.sort_values(["_order", "scenario", "point", "replication"]).drop(
+        columns="_order"
+    )
     settings = _experiment_settings(meta)
     outcomes = outcomes or settings.get("outcomes") or DEFAULT_OUTCOMES  # type: ignore[assignment]
     reference = reference or settings.get("reference")  # type: ignore[assignment]
@@ -92,11 +100,19 @@ def write_comparison(
         "",
         "## Per scenario",
         "",
-        analysis.to_markdown(desc),
+        "Mean [95% CI] over runs; n runs per scenario: "
+        + ", ".join(f"{s} {n}" for s, n in desc.groupby("scenario", sort=False)["n"].max().items())
+        + ".",
+        "",
+        _wide(desc),
     ]
     if point_labels:
         lines += ["## Where each wins", "", _tally(pairs), ""]
-    lines += ["## Paired differences", "", *(f"- {s}" for s in pairs["sentence"]), ""]
+    shown = pairs[pairs["n"] > 0]
+    lines += ["## Paired differences", "", *(f"- {s}" for s in shown["sentence"]), ""]
+    missing = sorted(set(pairs.loc[pairs["n"] == 0, "outcome"]))
+    if missing:
+        lines += [f"Not compared where a scenario has no value: {', '.join(missing)}.", ""]
     text = "\n".join(lines)
     (folder / "compare.md").write_text(text, encoding="utf-8")
     return text
@@ -151,3 +167,16 @@ def _tally(pairs: pd.DataFrame) -> str:
         "no clear difference",
     ]
     return analysis.to_markdown(table)
+
+
+def _wide(desc: pd.DataFrame) -> str:
+    """Scenarios as rows, outcomes as columns, each cell "mean [low, high]"."""
+    cell = desc.apply(
+        lambda r: (
+            "-" if r["n"] == 0 else f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        ),
+        axis=1,
+    )
+    wide = desc.assign(cell=cell).pivot(index="scenario", columns="outcome", values="cell")
+    wide = wide.loc[list(dict.fromkeys(desc["scenario"])), list(dict.fromkeys(desc["outcome"]))]
+    return analysis.to_markdown(wide.reset_index())

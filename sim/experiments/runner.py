@@ -232,6 +232,7 @@ def _write_manifest(
     manifest = {
         "experiment": exp.name,
         "question": exp.question,
+        "scenarios": [s.name for s in exp.scenarios],
         "experiment_file": exp.path,
         "experiment_sha256": plan["experiment_hash"],
         "experiment_text": Path(exp.path).read_text(encoding="utf-8") if exp.path else None,
