@@ -8,14 +8,17 @@ scenario shares its seed, so differences are paired by (point, replication).
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "Comparison",
     "a12",
     "bootstrap_ci",
     "cohens_d",
@@ -251,3 +254,217 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and its 95% t-interval (fast: used for bands over many steps)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan
+    m = float(v.mean())
+    if len(v) < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    return m, m - half, m + half
+
+
+def over_time(steps: pd.DataFrame, runs: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """Per scenario, point and step: mean of an outcome across runs, its 95% t-CI, and n.
+
+    `steps` is the store's per-step table; `runs` gives each run's scenario and point.
+    """
+    data = steps[["run_id", "step", outcome]].merge(
+        runs[["run_id", "scenario", "point"]], on="run_id"
+    )
+    grouped = data.groupby(["scenario", "point", "step"], sort=False)[outcome]
+    rows = []
+    for (scenario, point, step), values in grouped:
+        m, low, high = mean_ci(values.to_numpy())
+        rows.append(
+            {
+                "scenario": scenario,
+                "point": point,
+                "step": step,
+                "mean": m,
+                "ci_low": low,
+                "ci_high": high,
+                "n": int(values.notna().sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def by_parameter(
+    results: pd.DataFrame, runs: pd.DataFrame, parameter: str, outcome: str
+) -> pd.DataFrame:
+    """Per scenario and value of a swept parameter: mean outcome, its 95% t-CI, and n."""
+    data = results[["run_id", "scenario", outcome]].merge(runs[["run_id", parameter]], on="run_id")
+    rows = []
+    for (scenario, value), group in data.groupby(["scenario", parameter], sort=False):
+        m, low, high = mean_ci(group[outcome].to_numpy())
+        rows.append(
+            {
+                "scenario": scenario,
+                parameter: value,
+                "mean": m,
+                "ci_low": low,
+                "ci_high": high,
+                "n": int(group[outcome].notna().sum()),
+            }
+        )
+    return pd.DataFrame(rows).sort_values([parameter], kind="stable").reset_index(drop=True)
+
+
+def outcome_label(outcome: str, steps: int) -> str:
+    """How an outcome reads in a sentence: "mean_skill at week 104", or a run mean."""
+    if outcome.endswith("_avg"):
+        return f"{outcome.removesuffix('_avg')} (mean over weeks 1-{steps})"
+    return f"{outcome} at week {steps}"
+
+
+def point_labels(results: pd.DataFrame) -> dict[int, str]:
+    """Each sweep point's values as text, e.g. "levels=3, members=48" (empty without a sweep)."""
+    if results["point"].nunique() <= 1:
+        return {}
+    out = {}
+    for point, swept in results.groupby("point")["swept"].first().items():
+        values = json.loads(swept) if isinstance(swept, str) else {}
+        out[int(str(point))] = ", ".join(f"{k}={v}" for k, v in sorted(values.items()))
+    return out
+
+
+def tally(pairs: pd.DataFrame) -> pd.DataFrame:
+    """For each pair and outcome: at how many sweep points A is higher, lower, or no different."""
+    frame = pairs.assign(verdict=pairs.apply(verdict, axis=1))
+    table = (
+        frame.groupby(["outcome", "a", "b", "verdict"], sort=False)
+        .size()
+        .unstack("verdict", fill_value=0)
+        .reset_index()
+    )
+    for col in ("higher", "lower", "no clear difference"):
+        if col not in table:
+            table[col] = 0
+    table = table[["outcome", "a", "b", "higher", "lower", "no clear difference"]]
+    table.columns = [
+        "outcome",
+        "a",
+        "b",
+        "points a higher",
+        "points a lower",
+        "no clear difference",
+    ]
+    return table
+
+
+def wide(desc: pd.DataFrame) -> pd.DataFrame:
+    """Scenarios as rows, outcomes as columns, each cell "mean [low, high]"."""
+    cell = desc.apply(
+        lambda r: (
+            "-" if r["n"] == 0 else f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        ),
+        axis=1,
+    )
+    table = desc.assign(cell=cell).pivot(index="scenario", columns="outcome", values="cell")
+    table = table.loc[list(dict.fromkeys(desc["scenario"])), list(dict.fromkeys(desc["outcome"]))]
+    return table.reset_index().rename_axis(columns=None)
+
+
+METHODS = (
+    "95% CIs are bootstrap (BCa); differences are paired by seed (common random numbers); "
+    "p-values are Wilcoxon signed-rank with Holm's correction across the pairs (and points) "
+    "of each outcome; A12 is the probability that a run of the first scenario scores higher "
+    "than a run of the second (0.5: no difference; 0.56, 0.64, 0.71: small, medium, large)."
+)
+
+
+@dataclass
+class Comparison:
+    """An experiment's statistics: per scenario (desc) and per pair (pairs)."""
+
+    title: str
+    question: str
+    results: pd.DataFrame
+    outcomes: tuple[str, ...]
+    steps: int
+    failed: int
+    desc: pd.DataFrame
+    pairs: pd.DataFrame
+    points: dict[int, str]
+
+    @classmethod
+    def of(
+        cls,
+        results: pd.DataFrame,
+        outcomes: Sequence[str],
+        *,
+        reference: str | None,
+        steps: int,
+        failed: int = 0,
+        title: str = "",
+        question: str = "",
+    ) -> Comparison:
+        """Describe every scenario and compare the pairs (sweep points kept apart)."""
+        labels = {o: outcome_label(o, steps) for o in outcomes}
+        points = point_labels(results)
+        desc = describe(results, outcomes)
+        pairs = compare(results, outcomes, reference=reference, labels=labels, point_labels=points)
+        return cls(title, question, results, tuple(outcomes), steps, failed, desc, pairs, points)
+
+    def tidy(self) -> pd.DataFrame:
+        """One table: a row per scenario statistic and per pair."""
+        return pd.concat(
+            [self.desc.assign(kind="scenario"), self.pairs.assign(kind="pair")], ignore_index=True
+        )
+
+    def summary_line(self) -> str:
+        """How many runs, scenarios, points; what was measured when."""
+        sweep = f", {len(self.points)} sweep points" if self.points else ""
+        return (
+            f"{len(self.results)} finished runs ({self.failed} failed), "
+            f"{self.results['scenario'].nunique()} scenarios{sweep}; outcomes at week "
+            f"{self.steps} unless marked as run means."
+        )
+
+    def n_line(self) -> str:
+        """Runs per scenario."""
+        counts = self.results.groupby("scenario", sort=False).size()
+        return (
+            "Mean [95% CI] over runs"
+            + (" (sweep points pooled)" if self.points else "")
+            + ("; runs per scenario: " + ", ".join(f"{s} {n}" for s, n in counts.items()) + ".")
+        )
+
+    def sentences(self) -> list[str]:
+        """The plain sentences of every comparison with data."""
+        return self.pairs.loc[self.pairs["n"] > 0, "sentence"].tolist()
+
+    def missing(self) -> list[str]:
+        """Outcomes some scenario has no value for (e.g. trust_in_coach without a coach)."""
+        return sorted(set(self.pairs.loc[self.pairs["n"] == 0, "outcome"]))
+
+    def markdown(self) -> str:
+        """The comparison as Markdown (compare.md, and what sweep prints)."""
+        lines = [f"# {self.title}: comparison", ""]
+        if self.question:
+            lines += [self.question, ""]
+        lines += [
+            self.summary_line(),
+            METHODS,
+            "",
+            "## Per scenario",
+            "",
+            self.n_line(),
+            "",
+            to_markdown(wide(self.desc)),
+        ]
+        if self.points:
+            lines += ["## Where each wins", "", to_markdown(tally(self.pairs)), ""]
+        lines += ["## Paired differences", "", *(f"- {s}" for s in self.sentences()), ""]
+        if self.missing():
+            lines += [
+                f"Not compared where a scenario has no value: {', '.join(self.missing())}.",
+                "",
+            ]
+        return "\n".join(lines)

@@ -10,12 +10,36 @@ import matplotlib
 
 matplotlib.use("Agg")  # files, not windows: this runs on servers and in CI
 
-import matplotlib.pyplot as plt
-import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+import math
+from collections.abc import Sequence
 
-__all__ = ["OKABE_ITO", "plot_run"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import animation as mpl_animation
+from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from sim.analysis import verdict
+
+__all__ = [
+    "OKABE_ITO",
+    "SIZES",
+    "animation",
+    "by_parameter",
+    "distributions",
+    "forest",
+    "label",
+    "network",
+    "plot_run",
+    "scenario_colours",
+    "sweep_heatmap",
+    "time_series",
+    "winner_map",
+]
 
 OKABE_ITO = (
     "#0072B2",
@@ -84,3 +108,489 @@ def plot_run(steps: pd.DataFrame, title: str, axes: tuple[Axes, Axes] | None = N
     ax_s.set_title("Learning")
     fig.suptitle(title)
     return fig
+
+
+# Figure sizes in inches: a slide (16:9) and a paper column.
+SIZES = {"slide": (8.0, 4.5), "column": (3.5, 2.8)}
+
+# Scenario colours, in order: Okabe-Ito without its yellow, which is too pale for lines.
+SCENARIO_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+
+OUTCOME_LABELS = {
+    "mean_trust": ("mean trust", "0-1"),
+    "within_team_trust": ("within-team trust", "0-1"),
+    "trust_in_managers": ("trust in managers", "0-1"),
+    "trust_in_coach": ("trust in the coach", "0-1"),
+    "cross_team_trust": ("cross-team trust", "0-1"),
+    "mean_skill": ("mean skill", "0-1"),
+    "skill_p10": ("skill of the weakest tenth", "0-1"),
+    "skill_gini": ("skill inequality (Gini)", "0-1"),
+    "needs": ("learning needs", "per week"),
+    "asks": ("requests for help", "per week"),
+    "silence_rate": ("silence rate", "share of needs"),
+    "help_success_rate": ("help success rate", "share of helps"),
+    "breaches": ("breaches", "per week"),
+    "fragmentation": ("bonded groups per team", "count"),
+    "largest_component_share": ("largest bonded group", "share of team"),
+    "time_to_competence": ("weeks to competence", "weeks"),
+    "disintegrated": ("teams disintegrated", "share of runs"),
+}
+
+
+def label(outcome: str) -> str:
+    """An axis label with its unit, e.g. "mean skill (0-1)"; run means say so."""
+    base = outcome.removesuffix("_avg")
+    name, unit = OUTCOME_LABELS.get(base, (base.replace("_", " "), ""))
+    if outcome.endswith("_avg"):
+        name = f"{name}, run mean"
+    return f"{name} ({unit})" if unit else name
+
+
+def scenario_colours(names: Sequence[str]) -> dict[str, str]:
+    """One colour per scenario, in the experiment's order, the same in every figure."""
+    return {n: SCENARIO_PALETTE[i % len(SCENARIO_PALETTE)] for i, n in enumerate(names)}
+
+
+def _axes(ax: Axes | None, size: str) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax  # type: ignore[return-value]
+    fig, new = plt.subplots(figsize=SIZES[size], layout="constrained")
+    return fig, new
+
+
+def _legend_outside(ax: Axes, **kwargs: object) -> None:
+    """Legend to the right of the axes, so it never covers data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8, **kwargs)
+
+
+def time_series(
+    over: pd.DataFrame,
+    outcome: str,
+    colours: dict[str, str],
+    ax: Axes | None = None,
+    size: str = "slide",
+) -> Figure:
+    """Mean across replications per scenario, with its 95% confidence band, over weeks.
+
+    Args:
+        over: analysis.over_time's table for one point (scenario, step, mean, ci_low,
+            ci_high, n).
+        outcome: the measure's name (for labels).
+        colours: scenario -> colour.
+        ax: Axes to draw into; a new figure when None.
+        size: "slide" or "column" for a new figure.
+    """
+    fig, ax = _axes(ax, size)
+    for scenario, data in over.groupby("scenario", sort=False):
+        if data["mean"].notna().sum() == 0:
+            continue
+        c = colours[str(scenario)]
+        ax.fill_between(data["step"], data["ci_low"], data["ci_high"], color=c, alpha=0.2, lw=0)
+        ax.plot(data["step"], data["mean"], color=c, lw=1.8, label=str(scenario))
+    ax.set_xlabel("week")
+    ax.set_ylabel(label(outcome))
+    n = int(over.groupby("scenario")["n"].max().min()) if len(over) else 0
+    ax.set_title(
+        f"{label(outcome).split(' (')[0]}: mean and 95% CI, n = {n} runs each", fontsize=10
+    )
+    ax.grid(alpha=0.3)
+    _legend_outside(ax)
+    return fig
+
+
+def distributions(
+    results: pd.DataFrame,
+    outcome: str,
+    colours: dict[str, str],
+    ax: Axes | None = None,
+    size: str = "slide",
+) -> Figure:
+    """Final outcome per scenario: a box per scenario with every run as a point."""
+    fig, ax = _axes(ax, size)
+    names = [s for s in colours if s in set(results["scenario"])]
+    rng = np.random.default_rng(0)  # jitter only; the same picture every time
+    data = []
+    for i, name in enumerate(names):
+        v = results.loc[results["scenario"] == name, outcome].astype(float).dropna().to_numpy()
+        data.append(v)
+        ax.scatter(
+            i + rng.uniform(-0.18, 0.18, len(v)),
+            v,
+            s=8,
+            color=colours[name],
+            alpha=0.6,
+            lw=0,
+            zorder=3,
+        )
+    ax.boxplot(
+        data,
+        positions=range(len(names)),
+        widths=0.55,
+        showfliers=False,
+        medianprops={"color": "black"},
+        boxprops={"color": "#555555"},
+        whiskerprops={"color": "#555555"},
+        capprops={"color": "#555555"},
+    )
+    ax.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
+    ax.set_xlabel("scenario")
+    ax.set_ylabel(label(outcome))
+    n = min((len(v) for v in data), default=0)
+    ax.set_title(f"{label(outcome).split(' (')[0]} per run (n = {n} runs each)", fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def forest(
+    pairs: pd.DataFrame,
+    outcome: str,
+    colours: dict[str, str],
+    ax: Axes | None = None,
+    size: str = "slide",
+) -> Figure:
+    """Paired mean differences (A - B) with 95% CIs, A12 written beside each.
+
+    `pairs` holds analysis.compare's rows for one sweep point.
+    """
+    fig, ax = _axes(ax, size)
+    rows = pairs[(pairs["outcome"] == outcome) & (pairs["n"] > 0)].reset_index(drop=True)
+    ys = np.arange(len(rows))[::-1]
+    for y, (_, r) in zip(ys, rows.iterrows(), strict=True):
+        c = colours.get(str(r["a"]), "black")
+        ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=c, lw=2)
+        ax.plot(r["mean_diff"], y, "o", color=c, ms=6)
+        ax.text(
+            1.02,
+            y,
+            f"A12 = {r['a12']:.2f}",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            fontsize=8,
+        )
+    ax.axvline(0, color="#555555", lw=1, ls="--")
+    ax.set_yticks(ys, [f"{r['a']} - {r['b']}" for _, r in rows.iterrows()], fontsize=8)
+    ax.set_xlabel(f"paired difference in {label(outcome)}")
+    n = int(rows["n"].min()) if len(rows) else 0
+    ax.set_title(f"Paired differences, 95% CI (n = {n} pairs)", fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    return fig
+
+
+def by_parameter(
+    table: pd.DataFrame,
+    parameter: str,
+    outcome: str,
+    colours: dict[str, str],
+    ax: Axes | None = None,
+    size: str = "slide",
+) -> Figure:
+    """Outcome against one swept parameter, with 95% CI bars, one line per scenario.
+
+    `table` is analysis.by_parameter's table.
+    """
+    fig, ax = _axes(ax, size)
+    names = list(dict.fromkeys(table["scenario"]))
+    offsets = np.linspace(-0.02, 0.02, len(names)) if len(names) > 1 else [0.0]
+    span = float(table[parameter].max() - table[parameter].min()) or 1.0
+    for off, name in zip(offsets, names, strict=True):
+        d = table[table["scenario"] == name]
+        x = d[parameter].astype(float) + off * span  # side by side, bars do not overlap
+        ax.errorbar(
+            x,
+            d["mean"],
+            yerr=[d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]],
+            color=colours[name],
+            marker="o",
+            ms=4,
+            lw=1.6,
+            capsize=3,
+            label=name,
+        )
+    values = sorted(table[parameter].unique())
+    if len(values) <= 8:
+        ax.set_xticks(values)
+    ax.set_xlabel(parameter.replace("_", " "))
+    ax.set_ylabel(label(outcome))
+    n = int(table["n"].min()) if len(table) else 0
+    ax.set_title(
+        f"{label(outcome).split(' (')[0]} by {parameter} (mean, 95% CI, n = {n} runs each)",
+        fontsize=10,
+    )
+    ax.grid(alpha=0.3)
+    _legend_outside(ax)
+    return fig
+
+
+def _grid(frame: pd.DataFrame, x: str, y: str, value: str) -> tuple[list, list, np.ndarray]:
+    xs = sorted(frame[x].unique())
+    ys = sorted(frame[y].unique())
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for _, r in frame.iterrows():
+        grid[ys.index(r[y]), xs.index(r[x])] = r[value]
+    return xs, ys, grid
+
+
+def sweep_heatmap(
+    means: pd.DataFrame,
+    x: str,
+    y: str,
+    outcome: str,
+    scenario: str,
+    ax: Axes | None = None,
+    size: str = "slide",
+    norm: Normalize | None = None,
+) -> Figure:
+    """One scenario's mean outcome over a two-parameter grid, each cell annotated.
+
+    `means` has one row per point with columns x, y, "mean" and "n"; `norm` shares one
+    colour scale between the heatmaps of several scenarios.
+    """
+    fig, ax = _axes(ax, size)
+    xs, ys, grid = _grid(means, x, y, "mean")
+    image = ax.imshow(grid, origin="lower", cmap="viridis", aspect="auto", norm=norm)
+    for (i, j), v in np.ndenumerate(grid):
+        if not math.isnan(v):
+            shade = image.cmap(image.norm(v))
+            text_colour = "black" if sum(shade[:3]) > 1.6 else "white"
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color=text_colour)
+    ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+    ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(y.replace("_", " "))
+    n = int(means["n"].min()) if "n" in means and len(means) else 0
+    ax.set_title(
+        f"{scenario}: {label(outcome).split(' (')[0]} (n = {n} runs per cell)", fontsize=10
+    )
+    fig.colorbar(image, ax=ax, label=label(outcome))
+    return fig
+
+
+def winner_map(
+    pairs: pd.DataFrame,
+    x: str,
+    y: str,
+    outcome: str,
+    colours: dict[str, str],
+    ax: Axes | None = None,
+    size: str = "slide",
+) -> Figure:
+    """Which regime wins at each grid point of a two-parameter sweep.
+
+    Each cell takes the winner's colour, or hatched grey where the paired difference is
+    not significant (Holm-adjusted p >= 0.05), with the difference written in. `pairs`
+    holds analysis.compare's rows for one pair of scenarios, with columns x and y giving
+    each point's parameter values.
+    """
+    fig, ax = _axes(ax, size)
+    rows = pairs[pairs["outcome"] == outcome]
+    a, b = str(rows["a"].iloc[0]), str(rows["b"].iloc[0])
+    xs = sorted(rows[x].unique())
+    ys = sorted(rows[y].unique())
+    for _, r in rows.iterrows():
+        i, j = ys.index(r[y]), xs.index(r[x])
+        v = verdict(r)
+        colour = {"higher": colours[a], "lower": colours[b]}.get(v, "#DDDDDD")
+        ax.add_patch(
+            plt.Rectangle(
+                (j - 0.5, i - 0.5),
+                1,
+                1,
+                color=colour,
+                hatch=None if v != "no clear difference" else "//",
+                fill=True,
+                ec="white",
+                lw=1,
+            )
+        )
+        ax.text(
+            j,
+            i,
+            f"{r['mean_diff']:+.3f}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="black" if v == "no clear difference" else "white",
+        )
+    ax.set_xlim(-0.5, len(xs) - 0.5)
+    ax.set_ylim(-0.5, len(ys) - 0.5)
+    ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
+    ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(y.replace("_", " "))
+    n = int(rows["n"].min()) if len(rows) else 0
+    ax.set_title(
+        f"Higher {label(outcome).split(' (')[0]}: {a} or {b}? (n = {n} pairs per cell)", fontsize=10
+    )
+    ax.legend(
+        handles=[
+            Patch(color=colours[a], label=f"{a} higher"),
+            Patch(color=colours[b], label=f"{b} higher"),
+            Patch(facecolor="#DDDDDD", hatch="//", label="no clear difference"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        fontsize=8,
+    )
+    return fig
+
+
+def team_layout(nodes: pd.DataFrame) -> dict[int, tuple[float, float]]:
+    """Positions that keep teams apart.
+
+    Each team sits on its own circle with its front-line manager in the middle; the
+    managers above the front line sit in rows on top.
+    """
+    first = nodes[nodes["step"] == nodes["step"].min()]
+    teams = sorted(t for t in first["team"].unique() if t >= 0)
+    cols = max(1, math.ceil(math.sqrt(len(teams))))
+    pos: dict[int, tuple[float, float]] = {}
+    for k, t in enumerate(teams):
+        cx, cy = 3.0 * (k % cols), -3.0 * (k // cols)
+        members = first[(first["team"] == t) & (first["role"] != "manager")]
+        managers = first[(first["team"] == t) & (first["role"] == "manager")]
+        for m, node in enumerate(members["node"]):
+            angle = 2 * math.pi * m / max(len(members), 1)
+            pos[int(node)] = (cx + math.cos(angle), cy + math.sin(angle))
+        for node in managers["node"]:
+            pos[int(node)] = (cx, cy)
+    upper = first[first["team"] < 0].sort_values(["level", "node"])
+    width = 3.0 * (cols - 1)
+    for level, group in upper.groupby("level"):
+        xs = np.linspace(0, width, len(group) + 2)[1:-1] if len(group) > 1 else [width / 2]
+        for xpos, node in zip(xs, group["node"], strict=True):
+            pos[int(node)] = (float(xpos), 2.0 + 1.5 * (upper["level"].max() - level + 1))
+    return pos
+
+
+def _draw_network(
+    ax: Axes, nodes: pd.DataFrame, edges: pd.DataFrame, pos: dict[int, tuple[float, float]]
+) -> None:
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(int(n) for n in nodes["node"])
+    ordered = edges.sort_values("trust")  # trusted ties drawn last, on top
+    pairs = list(zip(ordered["src"].tolist(), ordered["dst"].tolist(), strict=True))
+    graph.add_edges_from(pairs)
+    trust = ordered["trust"].to_numpy()
+    nx.draw_networkx_edges(
+        graph,
+        pos,
+        ax=ax,
+        edgelist=pairs,
+        width=0.3 + 3.0 * trust**2,
+        edge_color=trust,
+        edge_cmap=plt.cm.Blues,
+        edge_vmin=0.0,
+        edge_vmax=1.0,
+    )
+    shapes = {"member": "o", "coach": "*", "manager": "s"}
+    for role, shape in shapes.items():
+        sub = nodes[nodes["role"] == role]
+        if sub.empty:
+            continue
+        nx.draw_networkx_nodes(
+            graph,
+            pos,
+            ax=ax,
+            nodelist=[int(n) for n in sub["node"]],
+            node_shape=shape,
+            node_color=sub["skill"].to_numpy(),
+            cmap=plt.cm.YlOrBr,
+            vmin=0.0,
+            vmax=1.0,
+            node_size=260 if role == "coach" else 90,
+            edgecolors="black",
+            linewidths=0.6,
+        )
+    ax.set_axis_off()
+
+
+def network(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    title: str,
+    size: str = "slide",
+) -> Figure:
+    """The trust network at each snapshot step, side by side (start, middle, end).
+
+    Nodes are coloured by mean skill (circles: members, star: coach, squares:
+    managers); edges by mutual trust, darker and wider where trust is higher; teams
+    are laid out apart.
+    """
+    steps = sorted(nodes["step"].unique())
+    width = SIZES[size][0] if size == "slide" else 7.0
+    fig, axes = plt.subplots(
+        1,
+        len(steps),
+        figsize=(width, width / len(steps) + 0.9),
+        layout="constrained",
+        squeeze=False,
+    )
+    pos = team_layout(nodes)
+    for ax, step in zip(axes[0], steps, strict=True):
+        _draw_network(ax, nodes[nodes["step"] == step], edges[edges["step"] == step], pos)
+        ax.set_title(f"week {step}", fontsize=10)
+    skill_bar = plt.cm.ScalarMappable(norm=Normalize(0, 1), cmap=plt.cm.YlOrBr)
+    trust_bar = plt.cm.ScalarMappable(norm=Normalize(0, 1), cmap=plt.cm.Blues)
+    fig.colorbar(skill_bar, ax=axes[0].tolist(), label="skill (0-1)", shrink=0.7, pad=0.01)
+    fig.colorbar(trust_bar, ax=axes[0].tolist(), label="mutual trust (0-1)", shrink=0.7, pad=0.01)
+    fig.legend(
+        handles=[
+            Line2D([], [], marker=m, ls="", color="grey", mec="black", label=r)
+            for r, m in (("member", "o"), ("coach", "*"), ("manager", "s"))
+        ],
+        loc="lower center",
+        ncol=3,
+        frameon=False,
+        fontsize=8,
+    )
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def animation(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    measures: pd.DataFrame,
+    title: str,
+    every: int = 1,
+) -> mpl_animation.FuncAnimation:
+    """One run as an animated trust network with its trust and skill over time beside it.
+
+    The caller saves it (e.g. `.save(path, writer="pillow", fps=8)`).
+    """
+    steps = sorted(nodes["step"].unique())[::every]
+    fig, (ax_net, ax_line) = plt.subplots(
+        1, 2, figsize=(10, 4.6), layout="constrained", gridspec_kw={"width_ratios": [1.3, 1]}
+    )
+    pos = team_layout(nodes)
+    lines = {
+        "within_team_trust": ("within-team trust", "#0072B2"),
+        "trust_in_coach": ("trust in the coach", "#CC79A7"),
+        "mean_skill": ("mean skill", "#D55E00"),
+        "silence_rate": ("silence rate", "#777777"),
+    }
+    ax_line.set_xlim(0, int(measures["step"].max()))
+    ax_line.set_ylim(0, 1)
+    ax_line.set_xlabel("week")
+    ax_line.set_ylabel("trust, skill, share (0-1)")
+    ax_line.grid(alpha=0.3)
+    artists = {}
+    for col, (name, colour) in lines.items():
+        if col in measures and measures[col].notna().any():
+            (artists[col],) = ax_line.plot([], [], color=colour, lw=1.8, label=name)
+    ax_line.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=2, frameon=False, fontsize=8)
+    fig.suptitle(title, fontsize=11)
+
+    def draw(step: int) -> list:
+        ax_net.clear()
+        _draw_network(ax_net, nodes[nodes["step"] == step], edges[edges["step"] == step], pos)
+        ax_net.set_title(f"week {step}", fontsize=10)
+        upto = measures[measures["step"] <= step]
+        for col, artist in artists.items():
+            artist.set_data(upto["step"], upto[col])
+        return list(artists.values())
+
+    return mpl_animation.FuncAnimation(fig, draw, frames=steps, blit=False)
