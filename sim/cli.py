@@ -231,6 +231,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     if report.done or report.skipped:
         print(write_comparison(report.folder))
+        if not args.no_report:
+            from sim.experiments.reporting import write_report
+
+            md, html = write_report(report.folder)
+            print(f"report: {html} (and {md.name}, figures/)")
     print(report.line(exp.name))
     if report.interrupted:
         print(
@@ -247,6 +252,51 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     outcomes = tuple(args.outcome) if args.outcome else None
     print(write_comparison(args.results, outcomes=outcomes, reference=args.reference))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`trustsim report`: report.md, report.html and figures of a results folder."""
+    from sim.experiments.reporting import write_report
+
+    md, html = write_report(args.results)
+    print(f"wrote {html}, {md} and {md.parent / 'figures'}/")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """`trustsim plot`: redraw the figures of a results folder."""
+    from sim.experiments.reporting import redraw_figures
+
+    outcomes = tuple(args.outcome) if args.outcome else None
+    written = redraw_figures(args.results, outcomes, formats=(args.format,), size=args.size)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    """`trustsim animate`: one run as an animated trust network, for slides."""
+    from sim.plots import animation
+    from sim.snapshots import record_run
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".gif":
+        raise UsageError(f"--out {out}: must end in .gif")
+    if args.every < 1:
+        raise UsageError(f"--every {args.every}: must be 1 or more")
+    overrides = {"steps": args.steps} if args.steps is not None else {}
+    scenario = resolve_scenario(args.scenario, overrides)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror}") from None
+    nodes, edges, measures = record_run(scenario, args.seed)
+    anim = animation(
+        nodes, edges, measures, f"{scenario.name} (seed {args.seed})", every=args.every
+    )
+    anim.save(out, writer="pillow", fps=args.fps, dpi=80)
+    print(f"wrote {out} ({len(nodes['step'].unique()[:: args.every])} frames)")
     return 0
 
 
@@ -372,7 +422,63 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="weeks per run, overriding the file and the scenarios",
     )
+    sweep.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip report.md/report.html (the comparison is still printed)",
+    )
     sweep.set_defaults(func=cmd_sweep)
+
+    rep = sub.add_parser(
+        "report",
+        help="write report.md, report.html and figures for a results folder",
+        description="Write report.md and a self-contained report.html (figures embedded) "
+        "beside the store: the question, what was run, the statistics, every figure.",
+    )
+    rep.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
+    rep.set_defaults(func=cmd_report)
+
+    plot = sub.add_parser(
+        "plot",
+        help="redraw the figures of a results folder",
+        description="Redraw the figures of a results folder into RESULTS_DIR/figures/.",
+    )
+    plot.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
+    plot.add_argument(
+        "--outcome",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="an outcome to draw (repeatable; default: the experiment's)",
+    )
+    plot.add_argument(
+        "--format", choices=("png", "svg", "pdf"), default="png", help="file format (default png)"
+    )
+    plot.add_argument(
+        "--size",
+        choices=("slide", "column"),
+        default="slide",
+        help="slide (8 x 4.5 in) or paper column (3.5 x 2.8 in)",
+    )
+    plot.set_defaults(func=cmd_plot)
+
+    anim = sub.add_parser(
+        "animate",
+        help="one run as an animated trust network (GIF)",
+        description="Run a scenario and render it as an animated GIF: the "
+        "trust network week by week, with trust and skill beside it.",
+    )
+    anim.add_argument(
+        "scenario", metavar="SCENARIO", help="a scenario file, library name or preset"
+    )
+    anim.add_argument("--out", required=True, metavar="FILE.gif", help="the GIF to write")
+    anim.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    anim.add_argument(
+        "--steps", type=int, default=None, help="weeks to run (default: the scenario's)"
+    )
+    anim.add_argument("--every", type=int, default=2, help="draw every k-th week (default 2)")
+    anim.add_argument("--fps", type=int, default=8, help="frames per second (default 8)")
+    anim.set_defaults(func=cmd_animate)
 
     comp = sub.add_parser(
         "compare",

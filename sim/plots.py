@@ -25,6 +25,8 @@ from matplotlib.patches import Patch
 
 from sim.analysis import verdict
 
+plt.rcParams["figure.max_open_warning"] = 0  # a report holds dozens of figures at once
+
 __all__ = [
     "OKABE_ITO",
     "SIZES",
@@ -270,8 +272,10 @@ def forest(
     ax.axvline(0, color="#555555", lw=1, ls="--")
     ax.set_yticks(ys, [f"{r['a']} - {r['b']}" for _, r in rows.iterrows()], fontsize=8)
     ax.set_xlabel(f"paired difference in {label(outcome)}")
+    ax.set_ylabel("scenario A - scenario B")
     n = int(rows["n"].min()) if len(rows) else 0
-    ax.set_title(f"Paired differences, 95% CI (n = {n} pairs)", fontsize=10)
+    nice = label(outcome).split(" (")[0]
+    ax.set_title(f"{nice}: paired differences, 95% CI (n = {n} pairs)", fontsize=10)
     ax.grid(alpha=0.3, axis="x")
     return fig
 
@@ -570,8 +574,13 @@ def animation(
         "within_team_trust": ("within-team trust", "#0072B2"),
         "trust_in_coach": ("trust in the coach", "#CC79A7"),
         "mean_skill": ("mean skill", "#D55E00"),
-        "silence_rate": ("silence rate", "#777777"),
+        "silence_rate": ("silence rate (8-week mean)", "#777777"),
     }
+    measures = measures.copy()
+    weeks = measures["step"] >= 1  # week 0 has no needs, so no silence rate
+    measures.loc[weeks, "silence_rate"] = (
+        measures.loc[weeks, "silence_rate"].rolling(8, min_periods=1).mean()
+    )
     ax_line.set_xlim(0, int(measures["step"].max()))
     ax_line.set_ylim(0, 1)
     ax_line.set_xlabel("week")

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from sim.metrics import MEASURES, SUMMARY_KEYS
-from sim.scenario import Scenario, parameters
+from sim.scenario import Scenario, parameters, scenario_from_dict
 
 __all__ = ["DB_NAME", "ResultsStore", "RunResult"]
 
@@ -162,3 +162,20 @@ class ResultsStore:
 def scenario_parameters(scenario: Scenario) -> dict[str, Any]:
     """Every parameter of a run as plain values, events as JSON-able data."""
     return scenario.model_dump(mode="json", exclude={"name", "description"})
+
+
+def scenario_of_run(row: pd.Series) -> Scenario:
+    """The Scenario a stored run used, rebuilt from its row of the runs table."""
+    data: dict[str, Any] = {"name": str(row["scenario"])}
+    for name, info in parameters().items():
+        value = row[name]
+        if info.annotation is bool:
+            value = bool(value)
+        elif info.annotation is int:
+            value = int(value)
+        elif info.annotation is float:
+            value = float(value)
+        data[name] = value
+    events = row.get("events")
+    data["events"] = json.loads(events) if isinstance(events, str) and events else []
+    return scenario_from_dict(data, source=f"run {row['run_id']}")

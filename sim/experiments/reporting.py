@@ -1,0 +1,79 @@
+"""The report of a results folder: statistics, figures, and the median runs' networks.
+
+This is where the tables meet the model once more: the trust network of each
+scenario's median run is recorded by re-running that run from its stored parameters
+and seed (runs reproduce exactly), then drawn from tables like every other figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from sim import report
+from sim.experiments.compare import ResultsTables, comparison, load_results
+from sim.experiments.store import scenario_of_run
+from sim.snapshots import record_run
+
+__all__ = ["median_networks", "redraw_figures", "write_report"]
+
+
+def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.NetworkTables:
+    """Network snapshots (start, middle, end) of each scenario's median run."""
+    outcome = tables.outcomes[0]
+    out: report.NetworkTables = {}
+    for scenario in tables.scenarios[:max_scenarios]:
+        run_id = report.median_run(tables.results, scenario, outcome)
+        if run_id is None:
+            continue
+        row = tables.runs[tables.runs["run_id"] == run_id].iloc[0]
+        sc = scenario_of_run(row)
+        nodes, edges, _ = record_run(sc, int(row["seed"]), at_steps=(0, sc.steps // 2, sc.steps))
+        out[scenario] = (nodes, edges)
+    return out
+
+
+def write_report(
+    folder: str | Path,
+    outcomes: tuple[str, ...] | None = None,
+    formats: Sequence[str] = ("png", "svg"),
+) -> tuple[Path, Path]:
+    """Write report.md, report.html and figures/ beside the store."""
+    tables = load_results(folder, outcomes)
+    comp = comparison(tables)
+    return report.build_report(
+        tables.runs,
+        tables.results,
+        tables.steps,
+        tables.manifest,
+        comp,
+        tables.folder,
+        networks=median_networks(tables),
+        formats=formats,
+    )
+
+
+def redraw_figures(
+    folder: str | Path,
+    outcomes: tuple[str, ...] | None = None,
+    formats: Sequence[str] = ("png",),
+    size: str = "slide",
+) -> list[Path]:
+    """Redraw the figures of a results folder into figures/; return the files written."""
+    tables = load_results(folder, outcomes)
+    comp = comparison(tables)
+    entries = report.build_figures(
+        tables.runs, tables.results, tables.steps, comp, median_networks(tables), size=size
+    )
+    figure_dir = tables.folder / "figures"
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for entry in entries:
+        for fmt in formats:
+            path = figure_dir / f"{entry.name}.{fmt}"
+            entry.figure.savefig(path, dpi=200)
+            written.append(path)
+        plt.close(entry.figure)
+    return written

@@ -1,0 +1,414 @@
+"""An experiment's report, from its tables and figures: report.md and a self-contained report.html.
+
+The report says what was asked (the experiment file's header), what was run (the
+scenarios and the parameters in which they differ, n), what came out (the comparison
+table and its sentences), shows every figure with a line on what to look for, and
+ends with the manifest. It reads tables only (never a model).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from sim import analysis, plots
+from sim.scenario import parameters
+
+__all__ = [
+    "FigureEntry",
+    "Report",
+    "build_figures",
+    "build_report",
+    "median_run",
+    "swept_parameters",
+]
+
+NetworkTables = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+
+
+@dataclass
+class FigureEntry:
+    """A figure with its file name (no extension) and a caption saying what to look for."""
+
+    name: str
+    caption: str
+    figure: Figure
+
+
+@dataclass
+class Report:
+    """The report's blocks, rendered to Markdown and HTML."""
+
+    title: str
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+
+    def add(self, kind: str, content: Any) -> None:
+        """Add a block: "h2", "p", "ul", "table" (DataFrame), "figure" (name, caption), "pre"."""
+        self.blocks.append((kind, content))
+
+    def markdown(self) -> str:
+        """The report as Markdown (figures linked from figures/)."""
+        out = [f"# {self.title}", ""]
+        for kind, content in self.blocks:
+            if kind == "h2":
+                out += [f"## {content}", ""]
+            elif kind == "p":
+                out += [content, ""]
+            elif kind == "ul":
+                out += [*(f"- {item}" for item in content), ""]
+            elif kind == "table":
+                out += [analysis.to_markdown(content), ""]
+            elif kind == "figure":
+                name, caption = content
+                out += [f"![{caption}](figures/{name}.png)", "", f"*{caption}*", ""]
+            elif kind == "pre":
+                out += ["```", content, "```", ""]
+        return "\n".join(out)
+
+    def html(self, figure_dir: Path) -> str:
+        """The report as one HTML file with every figure embedded."""
+        body = [f"<h1>{html.escape(self.title)}</h1>"]
+        for kind, content in self.blocks:
+            if kind == "h2":
+                body.append(f"<h2>{html.escape(content)}</h2>")
+            elif kind == "p":
+                body.append(f"<p>{html.escape(content)}</p>")
+            elif kind == "ul":
+                body.append(
+                    "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in content) + "</ul>"
+                )
+            elif kind == "table":
+                body.append(
+                    content.to_html(
+                        index=False,
+                        na_rep="-",
+                        float_format="{:.3f}".format,
+                        border=0,
+                        classes="table",
+                    )
+                )
+            elif kind == "figure":
+                name, caption = content
+                data = base64.b64encode((figure_dir / f"{name}.png").read_bytes()).decode()
+                body.append(
+                    f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                )
+            elif kind == "pre":
+                body.append(f"<pre>{html.escape(content)}</pre>")
+        style = (
+            "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;"
+            "padding:0 1rem;line-height:1.45;color:#222}"
+            "table{border-collapse:collapse;font-size:.85rem;margin:1rem 0}"
+            "td,th{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right}"
+            "th:first-child,td:first-child{text-align:left}"
+            "img{max-width:100%}figure{margin:1.5rem 0}figcaption{font-style:italic;color:#444}"
+            "pre{background:#f6f6f6;padding:.8rem;overflow-x:auto;font-size:.8rem}"
+        )
+        return (
+            f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(self.title)}</title><style>{style}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n"
+        )
+
+
+def swept_parameters(runs: pd.DataFrame) -> list[str]:
+    """Parameters that take more than one value across the sweep points, in file order."""
+    names: list[str] = []
+    for swept in runs["swept"].dropna().unique():
+        for key in json.loads(swept):
+            if key not in names:
+                names.append(key)
+    return [n for n in names if n in runs and runs[n].nunique() > 1]
+
+
+def _base(outcome: str) -> str:
+    return outcome.removesuffix("_avg")
+
+
+def build_figures(
+    runs: pd.DataFrame,
+    results: pd.DataFrame,
+    steps: pd.DataFrame,
+    comp: analysis.Comparison,
+    networks: NetworkTables | None = None,
+    outcomes: Sequence[str] | None = None,
+    size: str = "slide",
+) -> list[FigureEntry]:
+    """Every figure of an experiment, from its tables.
+
+    Without a sweep: time series, distributions and paired differences per outcome. A
+    one-parameter sweep: the outcome against the parameter. A two-parameter sweep: a
+    heatmap per scenario and a map of which regime wins. And, when given, the trust
+    network of each scenario's median run.
+    """
+    outcomes = list(outcomes or comp.outcomes)
+    names = list(dict.fromkeys(results["scenario"]))
+    colours = plots.scenario_colours(names)
+    swept = swept_parameters(runs)
+    entries: list[FigureEntry] = []
+    done_runs = runs[runs["status"] == "done"]
+    for outcome in outcomes:
+        nice = plots.label(outcome).split(" (")[0]
+        if not swept and not steps.empty and _base(outcome) in steps:
+            over = analysis.over_time(steps, done_runs, _base(outcome))
+            entries.append(
+                FigureEntry(
+                    f"time_{_base(outcome)}",
+                    f"{nice.removesuffix(', run mean')} week by week: the mean over runs per "
+                    "scenario, with its 95% confidence band. Look for where the lines part and "
+                    "whether the bands overlap.",
+                    plots.time_series(over, _base(outcome), colours, size=size),
+                )
+            )
+        if len(swept) == 1:
+            table = analysis.by_parameter(results, done_runs, swept[0], outcome)
+            entries.append(
+                FigureEntry(
+                    f"by_{swept[0]}_{outcome}",
+                    f"{nice} against {swept[0]}, one line per scenario (mean and 95% CI). Look at "
+                    "how the gap between the lines changes along the axis.",
+                    plots.by_parameter(table, swept[0], outcome, colours, size=size),
+                )
+            )
+        elif len(swept) == 2:
+            entries.extend(
+                _two_parameter(results, done_runs, comp, swept, outcome, names, colours, size)
+            )
+        else:
+            entries.append(
+                FigureEntry(
+                    f"distribution_{outcome}",
+                    f"{nice} of every run, per scenario (box: quartiles and median). Look at the "
+                    "overlap: a difference in means can hide a wide spread.",
+                    plots.distributions(results, outcome, colours, size=size),
+                )
+            )
+            pairs = comp.pairs[comp.pairs["outcome"] == outcome]
+            if (pairs["n"] > 0).any():
+                entries.append(
+                    FigureEntry(
+                        f"differences_{outcome}",
+                        f"Paired differences in {nice} (same seeds), with 95% CIs and A12. A bar "
+                        "that does not cross the dashed zero line is a difference beyond noise.",
+                        plots.forest(pairs, outcome, colours, size=size),
+                    )
+                )
+    for scenario, (nodes, edges) in (networks or {}).items():
+        weeks = sorted(nodes["step"].unique())
+        entries.append(
+            FigureEntry(
+                f"network_{scenario}",
+                f"The trust network of {scenario}'s median run at weeks "
+                f"{', '.join(str(w) for w in weeks)}. Look for teams whose ties thin out "
+                "(fragmentation) and for the coach's ties.",
+                plots.network(nodes, edges, f"{scenario}: median run", size=size),
+            )
+        )
+    return entries
+
+
+def _two_parameter(
+    results: pd.DataFrame,
+    runs: pd.DataFrame,
+    comp: analysis.Comparison,
+    swept: list[str],
+    outcome: str,
+    names: list[str],
+    colours: dict[str, str],
+    size: str,
+) -> list[FigureEntry]:
+    x, y = swept
+    data = results[["run_id", "scenario", "point", outcome]].merge(
+        runs[["run_id", x, y]], on="run_id"
+    )
+    means = (
+        data.groupby(["scenario", x, y], sort=False)[outcome]
+        .agg(mean="mean", n="count")
+        .reset_index()
+    )
+    norm = Normalize(float(means["mean"].min()), float(means["mean"].max()))
+    nice = plots.label(outcome).split(" (")[0]
+    entries = [
+        FigureEntry(
+            f"heatmap_{outcome}_{name}",
+            f"{nice} of {name} over the grid of {x} and {y} (mean over runs; the same colour "
+            "scale for every scenario). Look at the direction in which it changes fastest.",
+            plots.sweep_heatmap(
+                means[means["scenario"] == name], x, y, outcome, name, size=size, norm=norm
+            ),
+        )
+        for name in names
+    ]
+    if len(names) >= 2:
+        pairs = comp.pairs[(comp.pairs["outcome"] == outcome)]
+        a, b = pairs["a"].iloc[0], pairs["b"].iloc[0]
+        pairs = pairs[(pairs["a"] == a) & (pairs["b"] == b)]
+        point_values = runs.drop_duplicates("point").set_index("point")[[x, y]]
+        pairs = pairs.join(point_values, on="point")
+        entries.append(
+            FigureEntry(
+                f"winner_{outcome}",
+                f"Where {a} or {b} gives the higher {nice}: the winner's colour, hatched grey "
+                "where the paired difference is not significant (Holm-adjusted p >= 0.05); the "
+                "number is the mean difference.",
+                plots.winner_map(pairs, x, y, outcome, colours, size=size),
+            )
+        )
+    return entries
+
+
+def _differing_parameters(
+    runs: pd.DataFrame, names: list[str], skip: Sequence[str]
+) -> pd.DataFrame:
+    """The parameters in which the scenarios differ (sweep parameters left out)."""
+    first = runs.drop_duplicates("scenario").set_index("scenario")
+    params = [
+        c
+        for c in first.columns
+        if c
+        not in {
+            "run_id",
+            "scenario_hash",
+            "point",
+            "swept",
+            "replication",
+            "seed",
+            "status",
+            "error",
+            "wall_time",
+            *skip,
+        }
+    ]
+    differing = [p for p in params if first[p].astype(str).nunique() > 1]
+    shown = first.loc[[n for n in names if n in first.index], differing].astype(object)
+    for p in differing:
+        if p in parameters() and parameters()[p].annotation is bool:
+            shown[p] = shown[p].map(lambda v: "true" if bool(v) else "false")
+    table = shown.astype(str).T
+    table.insert(0, "parameter", table.index)
+    return table.reset_index(drop=True)
+
+
+def build_report(
+    runs: pd.DataFrame,
+    results: pd.DataFrame,
+    steps: pd.DataFrame,
+    manifest: dict[str, Any],
+    comp: analysis.Comparison,
+    folder: Path,
+    networks: NetworkTables | None = None,
+    formats: Sequence[str] = ("png", "svg"),
+) -> tuple[Path, Path]:
+    """Write figures/, report.md and report.html into the results folder.
+
+    Returns:
+        The paths of report.md and report.html.
+    """
+    folder = Path(folder)
+    figure_dir = folder / "figures"
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    entries = build_figures(runs, results, steps, comp, networks)
+    for entry in entries:
+        for fmt in dict.fromkeys(("png", *formats)):
+            entry.figure.savefig(figure_dir / f"{entry.name}.{fmt}", dpi=200)
+        plt.close(entry.figure)
+
+    names = list(dict.fromkeys(results["scenario"]))
+    swept = swept_parameters(runs)
+    rep = Report(f"{manifest.get('experiment', folder.name)}: report")
+    rep.add("h2", "The question")
+    rep.add("p", manifest.get("question") or "(The experiment file has no header comment.)")
+    rep.add("h2", "What was run")
+    reps = results.groupby(["scenario", "point"]).size()
+    count = (
+        f"{int(reps.min())}"
+        if reps.min() == reps.max()
+        else f"{int(reps.min())} to {int(reps.max())}"
+    )
+    rep.add(
+        "p",
+        (
+            f"{len(names)} scenarios, {results['point'].nunique()} parameter point(s), "
+            f"{count} replications each ({len(results)} runs "
+            f"finished, {comp.failed} failed), {comp.steps} weeks per run. Replication r uses the "
+            "same seed in every scenario and point (common random numbers), so differences are "
+            "paired: the same people and the same draws under another regime."
+        ),
+    )
+    differing = _differing_parameters(runs, names, swept)
+    if len(differing):
+        rep.add(
+            "p",
+            "Parameters in which the scenarios differ (all others are equal; see "
+            "docs/ODD.md for their meaning):",
+        )
+        rep.add("table", differing)
+    if swept:
+        values = "; ".join(
+            f"{p} = {', '.join(f'{v:g}' for v in sorted(runs[p].unique()))}" for p in swept
+        )
+        rep.add("p", f"Swept, for every scenario: {values}.")
+    rep.add("h2", "Results")
+    rep.add("p", comp.summary_line() + " " + analysis.METHODS)
+    rep.add("p", comp.n_line())
+    rep.add("table", analysis.wide(comp.desc))
+    if comp.points:
+        rep.add("p", "At how many sweep points each scenario of a pair is higher or lower:")
+        rep.add("table", analysis.tally(comp.pairs))
+    sentences = comp.sentences()
+    if len(sentences) > 40:
+        shown = comp.pairs[(comp.pairs["n"] > 0) & (comp.pairs["p_holm"] < 0.05)]
+        rep.add(
+            "p",
+            f"The {len(shown)} of {len(sentences)} comparisons with a clear difference "
+            "(all are in compare.csv):",
+        )
+        rep.add("ul", shown["sentence"].tolist())
+    else:
+        rep.add("ul", sentences)
+    if comp.missing():
+        rep.add("p", f"Not compared where a scenario has no value: {', '.join(comp.missing())}.")
+    rep.add("h2", "Figures")
+    for entry in entries:
+        rep.add("figure", (entry.name, entry.caption))
+    rep.add("h2", "How to reproduce")
+    keys = (
+        "experiment_file",
+        "experiment_sha256",
+        "seed",
+        "git_commit",
+        "started",
+        "ended",
+        "platform",
+    )
+    rep.add(
+        "ul",
+        [f"{k}: {manifest.get(k)}" for k in keys if manifest.get(k) is not None]
+        + [f"versions: {', '.join(f'{k} {v}' for k, v in manifest.get('versions', {}).items())}"],
+    )
+    if manifest.get("experiment_text"):
+        rep.add("pre", str(manifest["experiment_text"]).rstrip())
+    md_path, html_path = folder / "report.md", folder / "report.html"
+    md_path.write_text(rep.markdown(), encoding="utf-8")
+    html_path.write_text(rep.html(figure_dir), encoding="utf-8")
+    return md_path, html_path
+
+
+def median_run(results: pd.DataFrame, scenario: str, outcome: str) -> str | None:
+    """The run id of a scenario's median run on an outcome (the lower median)."""
+    rows = results[results["scenario"] == scenario].dropna(subset=[outcome])
+    if rows.empty:
+        return None
+    ordered = rows.sort_values([outcome, "replication"], kind="stable")
+    return str(ordered["run_id"].iloc[(len(ordered) - 1) // 2])
