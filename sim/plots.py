@@ -297,7 +297,9 @@ def by_parameter(
     offsets = np.linspace(-0.02, 0.02, len(names)) if len(names) > 1 else [0.0]
     span = float(table[parameter].max() - table[parameter].min()) or 1.0
     for off, name in zip(offsets, names, strict=True):
-        d = table[table["scenario"] == name]
+        d = table[(table["scenario"] == name) & (table["n"] > 0)]
+        if d.empty:
+            continue  # e.g. trust in the coach where there is no coach
         x = d[parameter].astype(float) + off * span  # side by side, bars do not overlap
         ax.errorbar(
             x,
@@ -315,7 +317,8 @@ def by_parameter(
         ax.set_xticks(values)
     ax.set_xlabel(parameter.replace("_", " "))
     ax.set_ylabel(label(outcome))
-    n = int(table["n"].min()) if len(table) else 0
+    counted = table.loc[table["n"] > 0, "n"]
+    n = int(counted.min()) if len(counted) else 0
     ax.set_title(
         f"{label(outcome).split(' (')[0]} by {parameter} (mean, 95% CI, n = {n} runs each)",
         fontsize=10,
@@ -394,15 +397,15 @@ def winner_map(
         i, j = ys.index(r[y]), xs.index(r[x])
         v = verdict(r)
         colour = {"higher": colours[a], "lower": colours[b]}.get(v, "#DDDDDD")
+        unclear = v == "no clear difference"
         ax.add_patch(
             plt.Rectangle(
                 (j - 0.5, i - 0.5),
                 1,
                 1,
-                color=colour,
-                hatch=None if v != "no clear difference" else "//",
-                fill=True,
-                ec="white",
+                facecolor=colour,
+                hatch="/" if unclear else None,
+                edgecolor="#BBBBBB" if unclear else "white",  # the hatch takes this colour
                 lw=1,
             )
         )
@@ -413,7 +416,8 @@ def winner_map(
             ha="center",
             va="center",
             fontsize=7,
-            color="black" if v == "no clear difference" else "white",
+            color="black" if unclear else "white",
+            bbox={"facecolor": "#DDDDDD", "edgecolor": "none", "pad": 1} if unclear else None,
         )
     ax.set_xlim(-0.5, len(xs) - 0.5)
     ax.set_ylim(-0.5, len(ys) - 0.5)
@@ -429,7 +433,7 @@ def winner_map(
         handles=[
             Patch(color=colours[a], label=f"{a} higher"),
             Patch(color=colours[b], label=f"{b} higher"),
-            Patch(facecolor="#DDDDDD", hatch="//", label="no clear difference"),
+            Patch(facecolor="#DDDDDD", edgecolor="#BBBBBB", hatch="/", label="no clear difference"),
         ],
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),

@@ -33,7 +33,8 @@ __all__ = [
     "swept_parameters",
 ]
 
-NetworkTables = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+# scenario -> (nodes, edges, title) of its median run
+NetworkTables = dict[str, tuple[pd.DataFrame, pd.DataFrame, str]]
 
 
 @dataclass
@@ -204,7 +205,7 @@ def build_figures(
                         plots.forest(pairs, outcome, colours, size=size),
                     )
                 )
-    for scenario, (nodes, edges) in (networks or {}).items():
+    for scenario, (nodes, edges, title) in (networks or {}).items():
         weeks = sorted(nodes["step"].unique())
         entries.append(
             FigureEntry(
@@ -212,7 +213,7 @@ def build_figures(
                 f"The trust network of {scenario}'s median run at weeks "
                 f"{', '.join(str(w) for w in weeks)}. Look for teams whose ties thin out "
                 "(fragmentation) and for the coach's ties.",
-                plots.network(nodes, edges, f"{scenario}: median run", size=size),
+                plots.network(nodes, edges, title, size=size),
             )
         )
     return entries

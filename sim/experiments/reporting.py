@@ -7,6 +7,7 @@ and seed (runs reproduce exactly), then drawn from tables like every other figur
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +32,10 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.Net
         row = tables.runs[tables.runs["run_id"] == run_id].iloc[0]
         sc = scenario_of_run(row)
         nodes, edges, _ = record_run(sc, int(row["seed"]), at_steps=(0, sc.steps // 2, sc.steps))
-        out[scenario] = (nodes, edges)
+        swept = json.loads(row["swept"]) if isinstance(row["swept"], str) else {}
+        where = ", ".join(f"{k}={v}" for k, v in sorted(swept.items()))
+        title = f"{scenario}: median run on {outcome}" + (f" ({where})" if where else "")
+        out[scenario] = (nodes, edges, title)
     return out
 
 
