@@ -112,7 +112,7 @@ class RunReport:
 
 def _batches(specs: Sequence[RunSpec], workers: int) -> Iterator[list[RunSpec]]:
     """Batches big enough to keep a short run's overhead small, small enough to balance."""
-    size = max(1, min(64, math.ceil(len(specs) / (max(workers, 1) * 6))))
+    size = max(1, min(16, math.ceil(len(specs) / (max(workers, 1) * 6))))
     for i in range(0, len(specs), size):
         yield list(specs[i : i + size])
 
@@ -165,7 +165,8 @@ class _Backend:
                     fut.cancel()
         else:
             for b in batches:
-                yield run_batch(b, keep, run_fn)
+                for spec in b:  # in this process: store every run as soon as it is done
+                    yield run_batch([spec], keep, run_fn)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -359,6 +360,7 @@ def _execute(
     stored = store.finished()
     already = {run_id for run_id, status in stored.items() if status == "done"}
     skipped: set[str] = set()
+    tried: set[str] = set()
     target = reps.count if reps.count is not None else reps.min
     with tqdm(total=0, unit="run", disable=not show, dynamic_ncols=True) as bar:
         needed: dict[tuple[str, int], int] | None = None
@@ -368,7 +370,10 @@ def _execute(
                 specs = [
                     s for s in specs if s.replication < needed.get((s.scenario.name, s.point), 0)
                 ]
-            todo = [s for s in specs if stored.get(s.run_id) != "done"]
+            # A run that failed in this sweep is not retried in a later adaptive round
+            # (--resume retries it).
+            todo = [s for s in specs if stored.get(s.run_id) != "done" and s.run_id not in tried]
+            tried.update(s.run_id for s in todo)
             skipped.update(s.run_id for s in specs if s.run_id in already)
             report.skipped = len(skipped)
             bar.total += len(todo)

@@ -149,11 +149,15 @@ def sweep_points(sweep: Sweep | None, seed: int) -> list[dict[str, Any]]:
     points = []
     fields = parameters()
     for row in unit:
-        point = {}
+        point: dict[str, Any] = {}
         for n, r, u in zip(names, ranges, row, strict=True):
             assert isinstance(r, Range)
-            value = r.min + u * (r.max - r.min)
-            point[n] = round(value) if fields[n].annotation is int else float(value)
+            if fields[n].annotation is int:
+                # Every integer in [min, max] equally likely (rounding would halve the ends).
+                lo, hi = math.ceil(r.min), math.floor(r.max)
+                point[n] = int(min(hi, lo + math.floor(u * (hi - lo + 1))))
+            else:
+                point[n] = float(r.min + u * (r.max - r.min))
         points.append(point)
     return points
 
@@ -225,11 +229,20 @@ def _check_sweep(raw: dict[str, Any], source: str) -> list[str]:
                 f"{source}: sweep.parameters.{key} = {value!r} is not allowed: a non-empty list "
                 "of values (factorial sweep)"
             )
-        if method in ("lhs", "sobol") and not isinstance(value, dict):
-            problems.append(
-                f"{source}: sweep.parameters.{key} = {value!r} is not allowed: a range "
-                f"{{ min = ..., max = ... }} ({method} sweep)"
+        if method in ("lhs", "sobol"):
+            ok = (
+                isinstance(value, dict)
+                and set(value) == {"min", "max"}
+                and all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
+                )
+                and value["min"] < value["max"]
             )
+            if not ok:
+                problems.append(
+                    f"{source}: sweep.parameters.{key} = {value!r} is not allowed: a range "
+                    f"{{ min = ..., max = ... }} with min below max ({method} sweep)"
+                )
     if method in ("lhs", "sobol") and not sweep.get("samples"):
         problems.append(f"{source}: sweep.samples is missing: the number of {method} points")
     return problems
@@ -264,13 +277,19 @@ def load_experiment(path: str | Path) -> Experiment:
     if len(set(names)) != len(names):
         problems.append(f"{source}: scenarios: two scenarios share a name: {names}")
     problems.extend(_check_sweep(raw, source))
-    for key in ("outcomes",):
-        for outcome in raw.get(key, []):
-            if outcome not in SUMMARY_KEYS:
-                problems.append(
-                    f"{source}: outcomes: {outcome!r} is not a run outcome"
-                    f"{did_you_mean(outcome, SUMMARY_KEYS)}"
-                )
+    outcomes = raw.get("outcomes", [])
+    if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
+        problems.append(
+            f"{source}: outcomes = {outcomes!r} is not allowed: a list of outcome names, "
+            'e.g. ["mean_skill", "silence_rate_avg"]'
+        )
+        outcomes = []
+    for outcome in outcomes:
+        if outcome not in SUMMARY_KEYS:
+            problems.append(
+                f"{source}: outcomes: {outcome!r} is not a run outcome"
+                f"{did_you_mean(outcome, SUMMARY_KEYS)}"
+            )
     reference = raw.get("reference")
     if reference is not None and reference not in names:
         problems.append(f"{source}: reference = {reference!r} is not one of the scenarios {names}")
@@ -290,7 +309,7 @@ def load_experiment(path: str | Path) -> Experiment:
         **raw,
     }
     try:
-        return Experiment.model_validate(data)
+        exp = Experiment.model_validate(data)
     except ValidationError as err:
         lines = []
         for e in err.errors():
@@ -302,6 +321,23 @@ def load_experiment(path: str | Path) -> Experiment:
             else:
                 lines.append(f"{source}: {where or 'file'} = {value!r}: {msg}")
         raise ScenarioError(lines) from None
+    # Every sweep point must make a valid scenario: find out now, before anything runs.
+    points = sweep_points(exp.sweep, exp.seed)
+    for scenario in exp.scenarios:
+        for p_id, point in enumerate(points):
+            changes = {**point, **({"steps": exp.steps} if exp.steps is not None else {})}
+            try:
+                scenario.with_(**changes)
+            except ScenarioError as err:
+                where = ", ".join(f"{k}={v}" for k, v in point.items())
+                raise ScenarioError(
+                    [
+                        f"{source}: sweep point {p_id} ({where}) of {scenario.name}: "
+                        + line.split(": ", 1)[-1]
+                        for line in err.lines
+                    ]
+                ) from None
+    return exp
 
 
 def ci_half_width(values: np.ndarray) -> float:

@@ -1,0 +1,343 @@
+"""The results store: written run by run, survives kill -9, resumes without duplicates, exports."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import cli
+from sim.experiments import ResultsStore, expand, load_experiment, run
+from sim.experiments.store import DB_NAME
+from sim.metrics import MEASURES, SUMMARY_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def trustsim(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def read_only(folder: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{folder / DB_NAME}?mode=ro", uri=True, timeout=5)
+
+
+def stored_count(folder: Path) -> int:
+    """Runs stored so far, read as another process would (0 before the store exists)."""
+    if not (folder / DB_NAME).exists():
+        return 0
+    try:
+        db = read_only(folder)
+        try:
+            return int(db.execute("SELECT count(*) FROM runs").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.OperationalError:  # not created yet, or busy
+        return 0
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under a folder with the hash of its bytes."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# The kill -9 test -------------------------------------------------------------------
+
+KILL = """
+# Two regimes at 12 members for two years, many replications: long enough to kill.
+scenarios = ["peer_led", "no_coaching"]
+replications = 200
+seed = 99
+steps = 104
+keep_steps = 8
+outcomes = ["mean_skill"]
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_gives_exactly_the_expected_runs(tmp_path: Path) -> None:
+    path = write(tmp_path / "kill.toml", KILL)
+    out = tmp_path / "out"
+    expected = {s.run_id for s in expand(load_experiment(path), range(200))}
+    assert len(expected) == 400
+
+    command = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out)]
+    proc = subprocess.Popen(
+        [*command, "--workers", "1"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        count = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            count = stored_count(out)
+            if count > 0:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the sweep ended before it could be killed: make it longer"
+        assert 0 < count < len(expected), count
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    killed_at = stored_count(out)
+    assert 0 < killed_at < len(expected), killed_at
+
+    resumed = trustsim("sweep", str(path), "--out", str(out), "--workers", "1", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    last = resumed.stdout.strip().splitlines()[-1]
+    assert f"{len(expected) - killed_at} runs done, 0 failed" in last, last
+    assert f"{killed_at} already stored" in last, last
+
+    db = read_only(out)
+    try:
+        ids = [r[0] for r in db.execute("SELECT run_id FROM runs")]
+        total, distinct = db.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone()
+        statuses = {r[0] for r in db.execute("SELECT DISTINCT status FROM runs")}
+        summaries = db.execute("SELECT count(*), count(DISTINCT run_id) FROM summaries").fetchone()
+        steps = db.execute(
+            "SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT run_id, step FROM steps)) "
+            "FROM steps"
+        ).fetchone()
+        step_runs = {r[0] for r in db.execute("SELECT DISTINCT run_id FROM steps")}
+        per_run = {r[0] for r in db.execute("SELECT count(*) FROM steps GROUP BY run_id")}
+    finally:
+        db.close()
+    assert set(ids) == expected
+    assert total == distinct == len(expected)
+    assert statuses == {"done"}
+    assert summaries == (len(expected), len(expected))
+    assert steps[0] == steps[1]
+    assert step_runs == expected
+    assert per_run == {len(range(0, 105, 8))}  # every 8th step, 0 to 104 (the last)
+
+    # the manifest says how it ended
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["ended"] is not None
+    assert manifest["runs_failed"] == 0
+
+    # without --resume: exit 2, one clear line, and the store is left untouched
+    before = snapshot(out)
+    assert DB_NAME in before
+    again = trustsim("sweep", str(path), "--out", str(out), "--workers", "1")
+    assert again.returncode == 2
+    assert "Traceback" not in again.stderr
+    lines = again.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert str(out) in lines[0]
+    assert "--resume" in lines[0]
+    assert snapshot(out) == before
+    assert stored_count(out) == len(expected)
+
+
+# Resume, in process ---------------------------------------------------------------
+
+SMALL = """
+scenarios = ["peer_led", "no_coaching"]
+replications = {replications}
+seed = 3
+steps = 6
+keep_steps = 2
+"""
+
+
+def test_resume_of_a_finished_store_runs_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path / "small.toml", SMALL.format(replications=3))
+    first = run(path, out=tmp_path / "out", workers=1, progress=False)
+    again = run(path, out=tmp_path / "out", workers=1, resume=True, progress=False)
+    assert (first.done, again.done, again.skipped) == (6, 0, 6)
+    for name in ("runs", "summaries"):
+        assert len(again.tables[name]) == 6
+        assert again.tables[name]["run_id"].is_unique
+    pd.testing.assert_frame_equal(first.tables["steps"], again.tables["steps"])
+
+
+def test_resume_refuses_a_changed_experiment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "small.toml", SMALL.format(replications=2))
+    run(path, out=tmp_path / "out", workers=1, progress=False)
+    write(path, SMALL.format(replications=2).replace("seed = 3", "seed = 4"))
+    code = cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--resume"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "cannot resume" in err
+    assert len(err.strip().splitlines()) == 1
+    assert stored_count(tmp_path / "out") == 4
+
+
+# Export -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("export")
+    path = write(folder / "small.toml", SMALL.format(replications=4))
+    report = run(path, out=folder / "out", workers=1, progress=False)
+    assert report.done == 8
+    return folder / "out"
+
+
+def stored_rows(folder: Path) -> dict[str, int]:
+    db = read_only(folder)
+    try:
+        return {
+            name: int(db.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+            for name in ("runs", "summaries", "steps")
+        }
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_writes_every_table_with_the_stored_row_counts(
+    small_results: Path, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / fmt
+    result = trustsim("export", str(small_results), "--format", fmt, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    counts = stored_rows(small_results)
+    assert counts == {"runs": 8, "summaries": 8, "steps": 8 * 4}  # steps 0, 2, 4, 6
+    for name, n in counts.items():
+        target = out / f"{name}.{fmt}"
+        assert target.exists(), target
+        frame = pd.read_csv(target) if fmt == "csv" else pd.read_parquet(target)
+        assert len(frame) == n, name
+        assert f"{name}.{fmt} ({n} rows)" in result.stdout
+    runs = pd.read_csv(out / "runs.csv") if fmt == "csv" else pd.read_parquet(out / "runs.parquet")
+    assert {"run_id", "scenario", "seed", "status", "members"} <= set(runs.columns)
+    summaries = (
+        pd.read_csv(out / "summaries.csv")
+        if fmt == "csv"
+        else pd.read_parquet(out / "summaries.parquet")
+    )
+    assert set(SUMMARY_KEYS) <= set(summaries.columns)
+
+
+def test_export_defaults_to_parquet_beside_the_store(
+    small_results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["export", str(small_results)]) == 0
+    capsys.readouterr()
+    assert len(pd.read_parquet(small_results / "export" / "runs.parquet")) == 8
+
+
+def test_export_of_a_folder_without_a_store_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["export", str(tmp_path), "--format", "csv"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert str(tmp_path) in err
+    assert not (tmp_path / "export").exists()
+
+
+# The store itself -----------------------------------------------------------------
+
+
+def result(run_id: str, status: str = "done", value: float = 0.5) -> dict[str, object]:
+    done = status == "done"
+    return {
+        "run_id": run_id,
+        "scenario": "s",
+        "scenario_hash": "h",
+        "point": 0,
+        "swept": {"members": 4},
+        "replication": 0,
+        "seed": 123,
+        "parameters": {"members": 4, "trust_gain": 0.1},
+        "status": status,
+        "error": None if done else "Traceback ...\nValueError: boom",
+        "summary": {"mean_skill": value, "time_to_competence": math.nan} if done else None,
+        "steps": [(0, *[value] * len(MEASURES)), (1, *[math.nan] * len(MEASURES))]
+        if done
+        else None,
+        "wall_time": 0.01,
+    }
+
+
+def test_store_is_wal_and_round_trips_a_run(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    try:
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        store.write(result("a"))
+        runs = store.table("runs")
+        summaries = store.table("summaries")
+        steps = store.table("steps")
+    finally:
+        store.close()
+    assert ResultsStore.exists(tmp_path)
+    row = runs.iloc[0]
+    assert (row["run_id"], row["status"], row["seed"], row["members"]) == ("a", "done", 123, 4)
+    assert json.loads(row["swept"]) == {"members": 4}
+    assert summaries.loc[0, "mean_skill"] == 0.5
+    assert math.isnan(summaries.loc[0, "time_to_competence"])  # NaN stored as NULL, read as NaN
+    assert list(steps["step"]) == [0, 1]
+    assert steps[MEASURES[0]].iloc[0] == 0.5
+    assert math.isnan(steps[MEASURES[0]].iloc[1])
+
+
+def test_store_replaces_an_earlier_try_of_a_run(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    try:
+        store.write(result("a", status="failed"))
+        assert store.finished() == {"a": "failed"}
+        assert len(store.table("summaries")) == 0
+        store.write(result("a", value=0.7))
+        store.write(result("a", value=0.8))
+        assert store.finished() == {"a": "done"}
+        assert len(store.table("runs")) == 1
+        assert store.table("summaries")["mean_skill"].tolist() == [0.8]
+        assert len(store.table("steps")) == 2
+        assert len(store.results()) == 1
+        with pytest.raises(ValueError, match="no table"):
+            store.table("runs; DROP TABLE runs")
+    finally:
+        store.close()
+
+
+def test_store_survives_reopening(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    store.write(result("a"))
+    store.write(result("b", status="failed"))
+    store.close()
+    again = ResultsStore(tmp_path)
+    try:
+        assert again.finished() == {"a": "done", "b": "failed"}
+        assert list(again.results()["run_id"]) == ["a"]
+    finally:
+        again.close()
