@@ -461,6 +461,16 @@ class TrustModel(mesa.Model):
         elif ev.type == "breach":
             self._breach_by_role(ev.role)
 
+    def trigger(self, event_type: str, **fields: Any) -> None:
+        """Make an event happen now, between steps (the workshop app's event buttons).
+
+        Args:
+            event_type: "breach", "sponsor_withdraws", "sponsor_returns",
+                "turnover_wave" or "reorg".
+            **fields: the event's other fields (role, fraction), validated as in a file.
+        """
+        self._apply_event(Event(type=event_type, at=max(1, int(self.steps)), **fields))  # type: ignore[arg-type]
+
     def _breach_by_role(self, role: str) -> None:
         """The coach (or managers, or the top manager) breaches towards everyone they serve."""
         org = self.org

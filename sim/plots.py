@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import animation as mpl_animation
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -474,44 +475,39 @@ def team_layout(nodes: pd.DataFrame) -> dict[int, tuple[float, float]]:
 def _draw_network(
     ax: Axes, nodes: pd.DataFrame, edges: pd.DataFrame, pos: dict[int, tuple[float, float]]
 ) -> None:
-    import networkx as nx
-
-    graph = nx.Graph()
-    graph.add_nodes_from(int(n) for n in nodes["node"])
+    """Edges as one LineCollection (fast enough to redraw live), nodes as scatter by role."""
     ordered = edges.sort_values("trust")  # trusted ties drawn last, on top
-    pairs = list(zip(ordered["src"].tolist(), ordered["dst"].tolist(), strict=True))
-    graph.add_edges_from(pairs)
-    trust = ordered["trust"].to_numpy()
-    nx.draw_networkx_edges(
-        graph,
-        pos,
-        ax=ax,
-        edgelist=pairs,
-        width=0.3 + 3.0 * trust**2,
-        edge_color=trust,
-        edge_cmap=plt.cm.Blues,
-        edge_vmin=0.0,
-        edge_vmax=1.0,
+    xy = np.array(
+        [[pos[int(a)], pos[int(b)]] for a, b in zip(ordered["src"], ordered["dst"], strict=True)]
     )
-    shapes = {"member": "o", "coach": "*", "manager": "s"}
-    for role, shape in shapes.items():
+    trust = ordered["trust"].to_numpy()
+    if len(xy):
+        ax.add_collection(
+            LineCollection(
+                xy, linewidths=0.3 + 3.0 * trust**2, colors=plt.cm.Blues(trust), zorder=1
+            )
+        )
+    shapes = {"member": ("o", 60), "coach": ("*", 260), "manager": ("s", 70)}
+    for role, (shape, area) in shapes.items():
         sub = nodes[nodes["role"] == role]
         if sub.empty:
             continue
-        nx.draw_networkx_nodes(
-            graph,
-            pos,
-            ax=ax,
-            nodelist=[int(n) for n in sub["node"]],
-            node_shape=shape,
-            node_color=sub["skill"].to_numpy(),
-            cmap=plt.cm.YlOrBr,
+        pts = np.array([pos[int(n)] for n in sub["node"]])
+        ax.scatter(
+            pts[:, 0],
+            pts[:, 1],
+            c=sub["skill"].to_numpy(),
+            cmap="YlOrBr",
             vmin=0.0,
             vmax=1.0,
-            node_size=260 if role == "coach" else 90,
+            marker=shape,
+            s=area,
             edgecolors="black",
             linewidths=0.6,
+            zorder=2,
         )
+    ax.autoscale_view()
+    ax.set_aspect("equal", adjustable="datalim")
     ax.set_axis_off()
 
 

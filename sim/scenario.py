@@ -29,6 +29,7 @@ __all__ = [
     "describe_file",
     "did_you_mean",
     "load_scenario",
+    "load_scenario_text",
     "parameter_table",
     "parameters",
     "scenario_from_dict",
@@ -545,8 +546,12 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scena
 
 def describe_file(path: Path) -> str:
     """The comment block at the top of a scenario file, as one paragraph."""
+    return _comment_block(path.read_text(encoding="utf-8"))
+
+
+def _comment_block(text: str) -> str:
     lines = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in text.splitlines():
         s = raw.strip()
         if not s.startswith("#"):
             break
@@ -594,7 +599,13 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
         raise ScenarioError([f"{source}: extends = cycle: {cycle}"])
     raw = _read_toml(path, source)
-    chain = (*chain, path.resolve())
+    return _resolve_raw(raw, source, path.parent, (*chain, path.resolve()))
+
+
+def _resolve_raw(
+    raw: dict[str, Any], source: str, base: Path, chain: tuple[Path, ...]
+) -> dict[str, Any]:
+    """The merged raw dict of parsed TOML, `extends` relative to `base`."""
     merged: dict[str, Any] = {}
     problems: list[str] = []
     if "extends" in raw:
@@ -602,7 +613,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         if not isinstance(parent, str):
             problems.append(f"{source}: extends = {_fmt(parent)} is not allowed: a file path")
         else:
-            parent_path = (path.parent / parent).resolve()
+            parent_path = (base / parent).resolve()
             if not parent_path.exists():
                 problems.append(
                     f"{source}: extends = {_fmt(parent)}: file not found ({parent_path})"
@@ -634,6 +645,28 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         raise ScenarioError(problems)
     merged.update(raw)
     return merged
+
+
+def load_scenario_text(
+    text: str, name: str = "uploaded", base: str | Path = ".", **overrides: Any
+) -> Scenario:
+    """Validate scenario TOML given as text (e.g. an upload); `extends` is relative to base.
+
+    Nothing in the text is evaluated: it is parsed as TOML and validated like a file.
+
+    Raises:
+        ScenarioError: one line per problem, naming `name`.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{name}: malformed TOML: {exc}"]) from None
+    data = _resolve_raw(raw, name, Path(base), ())
+    data.setdefault("name", Path(name).stem)
+    if "description" not in data:
+        data["description"] = _comment_block(text)
+    data.update(overrides)
+    return scenario_from_dict(data, source=name)
 
 
 def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
