@@ -484,7 +484,7 @@ def _draw_network(
     if len(xy):
         ax.add_collection(
             LineCollection(
-                xy, linewidths=0.3 + 3.0 * trust**2, colors=plt.cm.Blues(trust), zorder=1
+                list(xy), linewidths=0.3 + 3.0 * trust**2, colors=plt.cm.Blues(trust), zorder=1
             )
         )
     shapes = {"member": ("o", 60), "coach": ("*", 260), "manager": ("s", 70)}
