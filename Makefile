@@ -9,7 +9,7 @@ FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python $$(ls -d 
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
 	    command -v $$c; exit 0; fi; done; exit 1
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean app browser
 
 setup: $(STAMP)
 
@@ -34,7 +34,15 @@ lint: setup
 	$(VENV)/bin/ruff format --check sim tests benchmarks
 	$(VENV)/bin/mypy
 
-test: setup lint
+# The app's browser tests drive Debian's chromium (Playwright downloads no browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null)) || { \
+	  echo "error: could not install chromium; as root run: apt-get install chromium" >&2; exit 1; }; }
+
+test: setup lint browser
 	$(VENV)/bin/pytest
 
 bench: setup
@@ -42,3 +50,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The workshop web app, on http://127.0.0.1:8765
+app: setup
+	$(VENV)/bin/trustsim app

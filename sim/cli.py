@@ -300,6 +300,35 @@ def cmd_animate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    """`trustsim app`: start the workshop web app and print its address."""
+    import subprocess
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: must be from 0 to 65535")
+    print(
+        f"trustsim workshop app: open http://{args.host}:{args.port} in a browser "
+        "(Ctrl-C stops it)",
+        flush=True,
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "sim.app",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-open",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.call(command)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """`trustsim export`: the tables as Parquet or CSV files."""
     from sim.experiments import tidy_results
@@ -461,6 +490,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="slide (8 x 4.5 in) or paper column (3.5 x 2.8 in)",
     )
     plot.set_defaults(func=cmd_plot)
+
+    app = sub.add_parser(
+        "app",
+        help="start the workshop web app (for trainers)",
+        description="Start the workshop web app: presets, sliders, a live "
+        "network, event buttons, two scenarios side by side.",
+    )
+    app.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    app.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    app.set_defaults(func=cmd_app)
 
     anim = sub.add_parser(
         "animate",

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files, not windows: this runs on servers and in CI
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -161,9 +162,25 @@ def _axes(ax: Axes | None, size: str) -> tuple[Figure, Axes]:
     return fig, new
 
 
-def _legend_outside(ax: Axes, **kwargs: object) -> None:
-    """Legend to the right of the axes, so it never covers data."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8, **kwargs)
+def _legend_outside(ax: Axes, size: str = "slide", **kwargs: object) -> None:
+    """Legend to the right of the axes, so it never covers data (smaller in a column)."""
+    if not ax.get_legend_handles_labels()[0] and "handles" not in kwargs:
+        return
+    fontsize = 5.5 if size == "column" else 8
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=fontsize, **kwargs
+    )
+
+
+def _finish(ax: Axes, title: str, size: str) -> None:
+    """Title and text sizes that fit the figure: smaller and wrapped in a paper column."""
+    if size == "column":
+        ax.set_title(textwrap.fill(title, 40), fontsize=7)
+        ax.set_xlabel(textwrap.fill(ax.get_xlabel(), 44), fontsize=6.5)
+        ax.set_ylabel(textwrap.fill(ax.get_ylabel(), 34), fontsize=6.5)
+        ax.tick_params(labelsize=5.5)
+    else:
+        ax.set_title(title, fontsize=10)
 
 
 def time_series(
@@ -192,12 +209,11 @@ def time_series(
         ax.plot(data["step"], data["mean"], color=c, lw=1.8, label=str(scenario))
     ax.set_xlabel("week")
     ax.set_ylabel(label(outcome))
-    n = int(over.groupby("scenario")["n"].max().min()) if len(over) else 0
-    ax.set_title(
-        f"{label(outcome).split(' (')[0]}: mean and 95% CI, n = {n} runs each", fontsize=10
-    )
+    counts = over[over["mean"].notna()].groupby("scenario")["n"].max()
+    n = int(counts.min()) if len(counts) else 0  # over the scenarios drawn
+    _finish(ax, f"{label(outcome).split(' (')[0]}: mean and 95% CI, n = {n} runs each", size)
     ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _legend_outside(ax, size)
     return fig
 
 
@@ -210,11 +226,16 @@ def distributions(
 ) -> Figure:
     """Final outcome per scenario: a box per scenario with every run as a point."""
     fig, ax = _axes(ax, size)
-    names = [s for s in colours if s in set(results["scenario"])]
+    values = {
+        s: results.loc[results["scenario"] == s, outcome].astype(float).dropna().to_numpy()
+        for s in colours
+        if s in set(results["scenario"])
+    }
+    names = [s for s, v in values.items() if len(v)]  # e.g. no trust in a coach without one
     rng = np.random.default_rng(0)  # jitter only; the same picture every time
     data = []
     for i, name in enumerate(names):
-        v = results.loc[results["scenario"] == name, outcome].astype(float).dropna().to_numpy()
+        v = values[name]
         data.append(v)
         ax.scatter(
             i + rng.uniform(-0.18, 0.18, len(v)),
@@ -239,7 +260,7 @@ def distributions(
     ax.set_xlabel("scenario")
     ax.set_ylabel(label(outcome))
     n = min((len(v) for v in data), default=0)
-    ax.set_title(f"{label(outcome).split(' (')[0]} per run (n = {n} runs each)", fontsize=10)
+    _finish(ax, f"{label(outcome).split(' (')[0]} per run (n = {n} runs each)", size)
     ax.grid(alpha=0.3, axis="y")
     return fig
 
@@ -258,25 +279,29 @@ def forest(
     fig, ax = _axes(ax, size)
     rows = pairs[(pairs["outcome"] == outcome) & (pairs["n"] > 0)].reset_index(drop=True)
     ys = np.arange(len(rows))[::-1]
+    # A12 is written inside the axes, in a margin kept free of data on the right.
+    low = min(0.0, float(rows["ci_low"].min())) if len(rows) else -1.0
+    high = max(0.0, float(rows["ci_high"].max())) if len(rows) else 1.0
+    span = (high - low) or 1.0
+    small = size == "column"
     for y, (_, r) in zip(ys, rows.iterrows(), strict=True):
         c = colours.get(str(r["a"]), "black")
         ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=c, lw=2)
-        ax.plot(r["mean_diff"], y, "o", color=c, ms=6)
+        ax.plot(r["mean_diff"], y, "o", color=c, ms=4 if small else 6)
         ax.text(
-            1.02,
-            y,
-            f"A12 = {r['a12']:.2f}",
-            transform=ax.get_yaxis_transform(),
-            va="center",
-            fontsize=8,
+            high + 0.06 * span, y, f"A12 = {r['a12']:.2f}", va="center", fontsize=6 if small else 8
         )
+    ax.set_xlim(low - 0.05 * span, high + (0.55 if small else 0.35) * span)
     ax.axvline(0, color="#555555", lw=1, ls="--")
-    ax.set_yticks(ys, [f"{r['a']} - {r['b']}" for _, r in rows.iterrows()], fontsize=8)
+    # In a column there is no room for "A - B" labels: name B once, in the axis label.
+    short = small and len(rows) > 0 and rows["b"].nunique() == 1
+    ticks = [str(r["a"]) if short else f"{r['a']} - {r['b']}" for _, r in rows.iterrows()]
+    ax.set_yticks(ys, ticks, fontsize=5.5 if small else 8)
     ax.set_xlabel(f"paired difference in {label(outcome)}")
-    ax.set_ylabel("scenario A - scenario B")
+    ax.set_ylabel(f"scenario minus {rows['b'].iloc[0]}" if short else "scenario A - scenario B")
     n = int(rows["n"].min()) if len(rows) else 0
     nice = label(outcome).split(" (")[0]
-    ax.set_title(f"{nice}: paired differences, 95% CI (n = {n} pairs)", fontsize=10)
+    _finish(ax, f"{nice}: paired differences, 95% CI (n = {n} pairs)", size)
     ax.grid(alpha=0.3, axis="x")
     return fig
 
@@ -294,7 +319,7 @@ def by_parameter(
     `table` is analysis.by_parameter's table.
     """
     fig, ax = _axes(ax, size)
-    names = list(dict.fromkeys(table["scenario"]))
+    names = list(dict.fromkeys(table.loc[table["n"] > 0, "scenario"]))  # those with data
     offsets = np.linspace(-0.02, 0.02, len(names)) if len(names) > 1 else [0.0]
     span = float(table[parameter].max() - table[parameter].min()) or 1.0
     for off, name in zip(offsets, names, strict=True):
@@ -320,12 +345,13 @@ def by_parameter(
     ax.set_ylabel(label(outcome))
     counted = table.loc[table["n"] > 0, "n"]
     n = int(counted.min()) if len(counted) else 0
-    ax.set_title(
+    _finish(
+        ax,
         f"{label(outcome).split(' (')[0]} by {parameter} (mean, 95% CI, n = {n} runs each)",
-        fontsize=10,
+        size,
     )
     ax.grid(alpha=0.3)
-    _legend_outside(ax)
+    _legend_outside(ax, size)
     return fig
 
 
@@ -366,10 +392,11 @@ def sweep_heatmap(
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
     n = int(means["n"].min()) if "n" in means and len(means) else 0
-    ax.set_title(
-        f"{scenario}: {label(outcome).split(' (')[0]} (n = {n} runs per cell)", fontsize=10
-    )
-    fig.colorbar(image, ax=ax, label=label(outcome))
+    _finish(ax, f"{scenario}: {label(outcome).split(' (')[0]} (n = {n} runs per cell)", size)
+    bar = fig.colorbar(image, ax=ax, label=label(outcome))
+    if size == "column":
+        bar.ax.yaxis.label.set_fontsize(7)
+        bar.ax.tick_params(labelsize=6)
     return fig
 
 
@@ -427,19 +454,17 @@ def winner_map(
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
     n = int(rows["n"].min()) if len(rows) else 0
-    ax.set_title(
-        f"Higher {label(outcome).split(' (')[0]}: {a} or {b}? (n = {n} pairs per cell)", fontsize=10
+    _finish(
+        ax, f"Higher {label(outcome).split(' (')[0]}: {a} or {b}? (n = {n} pairs per cell)", size
     )
-    ax.legend(
+    _legend_outside(
+        ax,
+        size,
         handles=[
             Patch(color=colours[a], label=f"{a} higher"),
             Patch(color=colours[b], label=f"{b} higher"),
             Patch(facecolor="#DDDDDD", edgecolor="#BBBBBB", hatch="/", label="no clear difference"),
         ],
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        frameon=False,
-        fontsize=8,
     )
     return fig
 

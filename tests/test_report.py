@@ -1,0 +1,464 @@
+"""Reports: every experiment file gives a report at a tiny size, and its figures are sound.
+
+Each experiment in experiments/ is run once per module at 3 replications of 6 weeks
+(one worker) and reported with write_report; the tests then read report.md,
+report.html and the figures. The figures of each experiment are rebuilt as objects
+(report.build_figures) to check labels, n in titles and scenario colours. The CLI
+commands report, plot and animate run through `python -m sim.cli`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.colors import to_hex
+from matplotlib.container import ErrorbarContainer
+from matplotlib.figure import Figure
+
+from sim import plots, report
+from sim.analysis import Comparison
+from sim.experiments import load_experiment, run
+from sim.experiments.compare import ResultsTables, comparison, load_results
+from sim.experiments.reporting import median_networks, write_report
+from sim.scenario import describe_file
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))
+REPLICATIONS = 3
+STEPS = 6
+
+
+@dataclass
+class Reported:
+    path: Path
+    folder: Path
+    md: Path
+    html: Path
+
+
+@pytest.fixture(scope="module", params=EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
+def reported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Reported:
+    path: Path = request.param
+    folder = tmp_path_factory.mktemp(path.stem) / path.stem
+    done = run(path, out=folder, replications=REPLICATIONS, steps=STEPS, workers=1, progress=False)
+    assert done.failed == 0
+    md, html_path = write_report(folder)
+    return Reported(path, folder, md, html_path)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    yield
+    plt.close("all")
+
+
+# Unit checks of sim.report -------------------------------------------------------------
+
+
+def test_median_run_is_the_lower_median_and_skips_missing_values() -> None:
+    results = pd.DataFrame(
+        {
+            "run_id": ["r0", "r1", "r2", "r3", "r4", "q0"],
+            "scenario": ["a", "a", "a", "a", "a", "b"],
+            "replication": [0, 1, 2, 3, 4, 0],
+            "mean_skill": [0.4, 0.1, np.nan, 0.3, 0.2, 0.5],
+        }
+    )
+    assert report.median_run(results, "a", "mean_skill") == "r4"  # 0.1 0.2 | 0.3 0.4
+    assert report.median_run(results, "b", "mean_skill") == "q0"
+    assert report.median_run(results, "nobody", "mean_skill") is None
+    three = results[results["run_id"] != "r0"]
+    assert report.median_run(three, "a", "mean_skill") == "r4"  # 0.1 0.2 0.3
+
+
+def test_swept_parameters_keeps_those_that_vary() -> None:
+    runs = pd.DataFrame(
+        {
+            "swept": [json.dumps({"members": 48, "levels": v}) for v in (1, 2, 3)],
+            "members": [48, 48, 48],
+            "levels": [1, 2, 3],
+        }
+    )
+    assert report.swept_parameters(runs) == ["levels"]
+    plain = pd.DataFrame({"swept": ["{}", "{}"], "members": [12, 12]})
+    assert report.swept_parameters(plain) == []
+
+
+def test_report_html_embeds_figures_and_escapes_text(tmp_path: Path) -> None:
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(tmp_path / "line.png")
+    rep = report.Report("a <b> & c")
+    rep.add("p", "x < y & z")
+    rep.add("figure", ("line", 'caption with "quotes" & <tags>'))
+    rep.add("table", pd.DataFrame({"scenario": ["a"], "mean": [0.12345]}))
+    text = rep.html(tmp_path)
+    assert "<b>" not in text.split("<body>")[1].split("</h1>")[0]
+    assert "x &lt; y &amp; z" in text
+    (src,) = re.findall(r'src="([^"]+)"', text)
+    assert src.startswith("data:image/png;base64,")
+    png = base64.b64decode(src.removeprefix("data:image/png;base64,"))
+    assert png == (tmp_path / "line.png").read_bytes()
+    assert "0.123" in text
+    md = rep.markdown()
+    assert "![caption with" in md
+    assert "(figures/line.png)" in md
+
+
+# Every experiment: its report ---------------------------------------------------------
+
+
+def _question(path: Path) -> str:
+    return load_experiment(path).question
+
+
+@pytest.mark.slow  # runs the experiment and writes its report (module fixture)
+def test_report_files_exist_and_html_is_self_contained(reported: Reported) -> None:
+    assert reported.md == reported.folder / "report.md"
+    assert reported.html == reported.folder / "report.html"
+    assert reported.md.is_file()
+    assert reported.html.is_file()
+    text = reported.html.read_text(encoding="utf-8")
+    pngs = sorted((reported.folder / "figures").glob("*.png"))
+    assert pngs, "figures were written"
+    sources = re.findall(r"""\bsrc\s*=\s*["']?([^"'\s>]+)""", text)
+    assert len(sources) == len(pngs)
+    assert all(s.startswith("data:image/png;base64,") for s in sources), [
+        s[:60] for s in sources if not s.startswith("data:")
+    ]
+    assert text.count("data:image/png;base64") == len(pngs)
+    embedded = {base64.b64decode(s.split(",", 1)[1]) for s in sources}
+    assert embedded == {p.read_bytes() for p in pngs}, "each figure file embedded as it is"
+    assert not re.search(r"""\bhref\s*=\s*["']?(?!https?:|#)""", text), "no link to a local file"
+
+
+@pytest.mark.slow  # runs the experiment and writes its report (module fixture)
+def test_report_md_names_every_scenario_and_links_every_figure(reported: Reported) -> None:
+    md = reported.md.read_text(encoding="utf-8")
+    exp = load_experiment(reported.path)
+    for scenario in exp.scenarios:
+        assert scenario.name in md, scenario.name
+    figures = reported.folder / "figures"
+    pngs = sorted(figures.glob("*.png"))
+    for png in pngs:
+        assert f"](figures/{png.name})" in md, png.name
+        assert png.with_suffix(".svg").is_file(), f"{png.stem}.svg"
+    linked = re.findall(r"\]\((figures/[^)]+)\)", md)
+    assert len(linked) == len(pngs)
+    for link in linked:
+        assert (reported.folder / link).is_file(), link
+    assert f"{REPLICATIONS} replications each" in md
+    assert f"{STEPS} weeks per run" in md
+    manifest = json.loads((reported.folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["experiment_sha256"] in md
+    for outcome in exp.outcomes:
+        assert outcome in md, outcome
+
+
+@pytest.mark.slow  # runs the experiment and writes its report (module fixture)
+def test_report_states_the_question_from_the_file_header(reported: Reported) -> None:
+    question = _question(reported.path)
+    assert question == describe_file(reported.path)
+    first = reported.path.read_text(encoding="utf-8").splitlines()[0].lstrip("# ").strip()
+    assert question.startswith(first)
+    assert "?" in question
+    md = reported.md.read_text(encoding="utf-8")
+    page = html.unescape(reported.html.read_text(encoding="utf-8"))
+    assert question in md
+    assert question in page
+    assert md.index("## The question") < md.index(question) < md.index("## What was run")
+
+
+# Every experiment: its figures --------------------------------------------------------
+
+
+def _is_colourbar(ax: Axes) -> bool:
+    return hasattr(ax, "_colorbar")
+
+
+def _misfits(fig: Figure, min_width: float = 0.35) -> list[str]:
+    """Titles, axis labels, legends and texts cut off by the figure edge; squeezed axes.
+
+    Tick labels are left out: matplotlib keeps invisible ones outside the view limits.
+    """
+    if not isinstance(fig.canvas, FigureCanvasAgg):  # a closed figure loses its canvas
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    bad = []
+    for ax in fig.axes:
+        texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        artists = [t for t in texts if t.get_visible() and t.get_text()]
+        if ax.get_legend() is not None:
+            artists.append(ax.get_legend())
+        for artist in artists:
+            box = artist.get_window_extent(renderer)
+            if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
+                what = artist.get_text() if hasattr(artist, "get_text") else "legend"
+                bad.append(f"cut off: {what!r}")
+        if ax.axison and not hasattr(ax, "_colorbar"):
+            share = ax.get_window_extent(renderer).width / width
+            if share < min_width:
+                bad.append(f"axes only {share:.0%} of the figure's width")
+    return bad
+
+
+def _scenario_colours_in(name: str, ax: Axes) -> list[tuple[str, str]]:
+    """(scenario, colour) pairs that a figure draws, read back from its artists."""
+    found: list[tuple[str, str]] = []
+    if name.startswith("time_"):
+        found += [(line.get_label(), to_hex(line.get_color())) for line in ax.get_lines()]
+    elif name.startswith("by_"):
+        for c in ax.containers:
+            if isinstance(c, ErrorbarContainer):
+                found.append((c.get_label(), to_hex(c.lines[0].get_color())))
+    elif name.startswith("distribution_"):
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        for c in ax.collections:
+            if isinstance(c, PathCollection) and len(c.get_offsets()):
+                i = round(float(np.mean(np.asarray(c.get_offsets())[:, 0])))
+                found.append((ticks[i], to_hex(c.get_facecolor()[0], keep_alpha=False)))
+    elif name.startswith("differences_"):
+        ticks = {
+            float(y): t.get_text()
+            for t, y in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)
+        }
+        for line in ax.get_lines():
+            if len(line.get_xdata()) == 1:
+                a = ticks[float(line.get_ydata()[0])].split(" - ")[0]
+                found.append((a, to_hex(line.get_color())))
+    elif name.startswith("winner_"):
+        legend = ax.get_legend()
+        for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True):
+            if text.get_text().endswith(" higher"):
+                scenario = text.get_text().removesuffix(" higher")
+                found.append((scenario, to_hex(handle.get_facecolor(), keep_alpha=False)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def inputs(reported: Reported) -> tuple[ResultsTables, Comparison, report.NetworkTables]:
+    """What build_figures draws from, read once per experiment (networks re-run once)."""
+    tables = load_results(reported.folder)
+    return tables, comparison(tables), median_networks(tables)
+
+
+def _build(
+    inputs: tuple[ResultsTables, Comparison, report.NetworkTables], size: str = "slide"
+) -> tuple[list[report.FigureEntry], list[str]]:
+    tables, comp, networks = inputs
+    entries = report.build_figures(
+        tables.runs, tables.results, tables.steps, comp, networks, size=size
+    )
+    return entries, tables.scenarios
+
+
+@pytest.fixture(scope="module")
+def built(
+    inputs: tuple[ResultsTables, Comparison, report.NetworkTables],
+) -> tuple[list[report.FigureEntry], list[str]]:
+    """The experiment's figures as objects (slide size), built once per experiment."""
+    return _build(inputs)
+
+
+@pytest.mark.slow  # runs the experiment and writes its report (module fixture)
+def test_every_axes_has_labels_and_n_and_every_scenario_one_colour(
+    built: tuple[list[report.FigureEntry], list[str]],
+) -> None:
+    entries, names = built
+    colours = plots.scenario_colours(names)
+    assert len(set(colours.values())) == len(names), "one colour per scenario"
+    seen: dict[str, set[str]] = {}
+    problems = []
+    for entry in entries:
+        assert entry.caption.strip(), entry.name
+        for ax in entry.figure.axes:
+            if _is_colourbar(ax):
+                assert ax.get_ylabel() or ax.get_xlabel(), f"{entry.name}: colour bar label"
+                continue
+            if entry.name.startswith("network_"):
+                assert not ax.axison, entry.name
+                assert re.fullmatch(r"week \d+", ax.get_title()), entry.name
+                continue
+            if not ax.get_xlabel() or not ax.get_ylabel():
+                problems.append(f"{entry.name}: axis label missing")
+            if f"n = {REPLICATIONS}" not in ax.get_title():
+                problems.append(f"{entry.name}: title {ax.get_title()!r} lacks n = {REPLICATIONS}")
+            for scenario, colour in _scenario_colours_in(entry.name, ax):
+                seen.setdefault(scenario, set()).add(colour)
+    assert not problems, "\n".join(problems)
+    assert seen, "the figures show scenarios in colour"
+    for scenario, found in seen.items():
+        assert found == {colours[scenario].lower()}, (scenario, found)
+
+
+@pytest.mark.slow  # runs the experiment and writes its report (module fixture)
+def test_each_experiment_gets_the_figures_of_its_design(
+    reported: Reported, built: tuple[list[report.FigureEntry], list[str]]
+) -> None:
+    entries, names = built
+    got = [e.name for e in entries]
+    assert len(got) == len(set(got)), "figure names are unique (they are file names)"
+    exp = load_experiment(reported.path)
+    swept = [k for k, v in (exp.sweep.parameters if exp.sweep else {}).items() if len(v) > 1]
+    for outcome in exp.outcomes:
+        base = outcome.removesuffix("_avg")
+        if len(swept) == 1:
+            assert f"by_{swept[0]}_{outcome}" in got
+        elif len(swept) == 2:
+            assert f"winner_{outcome}" in got
+            for name in names:
+                assert f"heatmap_{outcome}_{name}" in got
+        else:
+            assert f"distribution_{outcome}" in got
+            assert f"differences_{outcome}" in got
+            if exp.keep_steps:
+                assert f"time_{base}" in got
+    for name in names[:6]:
+        assert f"network_{name}" in got
+    on_disk = {p.stem for p in (reported.folder / "figures").glob("*.png")}
+    assert on_disk == set(got)
+
+
+@pytest.mark.slow  # runs the experiment and writes its report (module fixture)
+def test_slide_figures_show_every_title_label_and_legend(
+    built: tuple[list[report.FigureEntry], list[str]],
+) -> None:
+    entries, _ = built
+    problems = [f"{e.name}: {m}" for e in entries for m in _misfits(e.figure)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_column_size_figures_fit_a_paper_column(
+    inputs: tuple[ResultsTables, Comparison, report.NetworkTables],
+) -> None:
+    entries, _ = _build(inputs, size="column")
+    problems = []
+    for entry in entries:
+        w, _ = entry.figure.get_size_inches()
+        assert w <= 7.0 + 1e-9, entry.name  # a column, or two for the networks
+        if not entry.name.startswith("network_"):
+            assert tuple(entry.figure.get_size_inches()) == pytest.approx(plots.SIZES["column"])
+        problems += [f"{entry.name}: {m}" for m in _misfits(entry.figure)]
+    assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+# The command line ---------------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli") / "breach_recovery"
+    path = ROOT / "experiments" / "breach_recovery.toml"
+    run(path, out=folder, replications=REPLICATIONS, steps=STEPS, workers=1, progress=False)
+    return folder
+
+
+@pytest.mark.slow
+def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    shutil.copytree(small_results, folder)
+    done = _cli("report", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert (folder / "report.md").is_file()
+    assert (folder / "report.html").is_file()
+    assert "report.html" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_cli_plot_svg_for_one_outcome(small_results: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    shutil.copytree(small_results, folder)
+    done = _cli("plot", str(folder), "--format", "svg", "--outcome", "mean_skill")
+    assert done.returncode == 0, done.stderr
+    written = [Path(line.removeprefix("wrote ")) for line in done.stdout.splitlines()]
+    assert written
+    assert all(p.suffix == ".svg" and p.is_file() for p in written)
+    names = {p.stem for p in written}
+    assert {"time_mean_skill", "distribution_mean_skill", "differences_mean_skill"} <= names
+    assert not [n for n in names if "trust" in n and not n.startswith("network_")]
+    assert not list((folder / "figures").glob("*.png"))
+    svg = (folder / "figures" / "time_mean_skill.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml")
+    assert "<svg" in svg
+
+
+def test_cli_plot_without_a_store_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = _cli("plot", str(tmp_path))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error:")
+    assert "results store" in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_plot_unknown_outcome_exits_2(
+    small_results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim import cli
+
+    assert cli.main(["plot", str(small_results), "--outcome", "no_such_outcome"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "no_such_outcome" in err[0]
+
+
+@pytest.mark.slow
+def test_cli_animate_writes_a_gif_with_one_frame_per_drawn_week(tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "anim" / "x.gif"
+    done = _cli("animate", "peer_led", "--out", str(out), "--steps", "6", "--every", "2")
+    assert done.returncode == 0, done.stderr
+    with Image.open(out) as gif:
+        assert gif.format == "GIF"
+        assert gif.n_frames == 4  # weeks 0, 2, 4, 6
+    assert "(4 frames)" in done.stdout
+
+
+def test_cli_animate_refuses_a_non_gif_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim import cli
+
+    out = tmp_path / "x.png"
+    assert cli.main(["animate", "peer_led", "--out", str(out), "--steps", "6"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert ".gif" in lines[0], lines
+    assert not out.exists()
