@@ -7,7 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_app
 import bench_model
 
 if __name__ == "__main__":
     print(bench_model.main())
+    print(bench_app.main())
