@@ -41,29 +41,22 @@ def bootstrap_ci(values: np.ndarray, seed: int = 0) -> tuple[float, float]:
     v = v[~np.isnan(v)]
     if len(v) == 0:
         return math.nan, math.nan
-    if len(v) == 1 or np.ptp(v) == 0:
-        return float(v[0]) if np.ptp(v) == 0 else math.nan, float(v[0]) if np.ptp(
-            v
-        ) == 0 else math.nan
-    res = stats.bootstrap(
-        (v,),
-        np.mean,
-        confidence_level=CONFIDENCE,
-        n_resamples=RESAMPLES,
-        method="BCa",
-        rng=np.random.default_rng(seed),
-    )
-    low, high = res.confidence_interval
-    if not (np.isfinite(low) and np.isfinite(high)):  # BCa can fail on odd samples
+    if np.ptp(v) == 0:
+        return float(v[0]), float(v[0])  # all runs agree: the CI is that value
+    if len(v) == 1:
+        return math.nan, math.nan
+    for method in ("BCa", "percentile"):  # BCa can fail on odd samples: fall back
         res = stats.bootstrap(
             (v,),
             np.mean,
             confidence_level=CONFIDENCE,
             n_resamples=RESAMPLES,
-            method="percentile",
+            method=method,
             rng=np.random.default_rng(seed),
         )
         low, high = res.confidence_interval
+        if np.isfinite(low) and np.isfinite(high):
+            break
     return float(low), float(high)
 
 

@@ -274,23 +274,7 @@ def _differing_parameters(
 ) -> pd.DataFrame:
     """The parameters in which the scenarios differ (sweep parameters left out)."""
     first = runs.drop_duplicates("scenario").set_index("scenario")
-    params = [
-        c
-        for c in first.columns
-        if c
-        not in {
-            "run_id",
-            "scenario_hash",
-            "point",
-            "swept",
-            "replication",
-            "seed",
-            "status",
-            "error",
-            "wall_time",
-            *skip,
-        }
-    ]
+    params = [p for p in [*parameters(), "events"] if p in first.columns and p not in skip]
     differing = [p for p in params if first[p].astype(str).nunique() > 1]
     shown = first.loc[[n for n in names if n in first.index], differing].astype(object)
     for p in differing:

@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from figure_checks import misfits
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.colors import same_color, to_rgb
 from matplotlib.container import ErrorbarContainer
@@ -82,34 +82,6 @@ def _legend_labels(ax: Axes) -> list[str]:
 
 def _fig_bbox(artist_extent, fig: Figure):
     return artist_extent.transformed(fig.transFigure.inverted())
-
-
-def _misfits(fig: Figure, min_width: float = 0.35) -> list[str]:
-    """Titles, axis labels, legends and texts cut off by the figure edge; squeezed axes.
-
-    Tick labels are left out: matplotlib keeps invisible ones outside the view limits.
-    """
-    if not isinstance(fig.canvas, FigureCanvasAgg):  # a closed figure loses its canvas
-        FigureCanvasAgg(fig)
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    width, height = fig.bbox.width, fig.bbox.height
-    bad = []
-    for ax in fig.axes:
-        texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
-        artists = [t for t in texts if t.get_visible() and t.get_text()]
-        if ax.get_legend() is not None:
-            artists.append(ax.get_legend())
-        for artist in artists:
-            box = artist.get_window_extent(renderer)
-            if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
-                what = artist.get_text() if hasattr(artist, "get_text") else "legend"
-                bad.append(f"cut off: {what!r}")
-        if ax.axison and not hasattr(ax, "_colorbar"):
-            share = ax.get_window_extent(renderer).width / width
-            if share < min_width:
-                bad.append(f"axes only {share:.0%} of the figure's width")
-    return bad
 
 
 # scenario_colours and label -----------------------------------------------------------
@@ -271,7 +243,7 @@ def test_figures_fit_their_size_with_six_scenarios(size: str, kind: str) -> None
     else:
         fig = plots.forest(pairs, "mean_skill", colours, size=size)
     assert tuple(fig.get_size_inches()) == pytest.approx(plots.SIZES[size])
-    assert not _misfits(fig), _misfits(fig)
+    assert not misfits(fig), misfits(fig)
 
 
 def test_time_series_skips_a_scenario_without_data_and_counts_n_over_the_others(

@@ -28,12 +28,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from figure_checks import misfits
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.container import ErrorbarContainer
-from matplotlib.figure import Figure
 
 from sim import plots, report
 from sim.analysis import Comparison
@@ -196,34 +195,6 @@ def _is_colourbar(ax: Axes) -> bool:
     return hasattr(ax, "_colorbar")
 
 
-def _misfits(fig: Figure, min_width: float = 0.35) -> list[str]:
-    """Titles, axis labels, legends and texts cut off by the figure edge; squeezed axes.
-
-    Tick labels are left out: matplotlib keeps invisible ones outside the view limits.
-    """
-    if not isinstance(fig.canvas, FigureCanvasAgg):  # a closed figure loses its canvas
-        FigureCanvasAgg(fig)
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    width, height = fig.bbox.width, fig.bbox.height
-    bad = []
-    for ax in fig.axes:
-        texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
-        artists = [t for t in texts if t.get_visible() and t.get_text()]
-        if ax.get_legend() is not None:
-            artists.append(ax.get_legend())
-        for artist in artists:
-            box = artist.get_window_extent(renderer)
-            if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
-                what = artist.get_text() if hasattr(artist, "get_text") else "legend"
-                bad.append(f"cut off: {what!r}")
-        if ax.axison and not hasattr(ax, "_colorbar"):
-            share = ax.get_window_extent(renderer).width / width
-            if share < min_width:
-                bad.append(f"axes only {share:.0%} of the figure's width")
-    return bad
-
-
 def _scenario_colours_in(name: str, ax: Axes) -> list[tuple[str, str]]:
     """(scenario, colour) pairs that a figure draws, read back from its artists."""
     found: list[tuple[str, str]] = []
@@ -346,7 +317,7 @@ def test_slide_figures_show_every_title_label_and_legend(
     built: tuple[list[report.FigureEntry], list[str]],
 ) -> None:
     entries, _ = built
-    problems = [f"{e.name}: {m}" for e in entries for m in _misfits(e.figure)]
+    problems = [f"{e.name}: {m}" for e in entries for m in misfits(e.figure)]
     assert not problems, "\n".join(problems)
 
 
@@ -361,7 +332,7 @@ def test_column_size_figures_fit_a_paper_column(
         assert w <= 7.0 + 1e-9, entry.name  # a column, or two for the networks
         if not entry.name.startswith("network_"):
             assert tuple(entry.figure.get_size_inches()) == pytest.approx(plots.SIZES["column"])
-        problems += [f"{entry.name}: {m}" for m in _misfits(entry.figure)]
+        problems += [f"{entry.name}: {m}" for m in misfits(entry.figure)]
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
