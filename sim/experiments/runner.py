@@ -134,9 +134,7 @@ class _Backend:
                 raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
             self.own_client = True
         if self.client is None and workers > 1:
-            self.pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            self.pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
 
     def map(
         self, batches: list[list[RunSpec]], keep: int, run_fn: RunFn
@@ -173,6 +171,19 @@ class _Backend:
             self.pool.shutdown(wait=False, cancel_futures=True)
         if self.own_client and self.client is not None:
             self.client.close()
+
+
+def _pool_context() -> Any:
+    """Worker processes forked from a server that has already imported the model.
+
+    A fresh interpreter per worker ("spawn") pays seconds of imports each; "forkserver"
+    pays them once, and forks from a process without threads (unlike plain "fork").
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["sim.experiments.runner", "sim.model"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _versions() -> dict[str, str]:
