@@ -44,7 +44,7 @@ def runner(replications: int, workers: int) -> float:
         return time.perf_counter() - started
 
 
-def main(replications: int = 60) -> str:
+def main(replications: int = 200) -> str:
     """Return a Markdown report."""
     run_trust_model(load_experiment(EXPERIMENT).scenarios[0], 0, 1)  # warm-up (numba)
     n = 6 * replications
