@@ -27,6 +27,7 @@ from sim.snapshots import network_snapshot
 __all__ = ["CONTROLS", "EVENTS", "Control", "Workshop", "library"]
 
 LIBRARY = Path(__file__).resolve().parent.parent / "scenarios"
+MAX_DRAWN = 400  # people: above this the live network view is left out
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ class LivePicture:
             name = shop.scenarios[i].name
             ax.set_title(name, fontsize=10, color=shop.colours[name])
             nodes, _ = network_snapshot(model)
-            self.layouts.append(plots.team_layout(nodes))
+            self.layouts.append(plots.team_layout(nodes) if len(nodes) <= MAX_DRAWN else {})
             self.net_axes.append(ax)
         self.lines: dict[tuple[str, int], Any] = {}
         self.chart_axes = []
@@ -241,6 +242,18 @@ class LivePicture:
     def update(self, shop: Workshop) -> None:
         """Draw this week's networks and extend the chart lines."""
         for ax, layout, model in zip(self.net_axes, self.layouts, shop.models, strict=True):
+            if model.org.n_people > MAX_DRAWN:
+                if not ax.texts:  # a whole organization is too big to draw every week
+                    ax.set_axis_off()
+                    ax.text(
+                        0.5,
+                        0.5,
+                        f"{model.org.n_people} people:\ntoo many to draw;\nsee the charts",
+                        ha="center",
+                        va="center",
+                        transform=ax.transAxes,
+                    )
+                continue
             for artist in [*ax.collections]:
                 artist.remove()
             nodes, edges = network_snapshot(model)
