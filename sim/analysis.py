@@ -329,7 +329,8 @@ def point_labels(results: pd.DataFrame) -> dict[int, str]:
 
 def tally(pairs: pd.DataFrame) -> pd.DataFrame:
     """For each pair and outcome: at how many sweep points A is higher, lower, or no different."""
-    frame = pairs.assign(verdict=pairs.apply(verdict, axis=1))
+    compared = pairs[pairs["n"] > 0]  # outcomes a scenario lacks are not "no difference"
+    frame = compared.assign(verdict=compared.apply(verdict, axis=1))
     table = (
         frame.groupby(["outcome", "a", "b", "verdict"], sort=False)
         .size()

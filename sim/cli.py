@@ -55,15 +55,26 @@ def _fail(lines: Sequence[str]) -> int:
 
 def resolve_scenario(name: str, overrides: dict[str, Any] | None = None) -> Scenario:
     """A scenario from a file path, a file in scenarios/, or a preset name."""
-    overrides = overrides or {}
+    base = _base_scenario(name)
+    if not overrides:
+        return base
+    try:
+        return base.with_(**overrides)
+    except ScenarioError as err:  # the mistake is on the command line, not in the file
+        raise ScenarioError(
+            [line.replace("<keywords>", "command line (--set/--steps)") for line in err.lines]
+        ) from None
+
+
+def _base_scenario(name: str) -> Scenario:
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
-        return load_scenario(path, **overrides)
+        return load_scenario(path)
     library = SCENARIO_DIR / f"{name}.toml"
     if library.exists():
-        return load_scenario(library, **overrides)
+        return load_scenario(library)
     if name in PRESETS:
-        return preset(name, **overrides)
+        return preset(name)
     known = sorted({p.stem for p in SCENARIO_DIR.glob("*.toml")} | set(PRESETS))
     raise ScenarioError(
         [
@@ -125,8 +136,14 @@ def run_one(scenario: Scenario, seed: int, progress: bool) -> Any:
     return model
 
 
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise UsageError(f"--seed {seed}: must be 0 or more")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """`trustsim run`: one scenario, its tables, a plot and a summary."""
+    _check_seed(args.seed)
     overrides = parse_sets(args.set)
     if args.steps is not None:
         overrides["steps"] = args.steps
@@ -155,7 +172,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "summary": summary,
     }
     (out / "summary.json").write_text(
-        json.dumps(record, indent=2, default=_json_default, allow_nan=True) + "\n", encoding="utf-8"
+        json.dumps(_no_nan(record), indent=2, default=_json_default, allow_nan=False) + "\n",
+        encoding="utf-8",
     )
     fig = plot_run(steps, f"{scenario.name} (seed {args.seed}, {scenario.members} members)")
     fig.savefig(out / "trust_skill.png", dpi=150)
@@ -166,6 +184,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summary_table({scenario.name: summary}))
     print(f"wrote {out}/steps.csv, summary.json, trust_skill.png")
     return 0
+
+
+def _no_nan(value: Any) -> Any:
+    """NaN (a measure with nothing to measure) as JSON null: strict JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nan(v) for v in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -221,6 +250,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise UsageError(f"{flag} {value}: must be 1 or more")
     exp = load_experiment(args.experiment)
+    horizon = args.steps or exp.steps
+    for sc in exp.scenarios:
+        for ev in sc.events:
+            if horizon is not None and ev.at > horizon:
+                print(
+                    f"warning: {sc.name}: its {ev.type} event at week {ev.at} is after the "
+                    f"last week ({horizon}), so it never happens",
+                    file=sys.stderr,
+                )
     report = run(
         exp,
         out=args.out,
@@ -232,11 +270,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     if report.done or report.skipped:
         print(write_comparison(report.folder))
-        if not args.no_report:
+        if not args.no_report and not report.interrupted:
             from sim.experiments.reporting import write_report
 
             md, html = write_report(report.folder)
             print(f"report: {html} (and {md.name}, figures/)")
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(report.line(exp.name))
     if report.interrupted:
         print(
@@ -252,7 +292,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.experiments.compare import write_comparison
 
     outcomes = tuple(args.outcome) if args.outcome else None
-    print(write_comparison(args.results, outcomes=outcomes, reference=args.reference))
+    if outcomes is None and args.reference is None:
+        print(write_comparison(args.results))
+    else:
+        # A custom view is printed, not written: compare.md and compare.csv stay the
+        # experiment's own, as the report shows them.
+        from sim.experiments.compare import comparison, load_results
+
+        print(comparison(load_results(args.results, outcomes, args.reference)).markdown())
     return 0
 
 
@@ -286,6 +333,9 @@ def cmd_animate(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: must end in .gif")
     if args.every < 1:
         raise UsageError(f"--every {args.every}: must be 1 or more")
+    if args.fps < 1:
+        raise UsageError(f"--fps {args.fps}: must be 1 or more")
+    _check_seed(args.seed)
     overrides = {"steps": args.steps} if args.steps is not None else {}
     scenario = resolve_scenario(args.scenario, overrides)
     try:
@@ -303,10 +353,18 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """`trustsim app`: start the workshop web app and print its address."""
-    import subprocess
+    import socket
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: must be from 0 to 65535")
+    with socket.socket() as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            raise UsageError(
+                f"--port {args.port} on {args.host}: cannot listen there ({exc.strerror}); "
+                "choose another --port"
+            ) from None
     print(
         f"trustsim workshop app: open http://{args.host}:{args.port} in a browser "
         "(Ctrl-C stops it)",
@@ -327,7 +385,10 @@ def cmd_app(args: argparse.Namespace) -> int:
         "--log-level",
         "warning",
     ]
-    return subprocess.call(command)
+    # The server replaces this process, so Ctrl-C and kill reach it directly.
+    os.environ.setdefault("SOLARA_CHECK_VERSION", "False")
+    os.execv(sys.executable, command)
+    return 0  # not reached
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -527,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser(
         "compare",
         help="statistics of a results folder",
-        description="Per outcome and scenario: mean, sd, 95%% bootstrap CI, n; per pair of "
+        description="Per outcome and scenario: mean, sd, 95% bootstrap CI, n; per pair of "
         "scenarios: paired difference with CI, Wilcoxon p (Holm), A12, Cohen's d. Writes "
         "compare.csv and compare.md beside the store.",
     )
@@ -578,6 +639,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as exc:  # a folder that is a file, a full disk, no permission
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail([f"{where}{exc.strerror or exc}"])
 
 
 if __name__ == "__main__":

@@ -157,6 +157,10 @@ def build_figures(
     names = list(dict.fromkeys(results["scenario"]))
     colours = plots.scenario_colours(names)
     swept = swept_parameters(runs)
+    points = runs.drop_duplicates("point")
+    grid = (
+        len(swept) == 2 and len(points) == points[swept[0]].nunique() * points[swept[1]].nunique()
+    )
     entries: list[FigureEntry] = []
     done_runs = runs[runs["status"] == "done"]
     for outcome in outcomes:
@@ -182,7 +186,7 @@ def build_figures(
                     plots.by_parameter(table, swept[0], outcome, colours, size=size),
                 )
             )
-        elif len(swept) == 2:
+        elif grid:  # a full two-parameter grid (a sampled design is shown as distributions)
             entries.extend(
                 _two_parameter(results, done_runs, comp, swept, outcome, names, colours, size)
             )
@@ -212,7 +216,8 @@ def build_figures(
                 f"network_{scenario}",
                 f"The trust network of {scenario}'s median run at weeks "
                 f"{', '.join(str(w) for w in weeks)}. Look for teams whose ties thin out "
-                "(fragmentation) and for the coach's ties.",
+                "(fragmentation)"
+                + (" and for the coach's ties." if (nodes["role"] == "coach").any() else "."),
                 plots.network(nodes, edges, title, size=size),
             )
         )

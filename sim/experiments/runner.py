@@ -98,6 +98,7 @@ class RunReport:
     skipped: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def line(self, name: str) -> str:
@@ -313,12 +314,12 @@ def run(
     _check_resume(folder, plan, resume)
     workers = workers or (multiprocessing.cpu_count() if client is None and not scheduler else 1)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    backend = _Backend(workers, scheduler, client)  # first: a failed connection stores nothing
     store = ResultsStore(folder)
     _write_manifest(folder, exp, plan, started, None, None)
     report = RunReport(folder=folder)
     show = sys.stderr.isatty() if progress is None else progress
     clock = time.perf_counter()
-    backend = _Backend(workers, scheduler, client)
     try:
         _execute(exp, store, backend, report, show, run_fn)
     except KeyboardInterrupt:
@@ -400,12 +401,29 @@ def _execute(
                     else:
                         report.failed += 1
                 bar.update(len(results))
-            if reps.count is not None or target >= reps.max:
+            if reps.count is not None:
                 return
             needed = _more_replications(exp, store)
             if not needed:
+                report.notes.extend(_unmet_targets(exp, store))
                 return
             target = max(needed.values())
+
+
+def _unmet_targets(exp: Experiment, store: ResultsStore) -> list[str]:
+    """Cells that reached the maximum count with their CI still wider than the target."""
+    reps = exp.replications
+    assert reps.until is not None
+    assert reps.half_width is not None
+    out = []
+    for (scenario, point), cell in store.results().groupby(["scenario", "point"]):
+        hw = ci_half_width(cell[reps.until].astype(float).to_numpy())
+        if hw > reps.half_width:
+            out.append(
+                f"{scenario} (point {point}): {reps.until} 95% CI half-width {hw:.4g} is still "
+                f"above the target {reps.half_width:g} after the maximum {len(cell)} runs"
+            )
+    return out
 
 
 def _more_replications(exp: Experiment, store: ResultsStore) -> dict[tuple[str, int], int]:
