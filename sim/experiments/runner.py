@@ -385,6 +385,8 @@ def _execute(
             # A run that failed in this sweep is not retried in a later adaptive round
             # (--resume retries it).
             todo = [s for s in specs if stored.get(s.run_id) != "done" and s.run_id not in tried]
+            if needed is not None and not todo:
+                return  # only runs that failed this sweep are missing: nothing left to try
             tried.update(s.run_id for s in todo)
             skipped.update(s.run_id for s in specs if s.run_id in already)
             report.skipped = len(skipped)
