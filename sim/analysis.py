@@ -199,7 +199,22 @@ def compare(
             where = (point_labels or {}).get(int(row["point"]))  # type: ignore[call-overload]
             row["sentence"] = sentence(row, f"{label} at {where}" if where else label)
         rows.extend(block)
-    return pd.DataFrame(rows)
+    columns = [
+        "point",
+        "outcome",
+        "a",
+        "b",
+        "n",
+        "mean_diff",
+        "ci_low",
+        "ci_high",
+        "p_wilcoxon",
+        "a12",
+        "cohens_d",
+        "p_holm",
+        "sentence",
+    ]
+    return pd.DataFrame(rows, columns=columns)  # the columns even with one scenario (no pairs)
 
 
 def verdict(row: dict[str, object] | pd.Series) -> str:
@@ -310,7 +325,12 @@ def by_parameter(
 
 
 def outcome_label(outcome: str, steps: int) -> str:
-    """How an outcome reads in a sentence: "mean_skill at week 104", or a run mean."""
+    """How an outcome reads in a sentence: "mean_skill at week 104", or a run mean.
+
+    steps = 0: a model without weeks (the outcome is the run's result).
+    """
+    if steps == 0:
+        return outcome
     if outcome.endswith("_avg"):
         return f"{outcome.removesuffix('_avg')} (mean over weeks 1-{steps})"
     return f"{outcome} at week {steps}"
@@ -415,10 +435,10 @@ class Comparison:
     def summary_line(self) -> str:
         """How many runs, scenarios, points; what was measured when."""
         sweep = f", {len(self.points)} sweep points" if self.points else ""
+        when = f"; outcomes at week {self.steps} unless marked as run means" if self.steps else ""
         return (
             f"{len(self.results)} finished runs ({self.failed} failed), "
-            f"{self.results['scenario'].nunique()} scenarios{sweep}; outcomes at week "
-            f"{self.steps} unless marked as run means."
+            f"{self.results['scenario'].nunique()} scenarios{sweep}{when}."
         )
 
     def n_line(self) -> str:
@@ -453,7 +473,7 @@ class Comparison:
             "",
             to_markdown(wide(self.desc)),
         ]
-        if self.points:
+        if self.points and len(self.pairs):
             lines += ["## Where each wins", "", to_markdown(tally(self.pairs)), ""]
         lines += ["## Paired differences", "", *(f"- {s}" for s in self.sentences()), ""]
         if self.missing():

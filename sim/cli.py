@@ -241,18 +241,41 @@ def cmd_parameters(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """`trustsim sweep`: run an experiment into its results store, then compare."""
+    return _run_experiment(args, sensitivity=False)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """`trustsim sensitivity`: run an experiment's sensitivity design, then its indices."""
+    return _run_experiment(args, sensitivity=True)
+
+
+def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     from sim.experiments import load_experiment, run
-    from sim.experiments.compare import write_comparison
+    from sim.experiments.compare import write_comparison, write_sensitivity
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be 1 or more")
-    for flag, value in (("--replications", args.replications), ("--steps", args.steps)):
+    samples = getattr(args, "samples", None)
+    for flag, value in (
+        ("--replications", args.replications),
+        ("--steps", args.steps),
+        ("--samples", samples),
+    ):
         if value is not None and value < 1:
             raise UsageError(f"{flag} {value}: must be 1 or more")
+    if samples is not None and samples < 2:
+        raise UsageError(f"--samples {samples}: must be 2 or more")
     exp = load_experiment(args.experiment)
+    if sensitivity and exp.sensitivity is None:
+        raise ScenarioError(
+            [
+                f"{args.experiment}: has no [sensitivity] section: add one (method, samples, "
+                "parameters with ranges), or run it with `trustsim sweep`"
+            ]
+        )
     horizon = args.steps or exp.steps
     for sc in exp.scenarios:
-        for ev in sc.events:
+        for ev in sc.events if isinstance(sc, Scenario) else ():
             if horizon is not None and ev.at > horizon:
                 print(
                     f"warning: {sc.name}: its {ev.type} event at week {ev.at} is after the "
@@ -267,9 +290,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         resume=args.resume,
         replications=args.replications,
         steps=args.steps,
+        samples=samples,
     )
     if report.done or report.skipped:
-        print(write_comparison(report.folder))
+        comparison = write_comparison(report.folder)
+        print(write_sensitivity(report.folder) if exp.sensitivity is not None else comparison)
         if not args.no_report and not report.interrupted:
             from sim.experiments.reporting import write_report
 
@@ -411,6 +436,45 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that runs an experiment."""
+    parser.add_argument("experiment", metavar="EXPERIMENT", help="an experiment file (TOML)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="local worker processes (default: every core)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="send the runs to a Dask scheduler, e.g. tcp://host:8786",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run: run only what is missing",
+    )
+    parser.add_argument(
+        "--out", default=None, help="results folder (default results/EXPERIMENT_NAME)"
+    )
+    parser.add_argument(
+        "--replications",
+        type=int,
+        default=None,
+        help="replications per scenario and point, overriding the file",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="weeks per run, overriding the file and the scenarios",
+    )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip report.md/report.html (the results are still printed)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with help on every command and option."""
     parser = argparse.ArgumentParser(
@@ -483,42 +547,26 @@ def build_parser() -> argparse.ArgumentParser:
         "store each as it finishes in RESULTS/results.sqlite, then print the comparison. "
         "Exit code 1 when some runs failed, 2 on bad input.",
     )
-    sweep.add_argument("experiment", metavar="EXPERIMENT", help="an experiment file (TOML)")
-    sweep.add_argument(
-        "--workers", type=int, default=None, help="local worker processes (default: every core)"
-    )
-    sweep.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="send the runs to a Dask scheduler, e.g. tcp://host:8786",
-    )
-    sweep.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted sweep: run only what is missing",
-    )
-    sweep.add_argument(
-        "--out", default=None, help="results folder (default results/EXPERIMENT_NAME)"
-    )
-    sweep.add_argument(
-        "--replications",
-        type=int,
-        default=None,
-        help="replications per scenario and point, overriding the file",
-    )
-    sweep.add_argument(
-        "--steps",
-        type=int,
-        default=None,
-        help="weeks per run, overriding the file and the scenarios",
-    )
-    sweep.add_argument(
-        "--no-report",
-        action="store_true",
-        help="skip report.md/report.html (the comparison is still printed)",
-    )
+    _experiment_arguments(sweep)
     sweep.set_defaults(func=cmd_sweep)
+
+    sens = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity analysis (Sobol or Morris) of an experiment",
+        description="Run the [sensitivity] design of an experiment file (SALib's Sobol or "
+        "Morris sample, every point replicated) on all cores or a Dask cluster, store each run, "
+        "then print the indices with 95%% CIs and write sensitivity.csv, sensitivity.md and "
+        "the report. Exit code 1 when some runs failed, 2 on bad input.",
+    )
+    _experiment_arguments(sens)
+    sens.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="the base sample size (Sobol N, Morris trajectories), overriding the file: "
+        "for quick tries",
+    )
+    sens.set_defaults(func=cmd_sensitivity)
 
     rep = sub.add_parser(
         "report",

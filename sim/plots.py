@@ -40,6 +40,8 @@ __all__ = [
     "network",
     "plot_run",
     "scenario_colours",
+    "sensitivity_bars",
+    "short_label",
     "sweep_heatmap",
     "time_series",
     "winner_map",
@@ -150,6 +152,11 @@ def label(outcome: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
+def short_label(outcome: str) -> str:
+    """An outcome's name without its unit, e.g. "mean skill, run mean"."""
+    return label(outcome).split(" (")[0]
+
+
 def scenario_colours(names: Sequence[str]) -> dict[str, str]:
     """One colour per scenario, in the experiment's order, the same in every figure."""
     return {n: SCENARIO_PALETTE[i % len(SCENARIO_PALETTE)] for i, n in enumerate(names)}
@@ -211,7 +218,7 @@ def time_series(
     ax.set_ylabel(label(outcome))
     counts = over[over["mean"].notna()].groupby("scenario")["n"].max()
     n = int(counts.min()) if len(counts) else 0  # over the scenarios drawn
-    _finish(ax, f"{label(outcome).split(' (')[0]}: mean and 95% CI, n = {n} runs each", size)
+    _finish(ax, f"{short_label(outcome)}: mean and 95% CI, n = {n} runs each", size)
     ax.grid(alpha=0.3)
     _legend_outside(ax, size)
     return fig
@@ -260,7 +267,7 @@ def distributions(
     ax.set_xlabel("scenario")
     ax.set_ylabel(label(outcome))
     n = min((len(v) for v in data), default=0)
-    _finish(ax, f"{label(outcome).split(' (')[0]} per run (n = {n} runs each)", size)
+    _finish(ax, f"{short_label(outcome)} per run (n = {n} runs each)", size)
     ax.grid(alpha=0.3, axis="y")
     return fig
 
@@ -300,7 +307,7 @@ def forest(
     ax.set_xlabel(f"paired difference in {label(outcome)}")
     ax.set_ylabel(f"scenario minus {rows['b'].iloc[0]}" if short else "scenario A - scenario B")
     n = int(rows["n"].min()) if len(rows) else 0
-    nice = label(outcome).split(" (")[0]
+    nice = short_label(outcome)
     _finish(ax, f"{nice}: paired differences, 95% CI (n = {n} pairs)", size)
     ax.grid(alpha=0.3, axis="x")
     return fig
@@ -347,7 +354,7 @@ def by_parameter(
     n = int(counted.min()) if len(counted) else 0
     _finish(
         ax,
-        f"{label(outcome).split(' (')[0]} by {parameter} (mean, 95% CI, n = {n} runs each)",
+        f"{short_label(outcome)} by {parameter} (mean, 95% CI, n = {n} runs each)",
         size,
     )
     ax.grid(alpha=0.3)
@@ -392,7 +399,7 @@ def sweep_heatmap(
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
     n = int(means["n"].min()) if "n" in means and len(means) else 0
-    _finish(ax, f"{scenario}: {label(outcome).split(' (')[0]} (n = {n} runs per cell)", size)
+    _finish(ax, f"{scenario}: {short_label(outcome)} (n = {n} runs per cell)", size)
     bar = fig.colorbar(image, ax=ax, label=label(outcome))
     if size == "column":
         bar.ax.yaxis.label.set_fontsize(7)
@@ -454,9 +461,7 @@ def winner_map(
     ax.set_xlabel(x.replace("_", " "))
     ax.set_ylabel(y.replace("_", " "))
     n = int(rows["n"].min()) if len(rows) else 0
-    _finish(
-        ax, f"Higher {label(outcome).split(' (')[0]}: {a} or {b}? (n = {n} pairs per cell)", size
-    )
+    _finish(ax, f"Higher {short_label(outcome)}: {a} or {b}? (n = {n} pairs per cell)", size)
     _legend_outside(
         ax,
         size,
@@ -628,3 +633,77 @@ def animation(
         return list(artists.values())
 
     return mpl_animation.FuncAnimation(fig, draw, frames=steps, blit=False)
+
+
+def sensitivity_bars(
+    indices: pd.DataFrame,
+    outcome: str,
+    replications: int,
+    ax: Axes | None = None,
+    size: str = "slide",
+) -> Figure:
+    """One outcome's sensitivity indices, most influential parameter on top.
+
+    Sobol: first-order (S1) and total (ST) index per parameter as bars with 95% CIs.
+    Morris: mu* (mean absolute elementary effect) against sigma, one point per
+    parameter; above the dashed line (sigma > mu*) effects are non-linear or interact.
+    `indices` is sim.sensitivity.analyze's table for one scenario and outcome;
+    `replications` the runs averaged at each point.
+    """
+    n = f"(n = {replications} runs per point)"
+    fig, ax = _axes(ax, size)
+    method = str(indices["method"].iloc[0])
+    if method == "sobol":
+        st = indices[indices["index"] == "ST"].sort_values("value")
+        order = list(st["parameter"])
+        y = np.arange(len(order))
+        for offset, index, colour, name in (
+            (0.2, "S1", OKABE_ITO[5], "first-order S1 (alone)"),
+            (-0.2, "ST", OKABE_ITO[0], "total ST (with interactions)"),
+        ):
+            rows = indices[indices["index"] == index].set_index("parameter").loc[order]
+            ax.barh(
+                y + offset,
+                rows["value"],
+                height=0.38,
+                color=colour,
+                label=name,
+                xerr=[rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]],
+                error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#333333"},
+            )
+        ax.set_yticks(y, [p.replace("_", " ") for p in order])
+        ax.axvline(0, color="#777777", lw=0.8)
+        ax.set_xlabel("Sobol index: share of the outcome's variance (95% CI)")
+        ax.set_ylabel("parameter (most influential on top)")
+        ax.grid(alpha=0.3, axis="x")
+        _finish(ax, f"What drives {short_label(outcome)}: Sobol indices {n}", size)
+        _legend_outside(ax, size)
+        return fig
+    mu = indices[indices["index"] == "mu_star"].set_index("parameter")
+    sigma = indices[indices["index"] == "sigma"].set_index("parameter")["value"]
+    ax.errorbar(
+        mu["value"],
+        sigma.loc[mu.index],
+        xerr=[mu["value"] - mu["ci_low"], mu["ci_high"] - mu["value"]],
+        fmt="o",
+        color=OKABE_ITO[0],
+        ecolor="#777777",
+        capsize=2,
+    )
+    for param, x, s in zip(mu.index, mu["value"], sigma.loc[mu.index], strict=True):
+        ax.annotate(
+            str(param).replace("_", " "),
+            (float(x), float(s)),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=7 if size == "slide" else 5,
+        )
+    top = float(max(mu["ci_high"].max(), sigma.max(), 1e-12)) * 1.1
+    ax.plot([0, top], [0, top], ls="--", color="#777777", lw=0.8)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel(f"mu*: mean absolute effect on {short_label(outcome)} (95% CI)")
+    ax.set_ylabel("sigma: spread of the effects")
+    ax.grid(alpha=0.3)
+    _finish(ax, f"What drives {short_label(outcome)}: Morris screening {n}", size)
+    return fig

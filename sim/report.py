@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from sim import analysis, plots
 from sim.scenario import parameters
+from sim.sensitivity import SensitivityResults, wide_indices
 
 __all__ = [
     "FigureEntry",
@@ -145,13 +146,14 @@ def build_figures(
     networks: NetworkTables | None = None,
     outcomes: Sequence[str] | None = None,
     size: str = "slide",
+    sensitivity: SensitivityResults | None = None,
 ) -> list[FigureEntry]:
     """Every figure of an experiment, from its tables.
 
     Without a sweep: time series, distributions and paired differences per outcome. A
     one-parameter sweep: the outcome against the parameter. A two-parameter sweep: a
     heatmap per scenario and a map of which regime wins. And, when given, the trust
-    network of each scenario's median run.
+    network of each scenario's median run and the sensitivity indices.
     """
     outcomes = list(outcomes or comp.outcomes)
     names = list(dict.fromkeys(results["scenario"]))
@@ -163,8 +165,10 @@ def build_figures(
     )
     entries: list[FigureEntry] = []
     done_runs = runs[runs["status"] == "done"]
-    for outcome in outcomes:
-        nice = plots.label(outcome).split(" (")[0]
+    # A sensitivity design samples its points to estimate indices: its figures are the
+    # indices (pooling thousands of points into distributions would say little).
+    for outcome in outcomes if sensitivity is None else ():
+        nice = plots.short_label(outcome)
         if not swept and not steps.empty and _base(outcome) in steps:
             over = analysis.over_time(steps, done_runs, _base(outcome))
             entries.append(
@@ -209,6 +213,7 @@ def build_figures(
                         plots.forest(pairs, outcome, colours, size=size),
                     )
                 )
+    entries.extend(_sensitivity_figures(sensitivity, size))
     for scenario, (nodes, edges, title) in (networks or {}).items():
         weeks = sorted(nodes["step"].unique())
         entries.append(
@@ -221,6 +226,33 @@ def build_figures(
                 plots.network(nodes, edges, title, size=size),
             )
         )
+    return entries
+
+
+def _sensitivity_figures(res: SensitivityResults | None, size: str) -> list[FigureEntry]:
+    if res is None or res.indices.empty:
+        return []
+    several = res.indices["scenario"].nunique() > 1
+    entries = []
+    for (scenario, outcome), rows in res.indices.groupby(["scenario", "outcome"], sort=False):
+        name = f"sensitivity_{outcome}" + (f"_{scenario}" if several else "")
+        if res.method == "sobol":
+            caption = (
+                f"Sobol indices of {plots.short_label(str(outcome))}"
+                + (f" ({scenario})" if several else "")
+                + ": the share of its variance each parameter causes alone (S1) and with its "
+                "interactions (ST), with 95% CIs. Look for the longest bars: a parameter whose "
+                "ST CI reaches zero hardly matters."
+            )
+        else:
+            caption = (
+                f"Morris screening of {plots.short_label(str(outcome))}"
+                + (f" ({scenario})" if several else "")
+                + ": mean absolute effect (mu*) against its spread (sigma). Parameters far to "
+                "the right matter; above the dashed line their effect depends on the others."
+            )
+        figure = plots.sensitivity_bars(rows, str(outcome), res.replications, size=size)
+        entries.append(FigureEntry(name, caption, figure))
     return entries
 
 
@@ -244,7 +276,7 @@ def _two_parameter(
         .reset_index()
     )
     norm = Normalize(float(means["mean"].min()), float(means["mean"].max()))
-    nice = plots.label(outcome).split(" (")[0]
+    nice = plots.short_label(outcome)
     entries = [
         FigureEntry(
             f"heatmap_{outcome}_{name}",
@@ -299,6 +331,7 @@ def build_report(
     folder: Path,
     networks: NetworkTables | None = None,
     formats: Sequence[str] = ("png", "svg"),
+    sensitivity: SensitivityResults | None = None,
 ) -> tuple[Path, Path]:
     """Write figures/, report.md and report.html into the results folder.
 
@@ -308,7 +341,7 @@ def build_report(
     folder = Path(folder)
     figure_dir = folder / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)
-    entries = build_figures(runs, results, steps, comp, networks)
+    entries = build_figures(runs, results, steps, comp, networks, sensitivity=sensitivity)
     for entry in entries:
         for fmt in dict.fromkeys(("png", *formats)):
             entry.figure.savefig(figure_dir / f"{entry.name}.{fmt}", dpi=200)
@@ -331,9 +364,10 @@ def build_report(
         (
             f"{len(names)} scenarios, {results['point'].nunique()} parameter point(s), "
             f"{count} replications each ({len(results)} runs "
-            f"finished, {comp.failed} failed), {comp.steps} weeks per run. Replication r uses the "
-            "same seed in every scenario and point (common random numbers), so differences are "
-            "paired: the same people and the same draws under another regime."
+            f"finished, {comp.failed} failed)"
+            + (f", {comp.steps} weeks per run" if comp.steps else "")
+            + ". Replication r uses the same seed in every scenario and point (common random "
+            "numbers), so differences are paired: the same draws under another setting."
         ),
     )
     differing = _differing_parameters(runs, names, swept)
@@ -349,6 +383,8 @@ def build_report(
             f"{p} = {', '.join(f'{v:g}' for v in sorted(runs[p].unique()))}" for p in swept
         )
         rep.add("p", f"Swept, for every scenario: {values}.")
+    if sensitivity is not None:
+        _sensitivity_section(rep, sensitivity)
     rep.add("h2", "Results")
     rep.add("p", comp.summary_line() + " " + analysis.METHODS)
     rep.add("p", comp.n_line())
@@ -393,6 +429,19 @@ def build_report(
     md_path.write_text(rep.markdown(), encoding="utf-8")
     html_path.write_text(rep.html(figure_dir), encoding="utf-8")
     return md_path, html_path
+
+
+def _sensitivity_section(rep: Report, res: SensitivityResults) -> None:
+    """Which parameters matter, in plain words first, then the numbers."""
+    rep.add("h2", "Sensitivity: which parameters matter")
+    rep.add("ul", res.sentences + res.notes or ["No outcome could be analysed."])
+    rep.add("p", res.method_line())
+    for (scenario, outcome), rows in res.indices.groupby(["scenario", "outcome"], sort=False):
+        rep.add("p", f"{outcome} ({scenario}), most influential first:")
+        rep.add("table", wide_indices(rows))
+    rep.add("p", "How the noise was handled. " + res.noise_line())
+    if not res.noise.empty:
+        rep.add("table", res.noise)
 
 
 def median_run(results: pd.DataFrame, scenario: str, outcome: str) -> str | None:

@@ -37,7 +37,12 @@ from matplotlib.container import ErrorbarContainer
 from sim import plots, report
 from sim.analysis import Comparison
 from sim.experiments import load_experiment, run
-from sim.experiments.compare import ResultsTables, comparison, load_results
+from sim.experiments.compare import (
+    ResultsTables,
+    comparison,
+    load_results,
+    sensitivity_results,
+)
 from sim.experiments.reporting import median_networks, write_report
 from sim.scenario import describe_file
 
@@ -59,7 +64,16 @@ class Reported:
 def reported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Reported:
     path: Path = request.param
     folder = tmp_path_factory.mktemp(path.stem) / path.stem
-    done = run(path, out=folder, replications=REPLICATIONS, steps=STEPS, workers=1, progress=False)
+    exp = load_experiment(path)
+    done = run(
+        path,
+        out=folder,
+        replications=REPLICATIONS,
+        steps=STEPS if exp.model == "trust" else None,
+        samples=4 if exp.sensitivity is not None else None,  # the smallest design
+        workers=1,
+        progress=False,
+    )
     assert done.failed == 0
     md, html_path = write_report(folder)
     return Reported(path, folder, md, html_path)
@@ -167,7 +181,10 @@ def test_report_md_names_every_scenario_and_links_every_figure(reported: Reporte
     for link in linked:
         assert (reported.folder / link).is_file(), link
     assert f"{REPLICATIONS} replications each" in md
-    assert f"{STEPS} weeks per run" in md
+    if exp.model == "trust":
+        assert f"{STEPS} weeks per run" in md
+    else:
+        assert "weeks per run" not in md  # a model without weeks
     manifest = json.loads((reported.folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["experiment_sha256"] in md
     for outcome in exp.outcomes:
@@ -240,7 +257,13 @@ def _build(
 ) -> tuple[list[report.FigureEntry], list[str]]:
     tables, comp, networks = inputs
     entries = report.build_figures(
-        tables.runs, tables.results, tables.steps, comp, networks, size=size
+        tables.runs,
+        tables.results,
+        tables.steps,
+        comp,
+        networks,
+        size=size,
+        sensitivity=sensitivity_results(tables),
     )
     return entries, tables.scenarios
 
@@ -279,7 +302,8 @@ def test_every_axes_has_labels_and_n_and_every_scenario_one_colour(
             for scenario, colour in _scenario_colours_in(entry.name, ax):
                 seen.setdefault(scenario, set()).add(colour)
     assert not problems, "\n".join(problems)
-    assert seen, "the figures show scenarios in colour"
+    if not all(e.name.startswith("sensitivity_") for e in entries):
+        assert seen, "the figures show scenarios in colour"
     for scenario, found in seen.items():
         assert found == {colours[scenario].lower()}, (scenario, found)
 
@@ -295,7 +319,9 @@ def test_each_experiment_gets_the_figures_of_its_design(
     swept = [k for k, v in (exp.sweep.parameters if exp.sweep else {}).items() if len(v) > 1]
     for outcome in exp.outcomes:
         base = outcome.removesuffix("_avg")
-        if len(swept) == 1:
+        if exp.sensitivity is not None:
+            assert f"sensitivity_{outcome}" in got  # instead of the pooled distributions
+        elif len(swept) == 1:
             assert f"by_{swept[0]}_{outcome}" in got
         elif len(swept) == 2:
             assert f"winner_{outcome}" in got
@@ -306,7 +332,7 @@ def test_each_experiment_gets_the_figures_of_its_design(
             assert f"differences_{outcome}" in got
             if exp.keep_steps:
                 assert f"time_{base}" in got
-    for name in names[:6]:
+    for name in names[:6] if exp.model == "trust" else ():
         assert f"network_{name}" in got
     on_disk = {p.stem for p in (reported.folder / "figures").glob("*.png")}
     assert on_disk == set(got)

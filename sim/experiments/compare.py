@@ -18,8 +18,22 @@ import pandas as pd
 from sim import analysis
 from sim.experiments.store import ResultsStore
 from sim.scenario import ScenarioError
+from sim.sensitivity import (
+    Sensitivity,
+    SensitivityResults,
+    analyze,
+    design,
+    noise,
+    ranking_sentences,
+)
 
-__all__ = ["ResultsTables", "load_results", "write_comparison"]
+__all__ = [
+    "ResultsTables",
+    "load_results",
+    "sensitivity_results",
+    "write_comparison",
+    "write_sensitivity",
+]
 
 DEFAULT_OUTCOMES = ("mean_skill", "within_team_trust", "silence_rate_avg")
 
@@ -106,7 +120,7 @@ def comparison(tables: ResultsTables) -> analysis.Comparison:
         tables.results,
         tables.outcomes,
         reference=tables.reference,
-        steps=int(tables.runs["steps"].max()),
+        steps=int(tables.runs["steps"].max()) if "steps" in tables.runs else 0,
         failed=int((tables.runs["status"] == "failed").sum()),
         title=str(tables.manifest.get("experiment", tables.folder.name)),
         question=str(tables.manifest.get("question") or ""),
@@ -120,3 +134,80 @@ def _experiment_settings(meta: dict[str, Any]) -> dict[str, Any]:
         return {}
     raw = tomllib.loads(text)
     return {k: raw[k] for k in ("outcomes", "reference") if k in raw}
+
+
+def _sensitivity_spec(tables: ResultsTables) -> tuple[Sensitivity, int] | None:
+    """The [sensitivity] section the results were run with (samples override applied)."""
+    text = tables.manifest.get("experiment_text")
+    if not isinstance(text, str):
+        return None
+    raw = tomllib.loads(text)
+    if "sensitivity" not in raw:
+        return None
+    sens = Sensitivity.model_validate(raw["sensitivity"])
+    override = (tables.manifest.get("plan") or {}).get("samples_override")
+    if override is not None:
+        sens = sens.model_copy(update={"samples": int(override)})
+    return sens, int(tables.manifest.get("seed", raw.get("seed", 0)))
+
+
+def sensitivity_results(tables: ResultsTables) -> SensitivityResults | None:
+    """Sensitivity indices of every scenario and outcome (None without a [sensitivity])."""
+    found = _sensitivity_spec(tables)
+    if found is None:
+        return None
+    sens, seed = found
+    outcomes = list(sens.outcomes or tables.outcomes)
+    parts, noise_rows, sentences, notes = [], [], [], []
+    n_points = len(design(sens, seed))
+    reps = tables.results.groupby(["scenario", "point"]).size()
+    for scenario, rows in tables.results.groupby("scenario", sort=False):
+        for outcome in outcomes:
+            table = analyze(sens, seed, rows, outcome)
+            if table is None:
+                notes.append(
+                    f"{outcome} ({scenario}): not analysed: some of the {n_points} points have "
+                    "no value (failed or unfinished runs, or an outcome that is undefined there)"
+                )
+                continue
+            parts.append(table.assign(scenario=scenario))
+            noise_rows.append({"scenario": scenario, "outcome": outcome, **noise(rows, outcome)})
+            prefix = f"{scenario}: " if tables.results["scenario"].nunique() > 1 else ""
+            sentences += [prefix + s for s in ranking_sentences(table, outcome)]
+    columns = ["scenario", "outcome", "parameter", "index", "value", "ci_low", "ci_high", "method"]
+    indices = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame()
+    noise_table = pd.DataFrame(noise_rows)
+    if not noise_table.empty:
+        noise_table["replications"] = noise_table["replications"].astype(int)
+        high = noise_table[noise_table["in_means"] > 0.2]
+        for _, r in high.iterrows():
+            notes.append(
+                f"{r['outcome']} ({r['scenario']}): {r['in_means']:.0%} of the variance of the "
+                "point means is still noise; treat its indices with care or add replications"
+            )
+    return SensitivityResults(
+        sens.method,
+        sens.samples,
+        int(reps.min()) if len(reps) else 0,
+        n_points,
+        indices,
+        noise_table,
+        sentences,
+        notes,
+    )
+
+
+def write_sensitivity(folder: str | Path) -> str:
+    """Write sensitivity.csv (tidy indices) and sensitivity.md; return the Markdown.
+
+    Raises:
+        ScenarioError: the results were not run from a [sensitivity] section.
+    """
+    tables = load_results(folder)
+    res = sensitivity_results(tables)
+    if res is None:
+        raise ScenarioError([f"{folder}: these results have no [sensitivity] section"])
+    res.indices.to_csv(tables.folder / "sensitivity.csv", index=False)
+    text = res.markdown()
+    (tables.folder / "sensitivity.md").write_text(text, encoding="utf-8")
+    return text

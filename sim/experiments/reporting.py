@@ -14,7 +14,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from sim import report
-from sim.experiments.compare import ResultsTables, comparison, load_results
+from sim.experiments.compare import (
+    ResultsTables,
+    comparison,
+    load_results,
+    sensitivity_results,
+)
 from sim.experiments.store import scenario_of_run
 from sim.snapshots import record_run
 
@@ -23,8 +28,10 @@ __all__ = ["median_networks", "redraw_figures", "write_report"]
 
 def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.NetworkTables:
     """Network snapshots (start, middle, end) of each scenario's median run."""
-    outcome = tables.outcomes[0]
     out: report.NetworkTables = {}
+    if tables.manifest.get("model", "trust") != "trust":
+        return out  # networks are the trust model's
+    outcome = tables.outcomes[0]
     for scenario in tables.scenarios[:max_scenarios]:
         run_id = report.median_run(tables.results, scenario, outcome)
         if run_id is None:
@@ -56,6 +63,7 @@ def write_report(
         tables.folder,
         networks=median_networks(tables),
         formats=formats,
+        sensitivity=sensitivity_results(tables),
     )
 
 
@@ -69,7 +77,13 @@ def redraw_figures(
     tables = load_results(folder, outcomes)
     comp = comparison(tables)
     entries = report.build_figures(
-        tables.runs, tables.results, tables.steps, comp, median_networks(tables), size=size
+        tables.runs,
+        tables.results,
+        tables.steps,
+        comp,
+        median_networks(tables),
+        size=size,
+        sensitivity=sensitivity_results(tables),
     )
     figure_dir = tables.folder / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)

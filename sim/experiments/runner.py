@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -27,37 +27,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.experiments.models import RunFn, run_parameters, run_trust_model
 from sim.experiments.spec import Experiment, RunSpec, ci_half_width, expand, load_experiment
-from sim.experiments.store import ResultsStore, RunResult, scenario_parameters
-from sim.metrics import MEASURES
-from sim.scenario import Scenario, ScenarioError
+from sim.experiments.store import ResultsStore, RunResult
+from sim.scenario import ScenarioError
 
 __all__ = ["RunReport", "run", "run_batch", "run_trust_model"]
-
-RunFn = Callable[[Scenario, int, int], tuple[dict[str, Any], list[tuple[Any, ...]]]]
-
-
-def run_trust_model(
-    scenario: Scenario, seed: int, keep_steps: int
-) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
-    """One TrustModel run: its summary and the kept per-step rows (every k-th, and the last).
-
-    keep_steps = 0 keeps no per-step rows (summaries only).
-    """
-    from sim.model import TrustModel
-
-    model = TrustModel(scenario, rng=seed, team_table=False)
-    while model.running:
-        model.step()
-    rows: list[tuple[Any, ...]] = []
-    if keep_steps > 0:
-        data = model.datacollector.model_vars
-        steps = data["step"]
-        last = len(steps) - 1
-        for i, step in enumerate(steps):
-            if step % keep_steps == 0 or i == last:
-                rows.append((step, *(data[m][i] for m in MEASURES)))
-    return model.summary(), rows
 
 
 def run_batch(
@@ -75,7 +50,7 @@ def run_batch(
             "swept": dict(spec.swept),
             "replication": spec.replication,
             "seed": spec.seed,
-            "parameters": scenario_parameters(spec.scenario),
+            "parameters": run_parameters(spec.scenario),
         }
         try:
             summary, rows = run_fn(spec.scenario, spec.seed, keep_steps)
@@ -222,9 +197,11 @@ def _git_commit() -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
-def _plan(exp: Experiment, replications: int | None, steps: int | None) -> dict[str, Any]:
+def _plan(
+    exp: Experiment, replications: int | None, steps: int | None, samples: int | None
+) -> dict[str, Any]:
     """What decides which runs exist and what they compute: resuming needs the same plan."""
-    return {
+    plan: dict[str, Any] = {
         "experiment": exp.name,
         "experiment_hash": exp.text_hash(),
         "scenarios": [s.digest() for s in exp.scenarios],
@@ -232,6 +209,12 @@ def _plan(exp: Experiment, replications: int | None, steps: int | None) -> dict[
         "steps_override": steps,
         "keep_steps": exp.keep_steps,
     }
+    # Only when used, so that stores written before these existed can still be resumed.
+    if exp.model != "trust":
+        plan["model"] = exp.model
+    if samples is not None:
+        plan["samples_override"] = samples
+    return plan
 
 
 def _write_manifest(
@@ -244,6 +227,7 @@ def _write_manifest(
 ) -> None:
     manifest = {
         "experiment": exp.name,
+        "model": exp.model,
         "question": exp.question,
         "scenarios": [s.name for s in exp.scenarios],
         "experiment_file": exp.path,
@@ -275,8 +259,9 @@ def run(
     resume: bool = False,
     replications: int | None = None,
     steps: int | None = None,
+    samples: int | None = None,
     progress: bool | None = None,
-    run_fn: RunFn = run_trust_model,
+    run_fn: RunFn | None = None,
 ) -> RunReport:
     """Run an experiment into its results store and return its tidy tables.
 
@@ -289,8 +274,9 @@ def run(
         resume: continue a store that already holds runs; only missing runs are run.
         replications: override the file's replications with a fixed count.
         steps: override every scenario's horizon.
+        samples: override the sensitivity section's sample size.
         progress: show a progress bar (default: when stderr is a terminal).
-        run_fn: the function that runs one model (default: the trust model).
+        run_fn: the function that runs one model (default: the experiment's model kind's).
 
     Returns:
         A RunReport with counts and the tables "runs", "summaries", "steps".
@@ -308,20 +294,31 @@ def run(
             }
         )
     if steps is not None:
+        if exp.kind.setup is not None:
+            raise ScenarioError([f"--steps {steps}: only the trust model has a horizon in weeks"])
         exp = exp.model_copy(update={"steps": steps})
+    if samples is not None:
+        if exp.sensitivity is None:
+            raise ScenarioError(
+                [f"--samples {samples}: {exp.path or exp.name} has no [sensitivity] section"]
+            )
+        exp = exp.model_copy(
+            update={"sensitivity": exp.sensitivity.model_copy(update={"samples": samples})}
+        )
     folder = Path(out) if out is not None else Path("results") / exp.name
-    plan = _plan(exp, replications, steps)
+    plan = _plan(exp, replications, steps, samples)
     _check_resume(folder, plan, resume)
     workers = workers or (multiprocessing.cpu_count() if client is None and not scheduler else 1)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     backend = _Backend(workers, scheduler, client)  # first: a failed connection stores nothing
-    store = ResultsStore(folder)
+    model = exp.kind
+    store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
     _write_manifest(folder, exp, plan, started, None, None)
     report = RunReport(folder=folder)
     show = sys.stderr.isatty() if progress is None else progress
     clock = time.perf_counter()
     try:
-        _execute(exp, store, backend, report, show, run_fn)
+        _execute(exp, store, backend, report, show, run_fn or model.run)
     except KeyboardInterrupt:
         report.interrupted = True
     finally:

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from sim.metrics import SUMMARY_KEYS
+from sim.experiments.models import ModelKind, Setup, kind
 from sim.scenario import (
     PRESETS,
     Scenario,
@@ -29,27 +29,13 @@ from sim.scenario import (
     describe_file,
     did_you_mean,
     load_scenario,
-    parameters,
     preset,
 )
+from sim.sensitivity import Range, Sensitivity, design
 
 __all__ = ["Experiment", "RunSpec", "expand", "load_experiment", "replication_seed"]
 
 LIBRARY = Path(__file__).resolve().parent.parent.parent / "scenarios"
-
-
-class Range(BaseModel):
-    """A continuous (or integer) range to sample: `{ min = 0.1, max = 0.9 }`."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    min: float
-    max: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Range:
-        if not self.min < self.max:
-            raise ValueError(f"min = {self.min} must be below max = {self.max}")
-        return self
 
 
 class Sweep(BaseModel):
@@ -76,8 +62,6 @@ class Replications(BaseModel):
         if (self.count is None) == (self.until is None):
             raise ValueError("set either count, or until with half_width (adaptive)")
         if self.until is not None:
-            if self.until not in SUMMARY_KEYS:
-                raise ValueError(f'until = "{self.until}" is not an outcome')
             if self.half_width is None:
                 raise ValueError("until needs half_width: the target 95% CI half-width")
             if self.min > self.max:
@@ -92,14 +76,21 @@ class Experiment(BaseModel):
     name: str
     question: str = ""
     path: str = ""
-    scenarios: tuple[Scenario, ...]
+    model: str = "trust"
+    scenarios: tuple[Scenario | Setup, ...]
     sweep: Sweep | None = None
+    sensitivity: Sensitivity | None = None
     replications: Replications = Replications(count=10)
     seed: int = Field(0, ge=0)
     steps: int | None = Field(None, ge=1, le=10_000)
     keep_steps: int = Field(1, ge=0)
     outcomes: tuple[str, ...] = ("mean_skill", "within_team_trust", "silence_rate")
     reference: str | None = None
+
+    @property
+    def kind(self) -> ModelKind:
+        """The model this experiment runs."""
+        return kind(self.model)
 
     def text_hash(self) -> str:
         """Hash of the experiment file's text (empty when built in Python)."""
@@ -113,7 +104,7 @@ class RunSpec:
     """One run: a scenario (with its sweep point applied), a replication and its seed."""
 
     run_id: str
-    scenario: Scenario
+    scenario: Scenario | Setup
     point: int
     replication: int
     seed: int
@@ -129,15 +120,40 @@ def replication_seed(experiment_seed: int, replication: int) -> int:
     return int(seq.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
-def sweep_points(sweep: Sweep | None, seed: int) -> list[dict[str, Any]]:
-    """Every parameter combination of the sweep (one empty point without a sweep)."""
+def scale(u: float, r: Range, integer: bool) -> float | int:
+    """A point of the unit interval mapped onto a range (every integer equally likely)."""
+    if integer:
+        # floor(u * count) rather than rounding, which would halve the chance of the ends.
+        lo, hi = math.ceil(r.min), math.floor(r.max)
+        return int(min(hi, lo + math.floor(u * (hi - lo + 1))))
+    return float(r.min + u * (r.max - r.min))
+
+
+def _unit_to_points(
+    unit: np.ndarray, ranges: dict[str, Range], fields: dict[str, Any]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            n: scale(float(u), r, fields[n].annotation is int)
+            for (n, r), u in zip(ranges.items(), row, strict=True)
+        }
+        for row in unit
+    ]
+
+
+def sweep_points(
+    sweep: Sweep | None, seed: int, fields: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Every parameter combination of the sweep (one empty point without a sweep).
+
+    fields: the model's parameters (default: the trust model's), for their types.
+    """
     if sweep is None:
         return [{}]
     names = list(sweep.parameters)
     if sweep.method == "factorial":
         values = [sweep.parameters[n] for n in names]
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
-    ranges = [sweep.parameters[n] for n in names]
     assert sweep.samples is not None  # checked at load
     if sweep.method == "lhs":
         unit = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed)).random(
@@ -146,25 +162,22 @@ def sweep_points(sweep: Sweep | None, seed: int) -> list[dict[str, Any]]:
     else:
         sampler = qmc.Sobol(d=len(names), scramble=True, rng=np.random.default_rng(seed))
         unit = sampler.random(sweep.samples)
-    points = []
-    fields = parameters()
-    for row in unit:
-        point: dict[str, Any] = {}
-        for n, r, u in zip(names, ranges, row, strict=True):
-            assert isinstance(r, Range)
-            if fields[n].annotation is int:
-                # Every integer in [min, max] equally likely (rounding would halve the ends).
-                lo, hi = math.ceil(r.min), math.floor(r.max)
-                point[n] = int(min(hi, lo + math.floor(u * (hi - lo + 1))))
-            else:
-                point[n] = float(r.min + u * (r.max - r.min))
-        points.append(point)
-    return points
+    ranges = {n: r for n, r in sweep.parameters.items() if isinstance(r, Range)}
+    return _unit_to_points(unit, ranges, fields or kind("trust").parameters())
+
+
+def design_points(exp: Experiment) -> list[dict[str, Any]]:
+    """The experiment's parameter points: its sweep's, or its sensitivity design's."""
+    fields = exp.kind.parameters()
+    if exp.sensitivity is not None:
+        unit = design(exp.sensitivity, exp.seed)
+        return _unit_to_points(unit, exp.sensitivity.parameters, fields)
+    return sweep_points(exp.sweep, exp.seed, fields)
 
 
 def expand(exp: Experiment, replications: range) -> list[RunSpec]:
     """Run specs for the given replications of every scenario and point, in a fixed order."""
-    points = sweep_points(exp.sweep, exp.seed)
+    points = design_points(exp)
     out = []
     for scenario in exp.scenarios:
         for p_id, point in enumerate(points):
@@ -207,29 +220,38 @@ def _resolve_scenario(entry: Any, base: Path, source: str, index: int) -> Scenar
     )
 
 
-def _check_sweep(raw: dict[str, Any], source: str) -> list[str]:
-    """Sweep problems a reader can act on, each as one line."""
+def _check_design(
+    raw: dict[str, Any], section: str, source: str, known: dict[str, Any]
+) -> list[str]:
+    """Problems with a [sweep] or [sensitivity] section a reader can act on, one line each."""
     problems = []
-    sweep = raw.get("sweep")
-    if not isinstance(sweep, dict):
-        return [f"{source}: sweep must be a table ([sweep])"] if sweep is not None else []
-    method = sweep.get("method", "factorial")
-    params = sweep.get("parameters", {})
-    known = parameters()
+    table = raw.get(section)
+    if not isinstance(table, dict):
+        return [f"{source}: {section} must be a table ([{section}])"] if table is not None else []
+    default = "factorial" if section == "sweep" else "sobol"
+    method = table.get("method", default)
+    allowed = ("factorial", "lhs", "sobol") if section == "sweep" else ("sobol", "morris")
+    if method not in allowed:
+        return [
+            f"{source}: {section}.method = {method!r} is not allowed: one of "
+            f"{', '.join(map(repr, allowed))}"
+        ]
+    params = table.get("parameters", {})
     if not isinstance(params, dict) or not params:
-        return [f"{source}: sweep.parameters must name at least one parameter"]
+        return [f"{source}: {section}.parameters must name at least one parameter"]
     for key, value in params.items():
         if key not in known:
             problems.append(
-                f"{source}: sweep.parameters: unknown parameter {key!r}{did_you_mean(key, known)}"
+                f"{source}: {section}.parameters: unknown parameter {key!r}"
+                f"{did_you_mean(key, known)}"
             )
             continue
         if method == "factorial" and not (isinstance(value, list) and value):
             problems.append(
-                f"{source}: sweep.parameters.{key} = {value!r} is not allowed: a non-empty list "
-                "of values (factorial sweep)"
+                f"{source}: {section}.parameters.{key} = {value!r} is not allowed: a non-empty "
+                "list of values (factorial sweep)"
             )
-        if method in ("lhs", "sobol"):
+        if method != "factorial":
             ok = (
                 isinstance(value, dict)
                 and set(value) == {"min", "max"}
@@ -240,12 +262,61 @@ def _check_sweep(raw: dict[str, Any], source: str) -> list[str]:
             )
             if not ok:
                 problems.append(
-                    f"{source}: sweep.parameters.{key} = {value!r} is not allowed: a range "
-                    f"{{ min = ..., max = ... }} with min below max ({method} sweep)"
+                    f"{source}: {section}.parameters.{key} = {value!r} is not allowed: a range "
+                    f"{{ min = ..., max = ... }} with min below max ({method} {section})"
                 )
-    if method in ("lhs", "sobol") and not sweep.get("samples"):
-        problems.append(f"{source}: sweep.samples is missing: the number of {method} points")
+    if method != "factorial" and not table.get("samples"):
+        what = "base sample size" if section == "sensitivity" else f"number of {method} points"
+        problems.append(f"{source}: {section}.samples is missing: the {what}")
     return problems
+
+
+def _outcome_problems(outcomes: Any, where: str, source: str, keys: tuple[str, ...]) -> list[str]:
+    """Problems with a list of outcome names."""
+    if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
+        return [
+            f"{source}: {where} = {outcomes!r} is not allowed: a list of outcome names, "
+            f"e.g. {list(keys[:2])}"
+        ]
+    return [
+        f"{source}: {where}: {o!r} is not a run outcome{did_you_mean(o, keys)}"
+        for o in outcomes
+        if o not in keys
+    ]
+
+
+def _setups(
+    raw: dict[str, Any], path: Path, source: str, model: ModelKind
+) -> tuple[list[Scenario | Setup], list[str]]:
+    """The experiment's scenarios (trust model) or its one base setup (other models)."""
+    problems: list[str] = []
+    setups: list[Scenario | Setup] = []
+    if model.setup is not None:
+        if "scenarios" in raw:
+            problems.append(
+                f"{source}: scenarios is for the trust model; model {model.name!r} takes its "
+                "base values from a [parameters] table"
+            )
+        base = raw.pop("parameters", {})
+        if not isinstance(base, dict):
+            return [], [f"{source}: parameters must be a table ([parameters])"]
+        try:
+            setups.append(model.setup.build({"name": model.name, **base}, f"{source}: parameters"))
+        except ScenarioError as err:
+            problems.extend(line.replace(": parameters: ", ": parameters.") for line in err.lines)
+        return setups, problems
+    entries = raw.get("scenarios")
+    if not isinstance(entries, list) or not entries:
+        return [], [f"{source}: scenarios is missing: a list of scenario files or presets"]
+    for i, entry in enumerate(entries):
+        try:
+            setups.append(_resolve_scenario(entry, path.parent, source, i))
+        except ScenarioError as err:
+            problems.extend(err.lines)
+    names = [s.name for s in setups]
+    if len(set(names)) != len(names):
+        problems.append(f"{source}: scenarios: two scenarios share a name: {names}")
+    return setups, problems
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -260,52 +331,66 @@ def load_experiment(path: str | Path) -> Experiment:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError([f"{source}: file not found"]) from None
+    except IsADirectoryError:
+        raise ScenarioError([f"{source}: is a folder, not an experiment file"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
-    problems: list[str] = []
-    entries = raw.pop("scenarios", None)
-    if not isinstance(entries, list) or not entries:
-        problems.append(f"{source}: scenarios is missing: a list of scenario files or presets")
-        entries = []
-    scenarios = []
-    for i, entry in enumerate(entries):
-        try:
-            scenarios.append(_resolve_scenario(entry, path.parent, source, i))
-        except ScenarioError as err:
-            problems.extend(err.lines)
-    names = [s.name for s in scenarios]
-    if len(set(names)) != len(names):
-        problems.append(f"{source}: scenarios: two scenarios share a name: {names}")
-    problems.extend(_check_sweep(raw, source))
-    outcomes = raw.get("outcomes", [])
-    if not isinstance(outcomes, list) or not all(isinstance(o, str) for o in outcomes):
+    try:
+        model = kind(str(raw.get("model", "trust")))
+    except ScenarioError as err:
+        raise ScenarioError([f"{source}: {line}" for line in err.lines]) from None
+    setups, problems = _setups(raw, path, source, model)
+    raw.pop("scenarios", None)
+    known = model.parameters()
+    problems.extend(_check_design(raw, "sweep", source, known))
+    problems.extend(_check_design(raw, "sensitivity", source, known))
+    if "sweep" in raw and "sensitivity" in raw:
         problems.append(
-            f"{source}: outcomes = {outcomes!r} is not allowed: a list of outcome names, "
-            'e.g. ["mean_skill", "silence_rate_avg"]'
+            f"{source}: has both [sweep] and [sensitivity]: a sensitivity analysis chooses its "
+            "own points; use one of them"
         )
-        outcomes = []
-    for outcome in outcomes:
-        if outcome not in SUMMARY_KEYS:
-            problems.append(
-                f"{source}: outcomes: {outcome!r} is not a run outcome"
-                f"{did_you_mean(outcome, SUMMARY_KEYS)}"
-            )
+    keys = model.summary_keys
+    outcomes = raw.get("outcomes", list(keys[:1]) if model.setup is not None else [])
+    problems.extend(_outcome_problems(outcomes, "outcomes", source, keys))
+    sens = raw.get("sensitivity")
+    if isinstance(sens, dict) and "outcomes" in sens:
+        problems.extend(_outcome_problems(sens["outcomes"], "sensitivity.outcomes", source, keys))
+    reps = raw.get("replications")
+    if isinstance(reps, dict) and reps.get("until") is not None and reps["until"] not in keys:
+        problems.append(
+            f"{source}: replications.until = {reps['until']!r} is not a run outcome"
+            f"{did_you_mean(str(reps['until']), keys)}"
+        )
+    if "sensitivity" in raw and isinstance(reps, dict) and "until" in reps:
+        problems.append(
+            f"{source}: replications: a sensitivity analysis needs a fixed count "
+            "(every point the same number of runs)"
+        )
+    if model.setup is not None and raw.get("steps") is not None:
+        problems.append(
+            f"{source}: steps = {raw['steps']!r}: only the trust model has a horizon in weeks"
+        )
     reference = raw.get("reference")
+    names = [s.name for s in setups]
     if reference is not None and reference not in names:
         problems.append(f"{source}: reference = {reference!r} is not one of the scenarios {names}")
     if problems:
         raise ScenarioError(problems)
+    if model.setup is not None:
+        raw["outcomes"] = outcomes
     if isinstance(raw.get("replications"), int):
         raw["replications"] = {"count": raw["replications"]}
     if raw.get("keep_steps") == "summaries":
         raw["keep_steps"] = 0
     if raw.get("keep_steps") == "every":
         raw["keep_steps"] = 1
+    if model.setup is not None:
+        raw.setdefault("keep_steps", 0)
     data = {
         "name": raw.pop("name", path.stem),
         "question": describe_file(path),
         "path": str(path),
-        "scenarios": tuple(scenarios),
+        "scenarios": tuple(setups),
         **raw,
     }
     try:
@@ -321,8 +406,8 @@ def load_experiment(path: str | Path) -> Experiment:
             else:
                 lines.append(f"{source}: {where or 'file'} = {value!r}: {msg}")
         raise ScenarioError(lines) from None
-    # Every sweep point must make a valid scenario: find out now, before anything runs.
-    points = sweep_points(exp.sweep, exp.seed)
+    # Every point must make a valid scenario: find out now, before anything runs.
+    points = design_points(exp)
     for scenario in exp.scenarios:
         for p_id, point in enumerate(points):
             changes = {**point, **({"steps": exp.steps} if exp.steps is not None else {})}
@@ -332,7 +417,7 @@ def load_experiment(path: str | Path) -> Experiment:
                 where = ", ".join(f"{k}={v}" for k, v in point.items())
                 raise ScenarioError(
                     [
-                        f"{source}: sweep point {p_id} ({where}) of {scenario.name}: "
+                        f"{source}: point {p_id} ({where}) of {scenario.name}: "
                         + line.split(": ", 1)[-1]
                         for line in err.lines
                     ]

@@ -71,7 +71,22 @@ class ResultsStore:
         self.db = sqlite3.connect(self.path, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self._adopt_existing()
         self._create()
+
+    def _adopt_existing(self) -> None:
+        """An existing store keeps its own columns (it may hold another model's results)."""
+
+        def columns(table: str) -> list[str]:
+            return [r[1] for r in self.db.execute(f"PRAGMA table_info({table})").fetchall()]
+
+        runs, summaries, steps = columns("runs"), columns("summaries"), columns("steps")
+        if runs:
+            self.parameter_names = runs[len(RUN_COLUMNS) :]
+        if summaries:
+            self.summary_keys = summaries[1:]
+        if steps:
+            self.measures = steps[2:]
 
     def _create(self) -> None:
         params = "".join(f', "{p}"' for p in self.parameter_names)
@@ -157,11 +172,6 @@ class ResultsStore:
     def close(self) -> None:
         """Close the database."""
         self.db.close()
-
-
-def scenario_parameters(scenario: Scenario) -> dict[str, Any]:
-    """Every parameter of a run as plain values, events as JSON-able data."""
-    return scenario.model_dump(mode="json", exclude={"name", "description"})
 
 
 def scenario_of_run(row: pd.Series) -> Scenario:

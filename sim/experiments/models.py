@@ -1,0 +1,242 @@
+"""The models an experiment can run: the trust model, and any other model given as a kind.
+
+An experiment file names its model with `model = "..."` (default "trust"). A kind says
+what a run's parameters are (a frozen pydantic Setup, the counterpart of a Scenario),
+how to run one from a setup and a seed, and what a run reports. The runner, the
+results store, sensitivity analysis and the report work the same for every kind; this
+is how the machinery is checked on published models (sim.reference).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.metrics import MEASURES, SUMMARY_KEYS
+from sim.scenario import Scenario, ScenarioError, did_you_mean
+from sim.scenario import parameters as scenario_parameters
+
+__all__ = [
+    "KINDS",
+    "IshigamiSetup",
+    "MarchSetup",
+    "ModelKind",
+    "RunFn",
+    "Setup",
+    "kind",
+    "run_parameters",
+]
+
+Rows = list[tuple[Any, ...]]
+RunFn = Callable[[Any, int, int], tuple[dict[str, Any], Rows]]
+
+
+class Setup(BaseModel):
+    """The parameters of one run of a model other than the trust model.
+
+    Subclasses declare the parameters as fields with defaults and ranges; `name` labels
+    the setup in results, like a scenario's name.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str = "base"
+
+    @classmethod
+    def fields(cls) -> dict[str, Any]:
+        """Every parameter's field info (not the name), in declaration order."""
+        return {k: f for k, f in cls.model_fields.items() if k != "name"}
+
+    @classmethod
+    def build(cls, data: dict[str, Any], source: str) -> Self:
+        """Validate parameters into a setup; one line per problem, naming source and key.
+
+        Raises:
+            ScenarioError: an unknown key or a value out of range.
+        """
+        try:
+            return cls.model_validate(data, strict=True)
+        except ValidationError as err:
+            lines = []
+            for e in err.errors():
+                key = ".".join(str(p) for p in e["loc"])
+                if e["type"] == "extra_forbidden":
+                    lines.append(
+                        f"{source}: unknown parameter {key!r}{did_you_mean(key, cls.fields())}"
+                    )
+                else:
+                    lines.append(
+                        f"{source}: {key} = {e.get('input')!r} is not allowed: {_allowed(cls, key)}"
+                    )
+            raise ScenarioError(lines) from None
+
+    def with_(self, **changes: Any) -> Self:
+        """A validated copy with some parameters changed."""
+        return self.build({**self.model_dump(), **changes}, source="<keywords>")
+
+    def digest(self) -> str:
+        """A short stable hash of everything that decides a run (not the name)."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"name"}), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _allowed(cls: type[Setup], key: str) -> str:
+    """What a setup parameter allows, in words."""
+    field = cls.model_fields.get(key)
+    if field is None:
+        return "see the model's parameters"
+    kind = "an integer" if field.annotation is int else "a number"
+    bounds = [
+        f"{name} {getattr(m, attr)}"
+        for m in field.metadata
+        for attr, name in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        if getattr(m, attr, None) is not None
+    ]
+    return kind + (f" {' and '.join(bounds)}" if bounds else "")
+
+
+class MarchSetup(Setup):
+    """March (1991): mutual learning between an organizational code and its members."""
+
+    m: int = Field(30, ge=1, le=10_000, description="dimensions of reality")
+    n: int = Field(50, ge=1, le=100_000, description="individuals")
+    p1: float = Field(0.1, ge=0.0, le=1.0, description="socialization rate")
+    p2: float = Field(0.5, ge=0.0, le=1.0, description="code learning rate")
+    p3: float = Field(0.0, ge=0.0, le=1.0, description="turnover per step")
+    p4: float = Field(0.0, ge=0.0, le=1.0, description="turbulence per dimension and step")
+    time_limit: int = Field(1000, ge=1, le=1_000_000, description="steps at most")
+
+
+class IshigamiSetup(Setup):
+    """The Ishigami function (Ishigami and Homma 1990), with optional noise.
+
+    y = sin x1 + a sin^2 x2 + b x3^4 sin x1 (+ a normal draw with sd noise_sd), the
+    standard test of Sobol index estimates (analytic indices in sim.reference.ishigami).
+    """
+
+    x1: float = Field(0.0, ge=-math.pi, le=math.pi, description="first input")
+    x2: float = Field(0.0, ge=-math.pi, le=math.pi, description="second input")
+    x3: float = Field(0.0, ge=-math.pi, le=math.pi, description="third input")
+    a: float = Field(7.0, description="weight of sin^2 x2")
+    b: float = Field(0.1, description="weight of x3^4 sin x1")
+    noise_sd: float = Field(0.0, ge=0.0, description="sd of the normal noise added to y")
+
+
+def run_trust_model(scenario: Scenario, seed: int, keep_steps: int) -> tuple[dict[str, Any], Rows]:
+    """One TrustModel run: its summary and the kept per-step rows (every k-th, and the last).
+
+    keep_steps = 0 keeps no per-step rows (summaries only).
+    """
+    from sim.model import TrustModel
+
+    model = TrustModel(scenario, rng=seed, team_table=False)
+    while model.running:
+        model.step()
+    rows: Rows = []
+    if keep_steps > 0:
+        data = model.datacollector.model_vars
+        steps = data["step"]
+        last = len(steps) - 1
+        for i, step in enumerate(steps):
+            if step % keep_steps == 0 or i == last:
+                rows.append((step, *(data[m][i] for m in MEASURES)))
+    return model.summary(), rows
+
+
+def run_march(setup: MarchSetup, seed: int, keep_steps: int) -> tuple[dict[str, Any], Rows]:
+    """One March (1991) run to equilibrium (or its time limit): its summary, no steps."""
+    from sim.reference.march1991 import MarchModel
+
+    model = MarchModel(
+        m=setup.m,
+        n=setup.n,
+        p1=setup.p1,
+        p2=setup.p2,
+        p3=setup.p3,
+        p4=setup.p4,
+        rng=seed,
+        time_limit=setup.time_limit,
+    )
+    model.run()
+    return model.summary(), []
+
+
+def run_ishigami(setup: IshigamiSetup, seed: int, keep_steps: int) -> tuple[dict[str, Any], Rows]:
+    """The Ishigami function at the setup's inputs, plus noise drawn from the seed.
+
+    The noise stream is keyed by the seed and the inputs, so that it differs between
+    points: with the seed alone, common random numbers would add the same draw at every
+    point, and the noise would cancel out of every index.
+    """
+    from sim.reference.ishigami import ishigami
+
+    y = ishigami(setup.x1, setup.x2, setup.x3, setup.a, setup.b)
+    if setup.noise_sd > 0:
+        inputs = np.array([setup.x1, setup.x2, setup.x3], dtype=np.float64).view(np.uint64)
+        stream = np.random.SeedSequence(seed, spawn_key=tuple(int(v) for v in inputs))
+        y += float(np.random.default_rng(stream).normal(0.0, setup.noise_sd))
+    return {"y": y}, []
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A model the experiment machinery can run."""
+
+    name: str
+    title: str
+    setup: type[Setup] | None  # None: the trust model, whose setups are Scenarios
+    run: RunFn
+    summary_keys: tuple[str, ...]
+    measures: tuple[str, ...] = ()
+
+    def parameters(self) -> dict[str, Any]:
+        """Every parameter's field info, in declaration order."""
+        return scenario_parameters() if self.setup is None else self.setup.fields()
+
+    def parameter_names(self) -> list[str]:
+        """The parameter columns of the runs table."""
+        return [*self.parameters(), "events"] if self.setup is None else list(self.parameters())
+
+
+KINDS: dict[str, ModelKind] = {
+    "trust": ModelKind(
+        "trust", "the trust and learning model", None, run_trust_model, SUMMARY_KEYS, MEASURES
+    ),
+    "march1991": ModelKind(
+        "march1991",
+        "March (1991), exploration and exploitation in organizational learning",
+        MarchSetup,
+        run_march,
+        ("code_knowledge", "individual_knowledge", "steps_to_equilibrium", "equilibrium"),
+    ),
+    "ishigami": ModelKind(
+        "ishigami", "the Ishigami test function", IshigamiSetup, run_ishigami, ("y",)
+    ),
+}
+
+
+def kind(name: str) -> ModelKind:
+    """The model kind of that name.
+
+    Raises:
+        ScenarioError: no such kind.
+    """
+    if name not in KINDS:
+        raise ScenarioError(
+            [
+                f"model = {name!r} is not allowed: one of {', '.join(map(repr, KINDS))}"
+                f"{did_you_mean(name, KINDS)}"
+            ]
+        )
+    return KINDS[name]
+
+
+def run_parameters(setup: Scenario | Setup) -> dict[str, Any]:
+    """Every parameter of a run as plain values (events as JSON-able data)."""
+    return setup.model_dump(mode="json", exclude={"name", "description"})

@@ -1,0 +1,299 @@
+"""Global sensitivity analysis: designs, indices against known answers, the command line.
+
+The reference is the Ishigami function, whose Sobol indices are known analytically; it
+runs as an experiment through the same runner and store as the trust model.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiments import expand, load_experiment, run
+from sim.experiments.compare import load_results, sensitivity_results, write_sensitivity
+from sim.reference.ishigami import analytic_indices
+from sim.scenario import ScenarioError
+from sim.sensitivity import Range, Sensitivity, analyze, design, noise
+
+ROOT = Path(__file__).resolve().parent.parent
+PI = math.pi
+
+
+def trustsim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+
+
+def ishigami_file(
+    folder: Path,
+    method: str = "sobol",
+    samples: int = 512,
+    noise_sd: float = 0.0,
+    replications: int = 1,
+    extra: str = "",
+) -> Path:
+    text = f"""# Ishigami: are the indices right?
+model = "ishigami"
+seed = 3
+replications = {replications}
+outcomes = ["y"]
+{extra}
+[parameters]
+noise_sd = {noise_sd}
+
+[sensitivity]
+method = "{method}"
+samples = {samples}
+
+[sensitivity.parameters]
+x1 = {{ min = {-PI!r}, max = {PI!r} }}
+x2 = {{ min = {-PI!r}, max = {PI!r} }}
+x3 = {{ min = {-PI!r}, max = {PI!r} }}
+"""
+    path = folder / f"ishigami_{method}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# Designs ------------------------------------------------------------------------------
+
+
+def test_sobol_and_morris_designs_have_salibs_sizes_and_repeat_from_the_seed() -> None:
+    ranges = {n: Range(min=0, max=1) for n in ("a", "b", "c")}
+    sobol = Sensitivity(method="sobol", samples=64, parameters=ranges)
+    morris = Sensitivity(method="morris", samples=10, parameters=ranges)
+    assert design(sobol, 1).shape == (64 * (3 + 2), 3)  # Saltelli, no second order
+    assert design(morris, 1).shape == (10 * (3 + 1), 3)  # trajectories of D + 1 points
+    np.testing.assert_array_equal(design(sobol, 1), design(sobol, 1))
+    assert not np.array_equal(design(sobol, 1), design(sobol, 2))
+    unit = design(morris, 1)
+    assert unit.min() >= 0
+    assert unit.max() <= 1
+
+
+def test_points_lie_in_their_ranges_and_integers_stay_integers(tmp_path: Path) -> None:
+    path = tmp_path / "core.toml"
+    path.write_text(
+        """# Which parameters matter?
+scenarios = ["top_down_internal"]
+replications = 2
+[sensitivity]
+method = "sobol"
+samples = 8
+[sensitivity.parameters]
+coach_capacity = { min = 1, max = 4 }
+trust_gain = { min = 0.02, max = 0.2 }
+""",
+        encoding="utf-8",
+    )
+    exp = load_experiment(path)
+    specs = expand(exp, range(2))
+    assert len(specs) == 8 * (2 + 2) * 2
+    capacity = {s.scenario.coach_capacity for s in specs}
+    assert capacity <= {1, 2, 3, 4}
+    assert len(capacity) > 1
+    assert all(isinstance(s.scenario.coach_capacity, int) for s in specs)
+    gains = [s.scenario.trust_gain for s in specs]
+    assert min(gains) >= 0.02
+    assert max(gains) <= 0.2
+    # Replication r has the same seed at every point (common random numbers).
+    assert len({s.seed for s in specs if s.replication == 0}) == 1
+
+
+# Indices against the analytic answer ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ishigami_sobol(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("ishigami")
+    path = ishigami_file(folder, samples=1024, noise_sd=0.5, replications=2)
+    report = run(path, out=folder / "out", workers=2, progress=False)
+    assert (report.done, report.failed) == (1024 * 5 * 2, 0)
+    return folder / "out"
+
+
+def test_sobol_indices_of_ishigami_match_the_analytic_values_within_their_cis(
+    ishigami_sobol: Path,
+) -> None:
+    res = sensitivity_results(load_results(ishigami_sobol))
+    assert res is not None
+    truth = analytic_indices()
+    table = res.indices.set_index(["parameter", "index"])
+    for index in ("S1", "ST"):
+        for name, value in truth[index].items():
+            row = table.loc[(name, index)]
+            assert row["ci_low"] <= value <= row["ci_high"], (name, index, row.to_dict(), value)
+            assert row["ci_high"] - row["ci_low"] < 0.2, "CIs narrow enough to mean something"
+    # x3 matters only with x1: no first-order effect, a clear total one.
+    assert "x3 (total 0.2" in " ".join(res.sentences)
+
+
+def test_noise_share_is_estimated_and_reported(ishigami_sobol: Path) -> None:
+    res = sensitivity_results(load_results(ishigami_sobol))
+    assert res is not None
+    row = res.noise.iloc[0]
+    expected = 0.25 / (analytic_indices()["variance"]["y"] + 0.25)  # noise sd 0.5
+    assert row["single_run"] == pytest.approx(expected, rel=0.25)
+    assert row["in_means"] == pytest.approx(expected / 2, rel=0.3)  # two runs per point
+    assert row["replications"] == 2
+
+
+def test_sensitivity_files_report_and_figure(ishigami_sobol: Path) -> None:
+    text = write_sensitivity(ishigami_sobol)
+    assert (ishigami_sobol / "sensitivity.md").read_text(encoding="utf-8") == text
+    tidy = pd.read_csv(ishigami_sobol / "sensitivity.csv")
+    assert set(tidy["index"]) == {"S1", "ST"}
+    assert set(tidy["parameter"]) == {"x1", "x2", "x3"}
+    assert {"value", "ci_low", "ci_high", "outcome", "scenario"} <= set(tidy.columns)
+    done = trustsim("report", str(ishigami_sobol))
+    assert done.returncode == 0, done.stderr
+    md = (ishigami_sobol / "report.md").read_text(encoding="utf-8")
+    assert "## Sensitivity: which parameters matter" in md
+    assert "How the noise was handled" in md
+    assert (ishigami_sobol / "figures" / "sensitivity_y.png").is_file()
+
+
+def test_noise_with_one_replication_is_unknown_not_zero() -> None:
+    frame = pd.DataFrame({"point": [0, 1, 2], "y": [1.0, 2.0, 3.0]})
+    assert math.isnan(noise(frame, "y")["single_run"])
+
+
+def test_morris_ranks_ishigami_parameters(tmp_path: Path) -> None:
+    path = ishigami_file(tmp_path, method="morris", samples=50)
+    report = run(path, out=tmp_path / "out", workers=1, progress=False)
+    assert report.done == 50 * 4
+    exp = load_experiment(path)
+    assert exp.sensitivity is not None
+    results = load_results(tmp_path / "out").results
+    table = analyze(exp.sensitivity, exp.seed, results, "y")
+    assert table is not None
+    mu = table[table["index"] == "mu_star"].set_index("parameter")["value"]
+    sigma = table[table["index"] == "sigma"].set_index("parameter")["value"]
+    # Ishigami: x1 and x2 have the largest effects; x3 acts only through x1, so its
+    # effects vary widely (sigma above mu*).
+    assert mu["x3"] < max(mu["x1"], mu["x2"])
+    assert sigma["x3"] > mu["x3"] * 0.8
+    assert set(table["index"]) == {"mu_star", "sigma"}
+
+
+def test_an_unfinished_design_is_not_analysed_but_named(tmp_path: Path) -> None:
+    ranges = {"x1": Range(min=0, max=1), "x2": Range(min=0, max=1)}
+    sens = Sensitivity(method="sobol", samples=8, parameters=ranges)
+    half = pd.DataFrame({"point": range(10), "y": np.arange(10.0)})  # of 32 points
+    assert analyze(sens, 0, half, "y") is None
+
+
+# The command line -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_cli_samples_override_resume_and_changed_plan(tmp_path: Path) -> None:
+    path = ishigami_file(tmp_path, samples=512)
+    out = tmp_path / "out"
+    done = trustsim(
+        "sensitivity", str(path), "--samples", "16", "--out", str(out), "--workers", "1"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| x1 |" in done.stdout
+    assert "Sobol indices" in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith("ishigami_sobol: 80 runs done, 0 failed")
+    again = trustsim(
+        "sensitivity", str(path), "--samples", "16", "--out", str(out), "--resume", "--no-report"
+    )
+    assert again.returncode == 0, again.stderr
+    assert "0 runs done, 0 failed, 80 already stored" in again.stdout
+    changed = trustsim("sensitivity", str(path), "--samples", "32", "--out", str(out), "--resume")
+    assert changed.returncode == 2
+    assert "cannot resume" in changed.stderr
+    assert "samples_override" in changed.stderr
+    assert "Traceback" not in changed.stderr
+
+
+BAD = {
+    "unknown_method": (
+        'method = "fast"\n',
+        ["sensitivity.method", "'fast'", "'sobol'", "'morris'"],
+    ),
+    "unknown_parameter": (
+        "[sensitivity.parameters.trust_gian]\nmin = 0\nmax = 1\n",
+        ["trust_gian", "trust_gain"],
+    ),
+    "list_not_range": (
+        "[sensitivity.parameters]\ntrust_loss = [0.1, 0.2]\n",
+        ["sensitivity.parameters.trust_loss", "[0.1, 0.2]", "min = ..., max = ..."],
+    ),
+    "unknown_outcome": ('outcomes = ["skill"]\n', ["sensitivity.outcomes", "'skill'"]),
+    "missing_samples": (None, ["sensitivity.samples is missing"]),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_sensitivity_sections_get_one_clear_line(tmp_path: Path, case: str) -> None:
+    extra, words = BAD[case]
+    body = "[sensitivity]\n" + ('method = "sobol"\n' if case != "unknown_method" else "")
+    if case != "missing_samples":
+        body += "samples = 8\n"
+    if case in ("unknown_method", "unknown_outcome"):
+        body += str(extra)
+        extra = ""
+    if not case.startswith(("unknown_parameter", "list_not")):
+        body += "[sensitivity.parameters]\ntrust_gain = { min = 0.02, max = 0.2 }\n"
+    text = f'# Which matter?\nscenarios = ["peer_led"]\nreplications = 2\n{body}{extra or ""}'
+    tomllib.loads(text)  # the test's own file is valid TOML
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    done = trustsim("sensitivity", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: {path}") or lines[0].startswith(str(path)), lines[0]
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert not (tmp_path / "out").exists(), "nothing runs on a bad file"
+
+
+def test_file_without_a_sensitivity_section_is_refused_by_name(tmp_path: Path) -> None:
+    done = trustsim("sensitivity", "experiments/sponsorship_vs_peer.toml", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "has no [sensitivity] section" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_sweep_and_sensitivity_together_or_adaptive_replications_are_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "both.toml"
+    path.write_text(
+        """# Both?
+scenarios = ["peer_led"]
+[replications]
+until = "mean_skill"
+half_width = 0.01
+[sweep]
+[sweep.parameters]
+trust_gain = [0.1, 0.2]
+[sensitivity]
+samples = 8
+[sensitivity.parameters]
+trust_gain = { min = 0.02, max = 0.2 }
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path)
+    text = "\n".join(err.value.lines)
+    assert "both [sweep] and [sensitivity]" in text
+    assert "needs a fixed count" in text
