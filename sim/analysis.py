@@ -450,6 +450,16 @@ class Comparison:
             + ("; runs per scenario: " + ", ".join(f"{s} {n}" for s, n in counts.items()) + ".")
         )
 
+    def per_point(self) -> pd.DataFrame:
+        """Mean [95% CI] of each outcome at each sweep point (rows: scenario, point)."""
+        labelled = self.results.assign(
+            scenario=[
+                f"{s}: {self.points.get(int(p), p)}"
+                for s, p in zip(self.results["scenario"], self.results["point"], strict=True)
+            ]
+        )
+        return wide(describe(labelled, self.outcomes))
+
     def sentences(self) -> list[str]:
         """The plain sentences of every comparison with data."""
         return self.pairs.loc[self.pairs["n"] > 0, "sentence"].tolist()
@@ -475,7 +485,10 @@ class Comparison:
         ]
         if self.points and len(self.pairs):
             lines += ["## Where each wins", "", to_markdown(tally(self.pairs)), ""]
-        lines += ["## Paired differences", "", *(f"- {s}" for s in self.sentences()), ""]
+        if len(self.pairs):
+            lines += ["## Paired differences", "", *(f"- {s}" for s in self.sentences()), ""]
+        elif 0 < len(self.points) <= 60:  # one scenario over a sweep: point by point
+            lines += ["## Per sweep point", "", to_markdown(self.per_point()), ""]
         if self.missing():
             lines += [
                 f"Not compared where a scenario has no value: {', '.join(self.missing())}.",

@@ -140,6 +140,9 @@ OUTCOME_LABELS = {
     "largest_component_share": ("largest bonded group", "share of team"),
     "time_to_competence": ("weeks to competence", "weeks"),
     "disintegrated": ("teams disintegrated", "share of runs"),
+    # March (1991), sim.reference.march1991
+    "code_knowledge": ("code knowledge", "-1 to 1"),
+    "individual_knowledge": ("individuals' knowledge", "-1 to 1"),
 }
 
 
@@ -677,7 +680,8 @@ def sensitivity_bars(
         ax.set_ylabel("parameter (most influential on top)")
         ax.grid(alpha=0.3, axis="x")
         _finish(ax, f"What drives {short_label(outcome)}: Sobol indices {n}", size)
-        _legend_outside(ax, size)
+        # Inside, bottom right: the least influential parameters are drawn there.
+        ax.legend(loc="lower right", frameon=True, fontsize=5.5 if size == "column" else 8)
         return fig
     mu = indices[indices["index"] == "mu_star"].set_index("parameter")
     sigma = indices[indices["index"] == "sigma"].set_index("parameter")["value"]

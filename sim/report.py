@@ -288,6 +288,8 @@ def _two_parameter(
         )
         for name in names
     ]
+    if len(names) == 1:
+        entries.append(_lines_by_second_parameter(results, runs, swept, outcome, size))
     if len(names) >= 2:
         pairs = comp.pairs[(comp.pairs["outcome"] == outcome)]
         a, b = pairs["a"].iloc[0], pairs["b"].iloc[0]
@@ -304,6 +306,27 @@ def _two_parameter(
             )
         )
     return entries
+
+
+def _lines_by_second_parameter(
+    results: pd.DataFrame, runs: pd.DataFrame, swept: list[str], outcome: str, size: str
+) -> FigureEntry:
+    """One scenario over a grid: the outcome against one parameter, a line per other value.
+
+    The parameter with more values goes on the x axis (March's Figure 1 is drawn so).
+    """
+    x, y = sorted(swept, key=lambda p: -runs[p].nunique())
+    values = runs.set_index("run_id")[y]
+    lines = results.assign(scenario=[f"{y} = {values[r]:g}" for r in results["run_id"]])
+    table = analysis.by_parameter(lines, runs, x, outcome)
+    order = [f"{y} = {v:g}" for v in sorted(runs[y].unique())]
+    nice = plots.short_label(outcome)
+    return FigureEntry(
+        f"lines_{outcome}",
+        f"{nice} against {x}, one line per value of {y} (mean and 95% CI). Look at how the "
+        f"effect of {x} changes with {y}.",
+        plots.by_parameter(table, x, outcome, plots.scenario_colours(order), size=size),
+    )
 
 
 def _differing_parameters(
@@ -389,6 +412,9 @@ def build_report(
     rep.add("p", comp.summary_line() + " " + analysis.METHODS)
     rep.add("p", comp.n_line())
     rep.add("table", analysis.wide(comp.desc))
+    if comp.results["scenario"].nunique() == 1 and 0 < len(comp.points) <= 60:
+        rep.add("p", "At each sweep point (mean [95% CI] over its runs):")
+        rep.add("table", comp.per_point())
     if comp.points:
         rep.add("p", "At how many sweep points each scenario of a pair is higher or lower:")
         rep.add("table", analysis.tally(comp.pairs))
