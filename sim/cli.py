@@ -251,7 +251,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     from sim.experiments import load_experiment, run
-    from sim.experiments.compare import write_comparison, write_sensitivity
+    from sim.experiments.compare import write_comparison, write_sensitivity, write_validation
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be 1 or more")
@@ -295,6 +295,8 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     if report.done or report.skipped:
         comparison = write_comparison(report.folder)
         print(write_sensitivity(report.folder) if exp.sensitivity is not None else comparison)
+        if exp.validation is not None:
+            print(write_validation(report.folder))
         if not args.no_report and not report.interrupted:
             from sim.experiments.reporting import write_report
 

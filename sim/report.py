@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from sim import analysis, plots
 from sim.scenario import parameters
 from sim.sensitivity import SensitivityResults, wide_indices
+from sim.validation import Fact
 
 __all__ = [
     "FigureEntry",
@@ -147,6 +148,7 @@ def build_figures(
     outcomes: Sequence[str] | None = None,
     size: str = "slide",
     sensitivity: SensitivityResults | None = None,
+    facts: Sequence[Fact] | None = None,
 ) -> list[FigureEntry]:
     """Every figure of an experiment, from its tables.
 
@@ -214,6 +216,17 @@ def build_figures(
                     )
                 )
     entries.extend(_sensitivity_figures(sensitivity, size))
+    if facts:
+        entries.append(
+            FigureEntry(
+                "stylized_facts",
+                "The four stylized facts, one panel each, with the model's verdict in the "
+                "panel's title: (1) trust against help-seeking and skill across teams, (2) weeks "
+                "to fall and to recover around a breach, (3) the endorsement's effect against "
+                "trust in the sponsor, (4) the effect by number of levels (95% CIs).",
+                plots.stylized_facts(facts, size=size),
+            )
+        )
     for scenario, (nodes, edges, title) in (networks or {}).items():
         weeks = sorted(nodes["step"].unique())
         entries.append(
@@ -355,6 +368,7 @@ def build_report(
     networks: NetworkTables | None = None,
     formats: Sequence[str] = ("png", "svg"),
     sensitivity: SensitivityResults | None = None,
+    facts: Sequence[Fact] | None = None,
 ) -> tuple[Path, Path]:
     """Write figures/, report.md and report.html into the results folder.
 
@@ -364,7 +378,9 @@ def build_report(
     folder = Path(folder)
     figure_dir = folder / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)
-    entries = build_figures(runs, results, steps, comp, networks, sensitivity=sensitivity)
+    entries = build_figures(
+        runs, results, steps, comp, networks, sensitivity=sensitivity, facts=facts
+    )
     for entry in entries:
         for fmt in dict.fromkeys(("png", *formats)):
             entry.figure.savefig(figure_dir / f"{entry.name}.{fmt}", dpi=200)
@@ -408,6 +424,8 @@ def build_report(
         rep.add("p", f"Swept, for every scenario: {values}.")
     if sensitivity is not None:
         _sensitivity_section(rep, sensitivity)
+    if facts:
+        _facts_section(rep, facts)
     rep.add("h2", "Results")
     rep.add("p", comp.summary_line() + " " + analysis.METHODS)
     rep.add("p", comp.n_line())
@@ -455,6 +473,27 @@ def build_report(
     md_path.write_text(rep.markdown(), encoding="utf-8")
     html_path.write_text(rep.html(figure_dir), encoding="utf-8")
     return md_path, html_path
+
+
+def _facts_section(rep: Report, facts: Sequence[Fact]) -> None:
+    """Validation: each stylized fact, its source, and whether the model shows it."""
+    rep.add("h2", "Validation: stylized facts")
+    rep.add(
+        "p",
+        "Patterns that field studies report, checked under the model's default parameters. "
+        "A fact the model does not show is a finding about the model, reported as such.",
+    )
+    rep.add(
+        "table",
+        pd.DataFrame(
+            {
+                "fact": [f"{f.number}. {f.claim}" for f in facts],
+                "source": [f.source for f in facts],
+                "model": [f.verdict for f in facts],
+            }
+        ),
+    )
+    rep.add("ul", [f"Fact {f.number} ({f.verdict}): {f.finding}" for f in facts])
 
 
 def _sensitivity_section(rep: Report, res: SensitivityResults) -> None:

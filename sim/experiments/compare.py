@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim import analysis
 from sim.experiments.store import ResultsStore
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, parameters
 from sim.sensitivity import (
     Sensitivity,
     SensitivityResults,
@@ -26,6 +26,7 @@ from sim.sensitivity import (
     noise,
     ranking_sentences,
 )
+from sim.validation import Fact, Validation, check_facts
 
 __all__ = [
     "ResultsTables",
@@ -33,6 +34,7 @@ __all__ = [
     "sensitivity_results",
     "write_comparison",
     "write_sensitivity",
+    "write_validation",
 ]
 
 DEFAULT_OUTCOMES = ("mean_skill", "within_team_trust", "silence_rate_avg")
@@ -210,4 +212,50 @@ def write_sensitivity(folder: str | Path) -> str:
     res.indices.to_csv(tables.folder / "sensitivity.csv", index=False)
     text = res.markdown()
     (tables.folder / "sensitivity.md").write_text(text, encoding="utf-8")
+    return text
+
+
+def validation_results(tables: ResultsTables) -> list[Fact] | None:
+    """The stylized facts of an experiment with a [validation] section (else None)."""
+    text = tables.manifest.get("experiment_text")
+    if not isinstance(text, str):
+        return None
+    raw = tomllib.loads(text)
+    if "validation" not in raw:
+        return None
+    config = Validation.model_validate(raw["validation"])
+    fields = parameters()
+    swept = raw.get("sweep", {}).get("parameters", {})
+    default = {name: float(fields[name].default) for name in swept if name in fields}
+    breach_week = None
+    rows = tables.runs[tables.runs["scenario"] == config.breach]
+    if len(rows):
+        events = json.loads(rows["events"].iloc[0] or "[]")
+        weeks = [e["at"] for e in events if e["type"] == "breach"]
+        breach_week = int(weeks[0]) if weeks else None
+    return check_facts(config, tables.results, tables.runs, tables.steps, default, breach_week)
+
+
+def facts_markdown(facts: list[Fact]) -> str:
+    """The stylized facts as Markdown: a verdict table, then each finding."""
+    table = pd.DataFrame(
+        {
+            "fact": [f"{f.number}. {f.claim}" for f in facts],
+            "source": [f.source for f in facts],
+            "model": [f.verdict for f in facts],
+        }
+    )
+    lines = ["# Stylized facts", "", analysis.to_markdown(table), ""]
+    lines += [f"- Fact {f.number} ({f.verdict}): {f.finding}" for f in facts]
+    return "\n".join(lines) + "\n"
+
+
+def write_validation(folder: str | Path) -> str | None:
+    """Write validation.md for results with a [validation] section; return its text."""
+    tables = load_results(folder)
+    facts = validation_results(tables)
+    if facts is None:
+        return None
+    text = facts_markdown(facts)
+    (tables.folder / "validation.md").write_text(text, encoding="utf-8")
     return text

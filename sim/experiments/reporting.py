@@ -19,6 +19,7 @@ from sim.experiments.compare import (
     comparison,
     load_results,
     sensitivity_results,
+    validation_results,
 )
 from sim.experiments.store import scenario_of_run
 from sim.snapshots import record_run
@@ -64,6 +65,7 @@ def write_report(
         networks=median_networks(tables),
         formats=formats,
         sensitivity=sensitivity_results(tables),
+        facts=validation_results(tables),
     )
 
 
@@ -84,6 +86,7 @@ def redraw_figures(
         median_networks(tables),
         size=size,
         sensitivity=sensitivity_results(tables),
+        facts=validation_results(tables),
     )
     figure_dir = tables.folder / "figures"
     figure_dir.mkdir(parents=True, exist_ok=True)

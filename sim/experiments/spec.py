@@ -32,6 +32,7 @@ from sim.scenario import (
     preset,
 )
 from sim.sensitivity import Range, Sensitivity, design
+from sim.validation import MANAGEMENT, SPONSOR, Validation
 
 __all__ = ["Experiment", "RunSpec", "expand", "load_experiment", "replication_seed"]
 
@@ -80,6 +81,7 @@ class Experiment(BaseModel):
     scenarios: tuple[Scenario | Setup, ...]
     sweep: Sweep | None = None
     sensitivity: Sensitivity | None = None
+    validation: Validation | None = None
     replications: Replications = Replications(count=10)
     seed: int = Field(0, ge=0)
     steps: int | None = Field(None, ge=1, le=10_000)
@@ -319,6 +321,43 @@ def _setups(
     return setups, problems
 
 
+def _check_validation(raw: dict[str, Any], source: str, names: list[str]) -> list[str]:
+    """A [validation] section needs its scenarios, the sweep it compares, every week kept."""
+    table = raw.get("validation")
+    if table is None:
+        return []
+    if not isinstance(table, dict):
+        return [f"{source}: validation must be a table ([validation])"]
+    problems = []
+    for key in ("team", "breach", "hierarchy"):
+        value = table.get(key)
+        listed = value if isinstance(value, list) else [value]
+        for name in listed:
+            if name not in names:
+                problems.append(
+                    f"{source}: validation.{key} = {name!r} is not one of the scenarios {names}"
+                )
+    swept = (
+        (raw.get("sweep") or {}).get("parameters", {}) if isinstance(raw.get("sweep"), dict) else {}
+    )
+    sponsor = swept.get(SPONSOR)
+    if not (isinstance(sponsor, list) and 0 in sponsor and any(v > 0 for v in sponsor)):
+        problems.append(
+            f"{source}: validation needs sweep.parameters.{SPONSOR} with 0 and a value above 0 "
+            "(runs without and with the endorsement, paired by seed)"
+        )
+    if not (isinstance(swept.get(MANAGEMENT), list) and len(swept[MANAGEMENT]) >= 2):
+        problems.append(
+            f"{source}: validation needs sweep.parameters.{MANAGEMENT} with two or more values "
+            "(trust in the sponsor must vary)"
+        )
+    if raw.get("keep_steps", 1) not in (1, "every"):
+        problems.append(
+            f"{source}: keep_steps = {raw.get('keep_steps')!r}: validation needs every week (1)"
+        )
+    return problems
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Load and validate an experiment file.
 
@@ -370,8 +409,9 @@ def load_experiment(path: str | Path) -> Experiment:
         problems.append(
             f"{source}: steps = {raw['steps']!r}: only the trust model has a horizon in weeks"
         )
-    reference = raw.get("reference")
     names = [s.name for s in setups]
+    problems.extend(_check_validation(raw, source, names))
+    reference = raw.get("reference")
     if reference is not None and reference not in names:
         problems.append(f"{source}: reference = {reference!r} is not one of the scenarios {names}")
     if problems:
