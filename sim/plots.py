@@ -192,7 +192,7 @@ def _finish(ax: Axes, title: str, size: str) -> None:
         ax.set_ylabel(textwrap.fill(ax.get_ylabel(), 34), fontsize=6.5)
         ax.tick_params(labelsize=5.5)
     else:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(textwrap.fill(title, 80), fontsize=10)  # long scenario names wrap
 
 
 def time_series(
@@ -803,6 +803,7 @@ def stylized_facts(facts: Sequence[Any], size: str = "slide") -> Figure:
             ax.set_xlabel("levels of hierarchy", fontsize=small)
             ax.set_ylabel("effect on trust in coach", fontsize=small)
         ax.grid(alpha=0.3)
-        ax.set_title(f"Fact {number}: {fact.verdict} (n = {_fact_n(fact)})", fontsize=small + 1)
+        title = f"Fact {number}: {fact.verdict} (n = {_fact_n(fact)})"
+        ax.set_title(textwrap.fill(title, 28) if size == "column" else title, fontsize=small + 1)
     fig.suptitle("Stylized facts: does the model show them?", fontsize=small + 2)
     return fig

@@ -100,8 +100,11 @@ def _correlation(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, flo
     return float(res.statistic), float(ci.low), float(ci.high), float(res.pvalue)
 
 
-def trust_and_learning(team_runs: pd.DataFrame) -> Fact:
-    """Fact 1: correlations across teams (runs) of within-team trust with voice and skill."""
+def trust_and_learning(team_runs: pd.DataFrame, horizon: int = 104) -> Fact:
+    """Fact 1: correlations across teams (runs) of within-team trust with voice and skill.
+
+    `horizon` is the runs' last week, at which mean_skill is measured.
+    """
     trust = team_runs["within_team_trust_avg"].to_numpy(float)
     voice = 1.0 - team_runs["silence_rate_avg"].to_numpy(float)
     skill = team_runs["mean_skill"].to_numpy(float)
@@ -109,7 +112,7 @@ def trust_and_learning(team_runs: pd.DataFrame) -> Fact:
     r_skill = _correlation(trust, skill)
     if any(math.isnan(r[0]) for r in (r_voice, r_skill)):
         return _fact(1, None, "too few teams, or no variation in trust, to correlate")
-    shown = r_voice[1] > 0 and r_skill[1] > 0
+    shown = bool(r_voice[1] > 0 and r_skill[1] > 0)
     strength = (
         "stronger than"
         if min(r_voice[0], r_skill[0]) > 0.4
@@ -120,7 +123,7 @@ def trust_and_learning(team_runs: pd.DataFrame) -> Fact:
     finding = (
         f"Across {len(team_runs)} teams, within-team trust (run mean) correlates with "
         f"help-seeking (share of needs voiced) at r = {r_voice[0]:.2f} [{r_voice[1]:.2f}, "
-        f"{r_voice[2]:.2f}] and with mean skill at week 104 at r = {r_skill[0]:.2f} "
+        f"{r_voice[2]:.2f}] and with mean skill at week {horizon} at r = {r_skill[0]:.2f} "
         f"[{r_skill[1]:.2f}, {r_skill[2]:.2f}] (95% CIs): {strength} the field's 0.3. Teams "
         "here differ only in their draws (people, traits, events), so trust is one of few "
         "sources of difference; in the field, many other things vary too."
@@ -163,9 +166,15 @@ def breach_recovery(series: pd.DataFrame, at: int, outcome: str = "trust_in_coac
     if not falls:
         return _fact(2, None, f"no runs with weeks on both sides of the breach at week {at}")
     fall, rec, ok = np.array(falls), np.array(recoveries), np.array(recovered)
-    longer = int(np.sum(rec > fall))
-    p = float(stats.binomtest(longer, len(fall), 0.5, alternative="greater").pvalue)
-    shown = longer > len(fall) / 2 and p < 0.05
+    # A run not back by its end, with no more weeks left than its fall took, cannot say
+    # which took longer: it is left out of the comparison (and counted in the finding).
+    known = ok | (rec > fall)
+    longer = int(np.sum((rec > fall) & known))
+    compared = int(known.sum())
+    if compared == 0:
+        return _fact(2, None, "no run lasted long enough after the breach to compare")
+    p = float(stats.binomtest(longer, compared, 0.5, alternative="greater").pvalue)
+    shown = bool(longer > compared / 2 and p < 0.05)
     finding = (
         f"Trust in the coach fell to its lowest in a median {np.median(fall):.0f} week(s) after "
         f"the breach at week {at}; getting back to the level before the breach took a median "
@@ -176,25 +185,38 @@ def breach_recovery(series: pd.DataFrame, at: int, outcome: str = "trust_in_coac
             if (~ok).any()
             else ""
         )
-        + f". Recovery took longer than the fall in {longer} of {len(fall)} runs "
-        f"(sign test p = {p:.2g})."
+        + f". Recovery took longer than the fall in {longer} of {compared} runs "
+        f"(sign test p = {p:.2g})"
+        + (
+            f"; {len(fall) - compared} run(s) ended too soon after their low to tell."
+            if compared < len(fall)
+            else "."
+        )
     )
     return _fact(2, shown, finding, fall=fall, recovery=rec, recovered=ok, at=at)
 
 
 def sponsor_effects(
-    results: pd.DataFrame, runs: pd.DataFrame, steps: pd.DataFrame, scenario: str, week: int = 1
+    runs: pd.DataFrame,
+    steps: pd.DataFrame,
+    scenario: str,
+    strength: float | None = None,
+    week: int = 1,
 ) -> pd.DataFrame:
     """Per seed: trust in the sponsor's side at week 0 and the endorsement's effect.
 
-    Pairs each sponsored run of the scenario with the run at sponsorship_strength = 0 that
-    has the same replication and management_trust_scale. Columns: replication,
+    Pairs each sponsored run of the scenario (sponsorship_strength = `strength`, or any
+    value above 0 when None) with the run at sponsorship_strength = 0 that has the same
+    replication and management_trust_scale. Columns: replication,
     management_trust_scale, trust_in_sponsor (trust_in_managers at week 0), effect
-    (difference in trust_in_coach at `week`).
+    (difference in trust_in_coach at `week`). Empty when there is nothing to pair.
     """
+    columns = ["replication", MANAGEMENT, "trust_in_sponsor", "effect"]
     mine = runs[(runs["scenario"] == scenario) & (runs["status"] == "done")]
     cols = ["run_id", "replication", SPONSOR, MANAGEMENT]
     at = steps[steps["step"].isin([0, week])].merge(mine[cols], on="run_id")
+    if at.empty or set(at["step"]) != {0, week}:
+        return pd.DataFrame(columns=columns)
     wide_rows = at.pivot_table(
         index=["replication", SPONSOR, MANAGEMENT],
         columns="step",
@@ -206,7 +228,8 @@ def sponsor_effects(
             "sponsor": wide_rows[("trust_in_managers", 0)],
         }
     ).reset_index()
-    on = frame[frame[SPONSOR] > 0]
+    sponsored = frame[SPONSOR] > 0 if strength is None else np.isclose(frame[SPONSOR], strength)
+    on = frame[sponsored]
     off = frame[frame[SPONSOR] == 0]
     paired = on.merge(off, on=["replication", MANAGEMENT], suffixes=("", "_off"))
     return pd.DataFrame(
@@ -215,7 +238,8 @@ def sponsor_effects(
             MANAGEMENT: paired[MANAGEMENT],
             "trust_in_sponsor": paired["sponsor"],
             "effect": paired["coach"] - paired["coach_off"],
-        }
+        },
+        columns=columns,
     )
 
 
@@ -241,7 +265,7 @@ def in_proportion(effects: pd.DataFrame) -> Fact:
     )
     small = abs(fit.intercept) < 0.1 * abs(fit.slope) * float(np.mean(x))
     through_zero = icpt_ci[0] <= 0 <= icpt_ci[1] or small
-    shown = slope_ci[0] > 0 and through_zero
+    shown = bool(slope_ci[0] > 0 and through_zero)
     levels = "; ".join(
         f"trust in sponsor {r.trust_in_sponsor:.2f}: effect {r.effect:.4f}"
         for r in by_level.itertuples()
@@ -294,7 +318,7 @@ def levels_weaken(per_level: dict[int, np.ndarray]) -> Fact:
     rho = float(stats.spearmanr(table["levels"], table["effect"]).statistic)
     first, last = table.iloc[0], table.iloc[-1]
     clear = last["ci_high"] < first["ci_low"]
-    shown = falling and clear
+    shown = bool(falling and clear)
     text = "; ".join(
         f"{lv} level(s): {m:.4f} [{lo:.4f}, {hi:.4f}]"
         for lv, m, lo, hi in zip(
@@ -338,21 +362,30 @@ def check_facts(
     at_default = runs.copy()
     for name, value in default.items():
         at_default = at_default[np.isclose(at_default[name].astype(float), value)]
+    if at_default.empty:
+        where = ", ".join(f"{k} = {v:g}" for k, v in default.items())
+        return [
+            _fact(n, None, f"no runs at the default point ({where}), where facts are checked")
+            for n in FACTS
+        ]
     default_ids = set(at_default["run_id"])
     team = results[(results["scenario"] == config.team) & results["run_id"].isin(default_ids)]
-    facts = [trust_and_learning(team)]
+    horizon = int(runs["steps"].max()) if "steps" in runs else 104
+    facts = [trust_and_learning(team, horizon)]
     if breach_week is None:
         facts.append(_fact(2, None, f"{config.breach} has no breach event"))
     else:
         ids = set(at_default.loc[at_default["scenario"] == config.breach, "run_id"])
         facts.append(breach_recovery(steps[steps["run_id"].isin(ids)], breach_week))
-    facts.append(in_proportion(sponsor_effects(results, runs, steps, config.team)))
+    strength = default.get(SPONSOR)
+    facts.append(in_proportion(sponsor_effects(runs, steps, config.team, strength)))
     per_level = {}
+    done = runs[runs["status"] == "done"]
     for scenario in config.hierarchy:
-        levels = runs.loc[runs["scenario"] == scenario, "levels"]
+        levels = done.loc[done["scenario"] == scenario, "levels"]
         if levels.empty:
             continue
-        eff = sponsor_effects(results, runs, steps, scenario)
+        eff = sponsor_effects(runs, steps, scenario, strength)
         eff = eff[np.isclose(eff[MANAGEMENT], default.get(MANAGEMENT, 1.0))]
         per_level[int(levels.iloc[0])] = eff["effect"].to_numpy(float)
     facts.append(levels_weaken(per_level))

@@ -29,6 +29,7 @@ from sim.scenario import (
     describe_file,
     did_you_mean,
     load_scenario,
+    parameters,
     preset,
 )
 from sim.sensitivity import Range, Sensitivity, design
@@ -329,28 +330,39 @@ def _check_validation(raw: dict[str, Any], source: str, names: list[str]) -> lis
     if not isinstance(table, dict):
         return [f"{source}: validation must be a table ([validation])"]
     problems = []
-    for key in ("team", "breach", "hierarchy"):
+    for key, what in (
+        ("team", "a one-team scenario"),
+        ("breach", "a scenario with a breach event"),
+        ("hierarchy", "a list of scenarios with 1, 2, ... levels"),
+    ):
         value = table.get(key)
-        listed = value if isinstance(value, list) else [value]
-        for name in listed:
+        if value is None:
+            problems.append(f"{source}: validation.{key} is missing: {what} of this file")
+            continue
+        for name in value if isinstance(value, list) else [value]:
             if name not in names:
                 problems.append(
                     f"{source}: validation.{key} = {name!r} is not one of the scenarios {names}"
                 )
-    swept = (
-        (raw.get("sweep") or {}).get("parameters", {}) if isinstance(raw.get("sweep"), dict) else {}
-    )
-    sponsor = swept.get(SPONSOR)
-    if not (isinstance(sponsor, list) and 0 in sponsor and any(v > 0 for v in sponsor)):
-        problems.append(
-            f"{source}: validation needs sweep.parameters.{SPONSOR} with 0 and a value above 0 "
-            "(runs without and with the endorsement, paired by seed)"
-        )
-    if not (isinstance(swept.get(MANAGEMENT), list) and len(swept[MANAGEMENT]) >= 2):
-        problems.append(
-            f"{source}: validation needs sweep.parameters.{MANAGEMENT} with two or more values "
-            "(trust in the sponsor must vary)"
-        )
+    sweep = raw.get("sweep")
+    swept = sweep.get("parameters", {}) if isinstance(sweep, dict) else {}
+    fields = parameters()
+    for name, need in (
+        (SPONSOR, "0 (no endorsement) and its default"),
+        (MANAGEMENT, "two or more values, its default among them"),
+    ):
+        values = swept.get(name)
+        listed: list[Any] = values if isinstance(values, list) else []
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in listed)
+        default = fields[name].default
+        ok = numbers and default in listed and len(listed) >= 2
+        if name == SPONSOR:
+            ok = ok and 0 in listed
+        if not ok:
+            problems.append(
+                f"{source}: validation needs sweep.parameters.{name} with {need} "
+                f"({default}); got {values!r}"
+            )
     if raw.get("keep_steps", 1) not in (1, "every"):
         problems.append(
             f"{source}: keep_steps = {raw.get('keep_steps')!r}: validation needs every week (1)"
