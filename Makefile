@@ -42,8 +42,9 @@ browser:
 	   (apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null)) || { \
 	  echo "error: could not install chromium; as root run: apt-get install chromium" >&2; exit 1; }; }
 
+# Every core; a test module's tests stay together, so its module fixtures run once.
 test: setup lint browser
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto --dist loadscope
 
 bench: setup
 	$(PY) benchmarks/run_all.py
