@@ -121,13 +121,15 @@ def summary_table(columns: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run_one(scenario: Scenario, seed: int, progress: bool) -> Any:
+def run_one(
+    scenario: Scenario, seed: int, progress: bool, team_table: bool | None = None
+) -> Any:
     """Run one scenario to its horizon, with a progress bar on long runs."""
     from tqdm import tqdm
 
     from sim.model import TrustModel
 
-    model = TrustModel(scenario, rng=seed)
+    model = TrustModel(scenario, rng=seed, team_table=team_table)
     show = progress and sys.stderr.isatty()
     with tqdm(total=scenario.steps, unit="week", disable=not show, delay=1.0, leave=False) as bar:
         while model.running:
@@ -154,7 +156,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror}") from None
     started = time.perf_counter()
-    model = run_one(scenario, args.seed, progress=True)
+    teams = {"auto": None, "on": True, "off": False}[args.teams]
+    model = run_one(scenario, args.seed, progress=True, team_table=teams)
     elapsed = time.perf_counter() - started
 
     from sim.plots import plot_run
@@ -182,7 +185,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"seed {args.seed}, {elapsed:.2f} s"
     )
     print(summary_table({scenario.name: summary}))
-    print(f"wrote {out}/steps.csv, summary.json, trust_skill.png")
+    tables = "steps.csv, teams.csv" if model.team_table else "steps.csv"
+    print(f"wrote {out}/{tables}, summary.json, trust_skill.png")
     return 0
 
 
@@ -515,6 +519,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a parameter, e.g. --set gossip_rate=0.2 (repeatable)",
+    )
+    run.add_argument(
+        "--teams",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="also write teams.csv, one row per team and week: auto = up to 50 teams "
+        "(per-step data of a large organization stays one row per week)",
     )
     run.set_defaults(func=cmd_run)
 

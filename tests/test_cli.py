@@ -156,3 +156,18 @@ def test_parameters_prints_the_table() -> None:
     result = trustsim("parameters")
     assert result.returncode == 0
     assert "| `trust_gain` | 0.08 |" in result.stdout
+
+
+def test_large_runs_keep_one_row_per_week_unless_teams_are_asked_for(tmp_path: Path) -> None:
+    plain = trustsim("run", "large_org", "--steps", "3", "--out", str(tmp_path / "plain"))
+    assert plain.returncode == 0, plain.stderr
+    assert not (tmp_path / "plain" / "teams.csv").exists()  # 1,000 teams: auto is off
+    assert len(pd.read_csv(tmp_path / "plain" / "steps.csv")) == 4  # weeks 0-3
+    asked = trustsim(
+        "run", "large_org", "--steps", "3", "--teams", "on", "--out", str(tmp_path / "asked")
+    )
+    assert asked.returncode == 0, asked.stderr
+    teams = pd.read_csv(tmp_path / "asked" / "teams.csv")
+    assert teams["team"].nunique() == 1000
+    assert len(teams) == teams["team"].nunique() * 4
+    assert "teams.csv" in asked.stdout
