@@ -16,6 +16,7 @@ import multiprocessing
 import platform
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -110,7 +111,12 @@ class _Backend:
                 raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
             self.own_client = True
         if self.client is None and workers > 1:
+            import sim.model  # noqa: F401  (forked workers inherit it: no imports there)
+
             self.pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
+            # Start every worker now, before a progress bar (a thread) exists here.
+            for fut in [self.pool.submit(int) for _ in range(workers)]:
+                fut.result()
 
     def map(
         self, batches: list[list[RunSpec]], keep: int, run_fn: RunFn
@@ -150,12 +156,20 @@ class _Backend:
 
 
 def _pool_context() -> Any:
-    """Worker processes forked from a server that has already imported the model.
+    """Worker processes that start with the model already imported.
 
-    A fresh interpreter per worker ("spawn") pays seconds of imports each; "forkserver"
-    pays them once, and forks from a process without threads (unlike plain "fork").
+    On Linux, from a process with no other thread (the command line), they are forked
+    from this process once it has imported the model: a worker is ready in
+    milliseconds. The workers start before anything here starts a thread (see
+    _Backend), and the executor starts its own thread only after them. Forking a
+    process that has threads (a notebook's kernel, a test runner) can deadlock, so
+    there, and on other systems, "forkserver" forks them from a server that imports
+    the model once (about 1.5 s), or "spawn" imports it in every worker.
     """
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    methods = multiprocessing.get_all_start_methods()
+    if sys.platform == "linux" and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["sim.experiments.runner", "sim.model"])
         return ctx
@@ -392,8 +406,8 @@ def _execute(
             for results in backend.map(
                 list(_batches(todo, backend.workers)), exp.keep_steps, run_fn
             ):
+                store.write_many(results)  # one transaction per batch
                 for result in results:
-                    store.write(result)
                     stored[result["run_id"]] = result["status"]
                     if result["status"] == "done":
                         report.done += 1

@@ -6,8 +6,9 @@ Tables, all keyed by run_id (tidy):
 - summaries: the run-level results (final values, means over the run, ...);
 - steps: the kept per-step rows, keyed by (run_id, step).
 
-Each run is written in one transaction as it finishes, so a kill loses at most the
-runs in flight, and a run id is a primary key, so nothing is ever stored twice.
+Each batch of runs is written in one transaction as it comes back from a worker (a
+run at a time without workers), so a kill loses at most the runs in flight, and a run
+id is a primary key, so nothing is ever stored twice.
 """
 
 from __future__ import annotations
@@ -113,6 +114,18 @@ class ResultsStore:
 
     def write(self, result: RunResult) -> None:
         """Store one finished run (done or failed) atomically, replacing an earlier try."""
+        self.write_many([result])
+
+    def write_many(self, results: Iterable[RunResult]) -> None:
+        """Store finished runs in one transaction (a batch as it comes back from a worker).
+
+        All of them are stored or none: a kill loses at most the batch in flight.
+        """
+        with self.db:
+            for result in results:
+                self._insert(result)
+
+    def _insert(self, result: RunResult) -> None:
         run_id = result["run_id"]
         params: dict[str, Any] = result.get("parameters", {})
         run_row = [_sql_value(result.get(c)) for c in RUN_COLUMNS] + [
@@ -120,26 +133,25 @@ class ResultsStore:
         ]
         cols = ", ".join(f'"{c}"' for c in (*RUN_COLUMNS, *self.parameter_names))
         marks = ", ".join("?" * len(run_row))
-        with self.db:
-            self.db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
-            self.db.execute("DELETE FROM summaries WHERE run_id = ?", (run_id,))
-            self.db.execute(f"INSERT OR REPLACE INTO runs ({cols}) VALUES ({marks})", run_row)
-            summary = result.get("summary")
-            if summary is not None:
-                keys = ", ".join(f'"{k}"' for k in ("run_id", *self.summary_keys))
-                values = [run_id] + [_sql_value(summary.get(k)) for k in self.summary_keys]
-                self.db.execute(
-                    f"INSERT INTO summaries ({keys}) VALUES ({', '.join('?' * len(values))})",
-                    values,
-                )
-            rows = result.get("steps")
-            if rows:
-                keys = ", ".join(f'"{k}"' for k in ("run_id", "step", *self.measures))
-                width = 2 + len(self.measures)
-                self.db.executemany(
-                    f"INSERT INTO steps ({keys}) VALUES ({', '.join('?' * width)})",
-                    [(run_id, *row) for row in rows],
-                )
+        self.db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
+        self.db.execute("DELETE FROM summaries WHERE run_id = ?", (run_id,))
+        self.db.execute(f"INSERT OR REPLACE INTO runs ({cols}) VALUES ({marks})", run_row)
+        summary = result.get("summary")
+        if summary is not None:
+            keys = ", ".join(f'"{k}"' for k in ("run_id", *self.summary_keys))
+            values = [run_id] + [_sql_value(summary.get(k)) for k in self.summary_keys]
+            self.db.execute(
+                f"INSERT INTO summaries ({keys}) VALUES ({', '.join('?' * len(values))})",
+                values,
+            )
+        rows = result.get("steps")
+        if rows:
+            keys = ", ".join(f'"{k}"' for k in ("run_id", "step", *self.measures))
+            width = 2 + len(self.measures)
+            self.db.executemany(
+                f"INSERT INTO steps ({keys}) VALUES ({', '.join('?' * width)})",
+                [(run_id, *row) for row in rows],
+            )
 
     def finished(self) -> dict[str, str]:
         """Status of every stored run, by run id."""
