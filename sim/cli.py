@@ -121,9 +121,7 @@ def summary_table(columns: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run_one(
-    scenario: Scenario, seed: int, progress: bool, team_table: bool | None = None
-) -> Any:
+def run_one(scenario: Scenario, seed: int, progress: bool, team_table: bool | None = None) -> Any:
     """Run one scenario to its horizon, with a progress bar on long runs."""
     from tqdm import tqdm
 

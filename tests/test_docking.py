@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.docking import ALPHA, a12_false_alarm, dock, resolve  # noqa: E402
+from benchmarks.docking import OUTCOMES as ALL_OUTCOMES  # noqa: E402
 from benchmarks.reference_model import ReferenceModel  # noqa: E402
 from sim.metrics import SUMMARY_KEYS  # noqa: E402
 from sim.scenario import preset  # noqa: E402
@@ -28,17 +29,7 @@ from sim.structure import build_organization, contact_pairs  # noqa: E402
 
 SEEDS = 40
 # The nine outcomes the docking is about (benchmarks/docking.py compares more).
-OUTCOMES = (
-    "mean_skill",
-    "within_team_trust",
-    "trust_in_coach",
-    "trust_in_managers",
-    "silence_rate_avg",
-    "help_success_rate_avg",
-    "breaches_avg",
-    "mean_trust",
-    "fragmentation",
-)
+OUTCOMES = ALL_OUTCOMES[:9]
 # With 40 runs per side and no difference at all, A12 has a sampling sd of
 # sqrt((40 + 40 + 1) / (12 * 40 * 40)) = 0.065, so the 200-seed band 0.44..0.56 would
 # fail by chance more often than not over ~25 comparisons. 0.5 +/- 0.22 is 3.4 sd: a

@@ -14,8 +14,6 @@ import html
 import json
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from figure_checks import misfits
+from helpers_cli import trustsim
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_hex
@@ -392,17 +391,6 @@ def test_column_size_figures_fit_a_paper_column(
 # The command line ---------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cli") / "breach_recovery"
@@ -415,7 +403,7 @@ def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> None:
     folder = tmp_path / "results"
     shutil.copytree(small_results, folder)
-    done = _cli("report", str(folder))
+    done = trustsim("report", str(folder))
     assert done.returncode == 0, done.stderr
     assert (folder / "report.md").is_file()
     assert (folder / "report.html").is_file()
@@ -427,7 +415,7 @@ def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> No
 def test_cli_plot_svg_for_one_outcome(small_results: Path, tmp_path: Path) -> None:
     folder = tmp_path / "results"
     shutil.copytree(small_results, folder)
-    done = _cli("plot", str(folder), "--format", "svg", "--outcome", "mean_skill")
+    done = trustsim("plot", str(folder), "--format", "svg", "--outcome", "mean_skill")
     assert done.returncode == 0, done.stderr
     written = [Path(line.removeprefix("wrote ")) for line in done.stdout.splitlines()]
     assert written
@@ -442,7 +430,7 @@ def test_cli_plot_svg_for_one_outcome(small_results: Path, tmp_path: Path) -> No
 
 
 def test_cli_plot_without_a_store_exits_2_with_one_line(tmp_path: Path) -> None:
-    done = _cli("plot", str(tmp_path))
+    done = trustsim("plot", str(tmp_path))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
@@ -467,7 +455,7 @@ def test_cli_animate_writes_a_gif_with_one_frame_per_drawn_week(tmp_path: Path) 
     from PIL import Image
 
     out = tmp_path / "anim" / "x.gif"
-    done = _cli("animate", "peer_led", "--out", str(out), "--steps", "6", "--every", "2")
+    done = trustsim("animate", "peer_led", "--out", str(out), "--steps", "6", "--every", "2")
     assert done.returncode == 0, done.stderr
     with Image.open(out) as gif:
         assert gif.format == "GIF"

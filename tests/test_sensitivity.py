@@ -7,14 +7,13 @@ runs as an experiment through the same runner and store as the trust model.
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_cli import trustsim
 
 from sim.experiments import expand, load_experiment, run
 from sim.experiments.compare import load_results, sensitivity_results, write_sensitivity
@@ -24,17 +23,6 @@ from sim.sensitivity import Range, Sensitivity, analyze, design, noise
 
 ROOT = Path(__file__).resolve().parent.parent
 PI = math.pi
-
-
-def trustsim(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
 
 
 def ishigami_file(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_cli import trustsim
 
 from sim import cli
 from sim.experiments import ResultsStore, expand, load_experiment, run
@@ -28,18 +29,6 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def trustsim(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-        **kwargs,  # type: ignore[arg-type]
-    )
 
 
 def read_only(folder: Path) -> sqlite3.Connection:

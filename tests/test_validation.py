@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from figure_checks import misfits
+from helpers_cli import trustsim
 
 from sim import plots
 from sim.experiments import load_experiment, run
@@ -762,14 +761,7 @@ def test_bad_validation_section_exits_2_with_one_clear_line(tmp_path: Path, case
     change, words = BAD_VALIDATION[case]
     path = write(tmp_path / f"{case}.toml", GOOD.format(**{**GOOD_VALUES, **change}))
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    proc = trustsim("sweep", str(path), "--out", str(out))
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()

@@ -44,6 +44,9 @@ RunResult = dict[str, Any]
 
 
 def _sql_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is float or kind is int or kind is str or value is None:  # most values: fast
+        return value
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, tuple | list | dict):
