@@ -765,7 +765,7 @@ def stylized_facts(facts: Sequence[Any], size: str = "slide") -> Figure:
                 s=6,
                 color=OKABE_ITO[1],
                 alpha=0.6,
-                label=f"skill, week 104 (r = {d['r_skill']:.2f})",
+                label=f"skill, week {d.get('horizon', 104)} (r = {d['r_skill']:.2f})",
             )
             ax.set_xlabel("within-team trust, run mean (0-1)", fontsize=small)
             ax.set_ylabel("share / skill (0-1)", fontsize=small)

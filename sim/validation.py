@@ -134,6 +134,7 @@ def trust_and_learning(team_runs: pd.DataFrame, horizon: int = 104) -> Fact:
         finding,
         r_voice=r_voice[0],
         r_skill=r_skill[0],
+        horizon=horizon,
         trust=trust,
         voice=voice,
         skill=skill,

@@ -153,16 +153,7 @@ def run_march(setup: MarchSetup, seed: int, keep_steps: int) -> tuple[dict[str, 
     """One March (1991) run to equilibrium (or its time limit): its summary, no steps."""
     from sim.reference.march1991 import MarchModel
 
-    model = MarchModel(
-        m=setup.m,
-        n=setup.n,
-        p1=setup.p1,
-        p2=setup.p2,
-        p3=setup.p3,
-        p4=setup.p4,
-        rng=seed,
-        time_limit=setup.time_limit,
-    )
+    model = MarchModel(**setup.model_dump(exclude={"name"}), rng=seed)
     model.run()
     return model.summary(), []
 
