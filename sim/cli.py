@@ -210,6 +210,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for name in args.files:
         try:
+            if _is_experiment(Path(name)):
+                from sim.experiments import expand, load_experiment
+
+                exp = load_experiment(name)
+                reps = exp.replications
+                runs = len(expand(exp, range(reps.count or reps.min)))
+                what = f"{runs} runs" if reps.count else f"adaptive, at least {runs} runs"
+                print(f"ok: {name} (experiment: {what})")
+                continue
             load_scenario(name)
         except ScenarioError as err:
             bad += 1
@@ -218,6 +227,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"ok: {name}")
     return 2 if bad else 0
+
+
+def _is_experiment(path: Path) -> bool:
+    """An experiment file names scenarios or a model (a scenario file sets parameters)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False  # load_scenario says what is wrong with it
+    return any(key in raw for key in ("scenarios", "model", "sweep", "sensitivity"))
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
@@ -529,11 +547,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser(
         "validate",
-        help="check scenario files and report every error",
-        description="Check scenario files; print every problem, one line each. "
-        "Exit code 2 if any file has a problem.",
+        help="check scenario and experiment files and report every error",
+        description="Check scenario and experiment files (an experiment file names "
+        "scenarios or a model); print every problem, one line each, and for an experiment "
+        "how many runs it holds. Exit code 2 if any file has a problem.",
     )
-    val.add_argument("files", nargs="+", metavar="FILE", help="scenario files to check")
+    val.add_argument(
+        "files", nargs="+", metavar="FILE", help="scenario or experiment files to check"
+    )
     val.set_defaults(func=cmd_validate)
 
     lib = sub.add_parser(

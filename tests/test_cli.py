@@ -160,3 +160,16 @@ def test_large_runs_keep_one_row_per_week_unless_teams_are_asked_for(tmp_path: P
     assert teams["team"].nunique() == 1000
     assert len(teams) == teams["team"].nunique() * 4
     assert "teams.csv" in asked.stdout
+
+
+def test_validate_checks_experiment_files_too(tmp_path: Path) -> None:
+    done = trustsim("validate", "experiments/march1991.toml", "scenarios/peer_led.toml")
+    assert done.returncode == 0, done.stderr
+    assert "ok: experiments/march1991.toml (experiment: 2160 runs)" in done.stdout
+    assert "ok: scenarios/peer_led.toml" in done.stdout
+    bad = write(tmp_path / "bad.toml", 'scenarios = ["peer_led"]\nreplications = 0\n')
+    failed = trustsim("validate", str(bad))
+    assert failed.returncode == 2
+    assert failed.stderr.strip().splitlines() == [
+        f"error: {bad}: replications.count = 0: Input should be greater than or equal to 1"
+    ]
