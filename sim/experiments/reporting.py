@@ -32,6 +32,8 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.Net
     out: report.NetworkTables = {}
     if tables.manifest.get("model", "trust") != "trust":
         return out  # networks are the trust model's
+    if "[sensitivity]" in str(tables.manifest.get("experiment_text") or ""):
+        return out  # a sampled design: its median run sits at a random point
     outcome = tables.outcomes[0]
     for scenario in tables.scenarios[:max_scenarios]:
         run_id = report.median_run(tables.results, scenario, outcome)
