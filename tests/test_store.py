@@ -330,3 +330,43 @@ def test_store_survives_reopening(tmp_path: Path) -> None:
         assert list(again.results()["run_id"]) == ["a"]
     finally:
         again.close()
+
+
+def _processes_naming(text: str) -> list[int]:
+    """Pids of live processes whose command line holds `text` (Linux /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:  # gone meanwhile
+            continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+def test_kill_9_of_a_two_worker_sweep_leaves_no_worker_behind(tmp_path: Path) -> None:
+    path = write(tmp_path / "kill.toml", KILL)
+    out = tmp_path / "two_workers"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out), "--workers", "2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and stored_count(out) == 0 and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        assert len(_processes_naming(str(out))) >= 3  # the runner and its two workers
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _processes_naming(str(out)):
+        time.sleep(0.1)
+    assert _processes_naming(str(out)) == []  # the workers died with the runner

@@ -8,12 +8,15 @@ only writer of the results store, and writes each run as its batch comes back.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import hashlib
 import json
 import math
 import multiprocessing
+import os
 import platform
+import signal
 import subprocess
 import sys
 import threading
@@ -113,7 +116,14 @@ class _Backend:
         if self.client is None and workers > 1:
             import sim.model  # noqa: F401  (forked workers inherit it: no imports there)
 
-            self.pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
+            ctx = _pool_context()
+            forked = ctx.get_start_method() == "fork"
+            self.pool = ProcessPoolExecutor(
+                workers,
+                mp_context=ctx,
+                initializer=_die_with_parent,
+                initargs=(os.getpid() if forked else 0,),
+            )
             # Start every worker now, before a progress bar (a thread) exists here.
             for fut in [self.pool.submit(int) for _ in range(workers)]:
                 fut.result()
@@ -153,6 +163,22 @@ class _Backend:
             self.pool.shutdown(wait=False, cancel_futures=True)
         if self.own_client and self.client is not None:
             self.client.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: end when the runner ends, even by kill -9 (Linux; elsewhere a no-op).
+
+    A forked worker holds both ends of its task pipe, so it would never see the runner
+    go and would wait forever. Linux sends it SIGKILL when its parent dies instead.
+    `parent` is the runner's pid when the worker was forked from it (else 0).
+    """
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if parent and os.getppid() != parent:
+        os._exit(1)  # the runner died before the line above took effect
 
 
 def _pool_context() -> Any:
