@@ -129,7 +129,10 @@ def run_one(scenario: Scenario, seed: int, progress: bool, team_table: bool | No
 
     model = TrustModel(scenario, rng=seed, team_table=team_table)
     show = progress and sys.stderr.isatty()
-    with tqdm(total=scenario.steps, unit="week", disable=not show, delay=1.0, leave=False) as bar:
+    # A large organization shows its bar at once (its run takes about a second);
+    # a team's run is over before a bar would be worth drawing.
+    delay = 0.0 if model.org.n_people >= 1000 else 1.0
+    with tqdm(total=scenario.steps, unit="week", disable=not show, delay=delay, leave=False) as bar:
         while model.running:
             model.step()
             bar.update()
@@ -276,16 +279,20 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be 1 or more")
     samples = getattr(args, "samples", None)
-    for flag, value in (
-        ("--replications", args.replications),
-        ("--steps", args.steps),
-        ("--samples", samples),
-    ):
+    for flag, value in (("--replications", args.replications), ("--steps", args.steps)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} {value}: must be 1 or more")
     if samples is not None and samples < 2:
         raise UsageError(f"--samples {samples}: must be 2 or more")
     exp = load_experiment(args.experiment)
+    sens = exp.sensitivity
+    n = samples or (sens.samples if sens else 0)
+    if sens is not None and sens.method == "sobol" and n & (n - 1):
+        print(
+            f"warning: samples = {n} is not a power of 2: Sobol's sequence balances best at "
+            f"2^k (e.g. {1 << (n.bit_length() - 1)} or {1 << n.bit_length()})",
+            file=sys.stderr,
+        )
     if sensitivity and exp.sensitivity is None:
         raise ScenarioError(
             [
@@ -587,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="global sensitivity analysis (Sobol or Morris) of an experiment",
         description="Run the [sensitivity] design of an experiment file (SALib's Sobol or "
         "Morris sample, every point replicated) on all cores or a Dask cluster, store each run, "
-        "then print the indices with 95%% CIs and write sensitivity.csv, sensitivity.md and "
+        "then print the indices with 95% CIs and write sensitivity.csv, sensitivity.md and "
         "the report. Exit code 1 when some runs failed, 2 on bad input.",
     )
     _experiment_arguments(sens)

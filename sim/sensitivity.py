@@ -20,6 +20,7 @@ Reads result tables only, never a model (like sim.analysis, whose helpers it use
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -88,9 +89,10 @@ def design(sens: Sensitivity, seed: int) -> np.ndarray:
     if sens.method == "sobol":
         from SALib.sample import sobol as sobol_sample
 
-        return np.asarray(
-            sobol_sample.sample(problem, sens.samples, calc_second_order=False, seed=seed)
-        )
+        with warnings.catch_warnings():  # not a power of 2: the command line says so
+            warnings.simplefilter("ignore", UserWarning)
+            unit = sobol_sample.sample(problem, sens.samples, calc_second_order=False, seed=seed)
+        return np.asarray(unit)
     from SALib.sample import morris as morris_sample
 
     return np.asarray(

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 from pathlib import Path
 
 import pandas as pd
@@ -173,3 +180,29 @@ def test_validate_checks_experiment_files_too(tmp_path: Path) -> None:
     assert failed.stderr.strip().splitlines() == [
         f"error: {bad}: replications.count = 0: Input should be greater than or equal to 1"
     ]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a pseudo-terminal as on Linux")
+def test_a_large_run_shows_a_progress_bar_in_a_terminal(tmp_path: Path) -> None:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    command = [sys.executable, "-m", "sim.cli", "run", "large_org", "--steps", "20"]
+    proc = subprocess.Popen(
+        [*command, "--out", str(tmp_path / "lo")], stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: the run is over
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode(errors="replace")
+    assert "/20 [" in text  # tqdm's "k/20 [elapsed<left, rate]"
+    assert "week/s" in text
+    assert "large_org: 20 weeks, 11111 people" in text

@@ -563,3 +563,19 @@ def test_ci_half_width_matches_the_normal_formula() -> None:
     values = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
     assert ci_half_width(values) == pytest.approx(1.96 * np.std([1, 2, 3, 4], ddof=1) / 2)
     assert ci_half_width(np.array([1.0])) == float("inf")
+
+
+def test_another_model_without_outcomes_is_compared_on_its_own_outcome(tmp_path: Path) -> None:
+    path = tmp_path / "march.toml"
+    path.write_text(
+        '# March, briefly?\nmodel = "march1991"\nreplications = 2\n'
+        "[sweep]\n[sweep.parameters]\np1 = [0.1, 0.9]\n",
+        encoding="utf-8",
+    )
+    assert load_experiment(path).outcomes == ("code_knowledge",)
+    out = tmp_path / "out"
+    report = run(path, out=out, workers=1, progress=False)
+    assert report.done == 4
+    text = write_comparison(out)
+    assert "code_knowledge" in text
+    assert "mean_skill" not in text

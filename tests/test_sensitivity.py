@@ -285,3 +285,33 @@ trust_gain = { min = 0.02, max = 0.2 }
     text = "\n".join(err.value.lines)
     assert "both [sweep] and [sensitivity]" in text
     assert "needs a fixed count" in text
+
+
+@pytest.mark.parametrize(
+    ("ranges", "words"),
+    [
+        (
+            "trust_gain = { min = -1.0, max = 0.2 }",
+            ["sensitivity.parameters.trust_gain", "min = -1.0", "goes from 0.0 to 1.0"],
+        ),
+        (
+            "trust_rule = { min = 0, max = 1 }",
+            ["sensitivity.parameters.trust_rule", "is not a number", "factorial [sweep]"],
+        ),
+    ],
+)
+def test_ranges_are_checked_as_written_not_at_a_sampled_point(
+    tmp_path: Path, ranges: str, words: list[str]
+) -> None:
+    path = tmp_path / "ranges.toml"
+    path.write_text(
+        '# Which matter?\nscenarios = ["peer_led"]\nreplications = 2\n'
+        f"[sensitivity]\nsamples = 8\n[sensitivity.parameters]\n{ranges}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path)
+    assert len(err.value.lines) == 1
+    for word in words:
+        assert word in err.value.lines[0], (word, err.value.lines[0])
+    assert "point" not in err.value.lines[0]

@@ -88,7 +88,7 @@ def load_results(
     )
     results = results.reset_index(drop=True)
     settings = _experiment_settings(meta)
-    chosen = tuple(outcomes or settings.get("outcomes") or DEFAULT_OUTCOMES)
+    chosen = tuple(outcomes or settings.get("outcomes") or meta.get("outcomes") or DEFAULT_OUTCOMES)
     unknown = [o for o in chosen if o not in results.columns]
     if unknown:
         raise ScenarioError([f"{folder}: unknown outcome(s) {', '.join(unknown)}"])

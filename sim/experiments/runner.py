@@ -276,6 +276,7 @@ def _write_manifest(
         "plan": plan,
         "plan_hash": hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest(),
         "seed": exp.seed,
+        "outcomes": list(exp.outcomes),  # as resolved: a file may leave them to the model
         "git_commit": _git_commit(),
         "versions": _versions(),
         "platform": platform.platform(),

@@ -268,10 +268,30 @@ def _check_design(
                     f"{source}: {section}.parameters.{key} = {value!r} is not allowed: a range "
                     f"{{ min = ..., max = ... }} with min below max ({method} {section})"
                 )
+                continue
+            problems.extend(_range_problem(known[key], key, value, f"{source}: {section}"))
     if method != "factorial" and not table.get("samples"):
         what = "base sample size" if section == "sensitivity" else f"number of {method} points"
         problems.append(f"{source}: {section}.samples is missing: the {what}")
     return problems
+
+
+def _range_problem(field: Any, key: str, value: dict[str, float], where: str) -> list[str]:
+    """A sampled range must be of a numeric parameter and within its allowed values."""
+    if field.annotation not in (int, float):
+        return [
+            f"{where}.parameters.{key} = {value!r} is not allowed: {key} is not a number; "
+            "list its values in a factorial [sweep] instead"
+        ]
+    lo = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    hi = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    if (lo is not None and value["min"] < lo) or (hi is not None and value["max"] > hi):
+        return [
+            f"{where}.parameters.{key} = {{ min = {value['min']}, max = {value['max']} }} is "
+            f"not allowed: {key} goes from {lo if lo is not None else '-inf'} to "
+            f"{hi if hi is not None else 'inf'}"
+        ]
+    return []
 
 
 def _outcome_problems(outcomes: Any, where: str, source: str, keys: tuple[str, ...]) -> list[str]:
