@@ -77,6 +77,7 @@ from sim.scenario import (  # noqa: E402
     PRESETS,
     Event,
     Scenario,
+    ScenarioError,
     load_scenario,
     preset,
     scenario_from_dict,
@@ -451,7 +452,11 @@ def a12_false_alarm(n_a: int, n_b: int, band: tuple[float, float] = A12_BAND) ->
 
 
 def report(
-    table: pd.DataFrame, seeds: int, seconds: float | None = None, title: str | None = None
+    table: pd.DataFrame,
+    seeds: int,
+    seconds: float | None = None,
+    title: str | None = None,
+    confirm: int = 1000,
 ) -> str:
     """The docking report in Markdown: a headline, then one table per scenario."""
     tested = table[table["skipped"] == ""]
@@ -483,8 +488,12 @@ def report(
         f"A12 leaves that band with probability about {chance:.1%} at {seeds} seeds, so "
         f"about {chance * len(tested):.1f} of {len(tested)} A12 failures are expected by "
         "chance alone (the KS column is corrected for multiplicity, the A12 band is not). "
-        "So an A12 outside the band (with KS passing) is run again with fresh seeds (1,000 "
-        "per side by default), and the outcome passes if that A12 is inside the band.",
+        + (
+            f"So an A12 outside the band (with KS passing) is run again with {confirm:,} fresh "
+            "seeds per side, and the outcome passes if that A12 is inside the band."
+            if confirm > 0
+            else "No second stage was run (--confirm 0): an A12 outside the band fails."
+        ),
         "",
         "| scenario | verdict | KS failures | A12 outside band (first stage) |",
         "|---|---|---|---|",
@@ -499,7 +508,7 @@ def report(
             f"{', '.join(off) or '-'} |"
         )
     if seconds is not None:
-        lines += ["", f"Run time: {seconds:.0f} s ({platform.python_version()})."]
+        lines += ["", f"Run time: {seconds:.0f} s (Python {platform.python_version()})."]
     for name, group in table.groupby("scenario", sort=False):
         lines += [
             "",
@@ -614,6 +623,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--speed", action="store_true", help="only measure speed")
     args = parser.parse_args(argv)
+    if args.seeds < 2:
+        parser.error(f"--seeds {args.seeds}: must be 2 or more (two samples to compare)")
+    if args.confirm < 0:
+        parser.error(f"--confirm {args.confirm}: must be 0 or more")
+    try:
+        for name in args.scenarios:
+            resolve(name)
+    except ScenarioError as err:
+        parser.error(
+            f"--scenarios: {err.lines[0]} (a preset, a stress scenario, a name from "
+            "scenarios/ or a TOML path)"
+        )
     if args.speed:
         print(speed_report())
         return 0
@@ -627,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         confirm=args.confirm,
     )
     title = "# Docking, A/A: the fast model against itself" if args.null else None
-    text = report(table, args.seeds, time.perf_counter() - started, title)
+    text = report(table, args.seeds, time.perf_counter() - started, title, confirm=args.confirm)
     args.out.write_text(text, encoding="utf-8")
     if args.csv:
         table.to_csv(args.csv, index=False)

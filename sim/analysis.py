@@ -444,9 +444,10 @@ class Comparison:
         """How many runs, scenarios, points; what was measured when."""
         sweep = f", {len(self.points)} sweep points" if self.points else ""
         when = f"; outcomes at week {self.steps} unless marked as run means" if self.steps else ""
+        n_scenarios = self.results["scenario"].nunique()
         return (
             f"{len(self.results)} finished runs ({self.failed} failed), "
-            f"{self.results['scenario'].nunique()} scenarios{sweep}{when}."
+            f"{n_scenarios} scenario{'s' if n_scenarios != 1 else ''}{sweep}{when}."
         )
 
     def n_line(self) -> str:

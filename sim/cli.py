@@ -321,9 +321,13 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     )
     if report.done or report.skipped:
         comparison = write_comparison(report.folder)
-        print(write_sensitivity(report.folder) if exp.sensitivity is not None else comparison)
-        if exp.validation is not None:
+        if exp.sensitivity is not None:
+            print(write_sensitivity(report.folder))
+        elif exp.validation is not None:  # the facts are the point; pairs go to compare.md
             print(write_validation(report.folder))
+            print(f"every pair of scenarios compared: {report.folder / 'compare.md'}")
+        else:
+            print(comparison)
         if not args.no_report and not report.interrupted:
             from sim.experiments.reporting import write_report
 

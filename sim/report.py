@@ -401,7 +401,8 @@ def build_report(
     rep.add(
         "p",
         (
-            f"{len(names)} scenarios, {results['point'].nunique()} parameter point(s), "
+            f"{len(names)} scenario{'s' if len(names) != 1 else ''}, "
+            f"{results['point'].nunique()} parameter point(s), "
             f"{count} replications each ({len(results)} runs "
             f"finished, {comp.failed} failed)"
             + (f", {comp.steps} weeks per run" if comp.steps else "")
@@ -418,10 +419,9 @@ def build_report(
         )
         rep.add("table", differing)
     if swept:
-        values = "; ".join(
-            f"{p} = {', '.join(f'{v:g}' for v in sorted(runs[p].unique()))}" for p in swept
-        )
-        rep.add("p", f"Swept, for every scenario: {values}.")
+        values = "; ".join(_swept_values(runs[p]) for p in swept)
+        kind = "Sampled" if sensitivity is not None else "Swept"
+        rep.add("p", f"{kind}, for every scenario: {values}.")
     if sensitivity is not None:
         _sensitivity_section(rep, sensitivity)
     if facts:
@@ -473,6 +473,14 @@ def build_report(
     md_path.write_text(rep.markdown(), encoding="utf-8")
     html_path.write_text(rep.html(figure_dir), encoding="utf-8")
     return md_path, html_path
+
+
+def _swept_values(column: pd.Series) -> str:
+    """A swept parameter's values; a sampled one's range (thousands of values say little)."""
+    values = sorted(column.unique())
+    if len(values) > 12:
+        return f"{column.name} from {values[0]:g} to {values[-1]:g} ({len(values)} values)"
+    return f"{column.name} = {', '.join(f'{v:g}' for v in values)}"
 
 
 def _facts_section(rep: Report, facts: Sequence[Fact]) -> None:

@@ -195,6 +195,8 @@ def ranking_sentences(table: pd.DataFrame, outcome: str, threshold: float = 0.05
         s1 = rows[rows["index"] == "S1"].set_index("parameter")
         order = st["value"].sort_values(ascending=False)
         matter = [p for p in order.index if st.loc[p, "ci_low"] > threshold]
+        unsure = [p for p in order.index if p not in matter and order[p] >= threshold]
+        rest = [p for p in order.index if p not in matter and p not in unsure]
         out = []
         if matter:
             parts = [
@@ -204,18 +206,32 @@ def ranking_sentences(table: pd.DataFrame, outcome: str, threshold: float = 0.05
             out.append(f"{outcome}: driven by {', '.join(parts)}.")
         else:
             out.append(f"{outcome}: no parameter's total effect is clearly above {threshold:g}.")
-        rest = [p for p in order.index if p not in matter]
+        if unsure:
+            parts = [
+                f"{p} (total {order[p]:.2f} [{st.loc[p, 'ci_low']:.2f}, "
+                f"{st.loc[p, 'ci_high']:.2f}])"
+                for p in unsure
+            ]
+            out.append(
+                f"{outcome}: {', '.join(parts)} may matter: the CI is too wide to tell "
+                "(more samples or replications would)."
+            )
         if rest:
             out.append(
-                f"{outcome}: {', '.join(rest)} "
-                f"{'does' if len(rest) == 1 else 'do'} not clearly matter "
-                f"(total index's 95% CI reaches below {threshold:g})."
+                f"{outcome}: {', '.join(rest)} hardly matter{'s' if len(rest) == 1 else ''} "
+                f"(total index below {threshold:g})."
             )
-        inter = [p for p in matter if st.loc[p, "value"] - max(s1.loc[p, "value"], 0.0) > threshold]
+        # Interactions only where the gap is clear: noise also lifts ST above S1.
+        inter = [
+            p
+            for p in matter
+            if st.loc[p, "ci_low"] > s1.loc[p, "ci_high"]
+            and st.loc[p, "value"] - max(s1.loc[p, "value"], 0.0) > threshold
+        ]
         if inter:
             out.append(
                 f"{outcome}: {', '.join(inter)} act{'s' if len(inter) == 1 else ''} partly "
-                "through interactions (total well above first-order)."
+                "through interactions (total clearly above first-order)."
             )
         return out
     mu = rows[rows["index"] == "mu_star"].set_index("parameter")["value"]
@@ -283,12 +299,16 @@ class SensitivityResults:
 
     def noise_line(self) -> str:
         """What share of the variance is run-to-run noise, in words."""
+        effect = (
+            "inflates total-order indices (ST above S1 for every parameter)"
+            if self.method == "sobol"
+            else "adds to every elementary effect (mu* and sigma alike)"
+        )
         return (
             "single_run: the share of a single run's variance that is run-to-run noise (pooled "
             "within-point variance over total variance); in_means: the share that remains in "
-            "the point means the indices are computed on. Noise left in the means inflates "
-            "total-order indices (ST above S1 for every parameter); more replications per "
-            "point shrink it."
+            f"the point means the indices are computed on. Noise left in the means {effect}; "
+            "more replications per point shrink it."
         )
 
 

@@ -120,13 +120,22 @@ def trust_and_learning(team_runs: pd.DataFrame, horizon: int = 104) -> Fact:
         if min(r_voice[0], r_skill[0]) >= 0.2
         else "weaker than"
     )
+    unclear = [name for name, r in (("help-seeking", r_voice), ("skill", r_skill)) if not r[1] > 0]
     finding = (
-        f"Across {len(team_runs)} teams, within-team trust (run mean) correlates with "
+        (
+            f"Not shown: the 95% CI of the correlation with {' and '.join(unclear)} "
+            "reaches 0 or below. "
+            if unclear
+            else ""
+        )
+        + f"Across {len(team_runs)} teams, within-team trust (run mean) correlates with "
         f"help-seeking (share of needs voiced) at r = {r_voice[0]:.2f} [{r_voice[1]:.2f}, "
         f"{r_voice[2]:.2f}] and with mean skill at week {horizon} at r = {r_skill[0]:.2f} "
         f"[{r_skill[1]:.2f}, {r_skill[2]:.2f}] (95% CIs): {strength} the field's 0.3. Teams "
         "here differ only in their draws (people, traits, events), so trust is one of few "
-        "sources of difference; in the field, many other things vary too."
+        "sources of difference; in the field, many other things vary too. The link to "
+        "voice is partly built in (asking depends on trust, ODD 7.9); the link to skill "
+        "runs through who asks whom."
     )
     return _fact(
         1,
@@ -278,7 +287,8 @@ def in_proportion(effects: pd.DataFrame) -> Fact:
         f"95% CIs; R^2 = {fit.rvalue**2:.2f}). By level: {levels}. "
         + (
             "The effect rises with trust in the sponsor and goes through zero with it: "
-            "proportional."
+            "proportional, as the ODD's transfer formula (7.6) says it should be: this "
+            "checks the implementation and its measurement more than it tests a prediction."
             if shown
             else "Not proportional: "
             + (
@@ -329,7 +339,9 @@ def levels_weaken(per_level: dict[int, np.ndarray]) -> Fact:
     finding = (
         f"The endorsement's week-1 effect on trust in the coach (95% CIs): {text}. "
         + (
-            "It falls with every added level."
+            "It falls with every added level (by construction in part: the transfer fades "
+            "by hierarchy_attenuation per level, and trust in the sponsor is a product "
+            "along the reporting chain)."
             if falling
             else f"It does not fall with every added level (Spearman rho = {rho:.2f})."
         )
