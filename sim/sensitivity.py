@@ -213,8 +213,9 @@ def ranking_sentences(table: pd.DataFrame, outcome: str, threshold: float = 0.05
                 for p in unsure
             ]
             out.append(
-                f"{outcome}: {', '.join(parts)} may matter: the CI is too wide to tell "
-                "(more samples or replications would)."
+                f"{outcome}: {', '.join(parts)} may matter: the total index is above "
+                f"{threshold:g} but its 95% CI reaches below (more samples or replications "
+                "would tell)."
             )
         if rest:
             out.append(
