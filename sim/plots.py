@@ -751,22 +751,15 @@ def stylized_facts(facts: Sequence[Any], size: str = "slide") -> Figure:
             continue
         d = fact.data
         if number == 1:
-            ax.scatter(
-                d["trust"],
-                d["voice"],
-                s=6,
-                color=OKABE_ITO[0],
-                alpha=0.6,
-                label=f"needs voiced (r = {d['r_voice']:.2f})",
-            )
-            ax.scatter(
-                d["trust"],
-                d["skill"],
-                s=6,
-                color=OKABE_ITO[1],
-                alpha=0.6,
-                label=f"skill, week {d.get('horizon', 104)} (r = {d['r_skill']:.2f})",
-            )
+            for key, colour, name in (
+                ("voice", OKABE_ITO[0], f"needs voiced (r = {d['r_voice']:.2f})"),
+                (
+                    "skill",
+                    OKABE_ITO[1],
+                    f"skill, week {d.get('horizon', 104)} (r = {d['r_skill']:.2f})",
+                ),
+            ):
+                ax.scatter(d["trust"], d[key], s=6, color=colour, alpha=0.6, label=name)
             ax.set_xlabel("within-team trust, run mean (0-1)", fontsize=small)
             ax.set_ylabel("share / skill (0-1)", fontsize=small)
             ax.legend(fontsize=small - 1, loc="best", frameon=True)
