@@ -75,10 +75,10 @@ def _breach(
     breach_loss: float,
     gossip_weight: float,
 ) -> None:
-    """Breacher j breaches victim i; every teammate w of i hears of it (MODEL.md step 6).
+    """Breacher j breaches victim i; every teammate w of i hears of it (docs/ODD.md step 6).
 
     Teammates are i's contacts but external coaches: everyone who shares a team with i,
-    including, for a manager, the peers under the same boss (MODEL.md). Only those in
+    including, for a manager, the peers under the same boss (docs/ODD.md). Only those in
     contact with j change their trust in j.
     """
     e = find_edge(indptr, dst, victim, breacher)
@@ -135,7 +135,7 @@ def learning_round(
     beta: bool,
     peer_coaching: bool,
 ) -> Any:
-    """MODEL.md steps 2 to 6 for this step's needs: choice, voice, response, outcome, breach.
+    """docs/ODD.md steps 2 to 6 for this step's needs: choice, voice, response, outcome, breach.
 
     Choices and chances are taken on the state at the start of the round; requests are
     then served in random order (u_order) up to each helper's capacity.
@@ -281,7 +281,7 @@ def learning_round(
 def gossip(
     tr: Any, indptr: Any, dst: Any, talker: Any, u_pick: Any, u_topic: Any, weight: float
 ) -> None:
-    """Gossip (MODEL.md step 7), on start-of-step trust.
+    """Gossip (docs/ODD.md step 7), on start-of-step trust.
 
     Each talker i picks a contact j with weight T[i, j] and hears j's view of a third
     contact k of both, picked at random.
@@ -339,7 +339,7 @@ def endorse(
     strength: float,
     attenuation: float,
 ) -> None:
-    """Every coach is endorsed by its team's sponsor (MODEL.md, sponsorship; Stewart 2003).
+    """Every coach is endorsed by its team's sponsor (docs/ODD.md, sponsorship; Stewart 2003).
 
     For each person i the coach serves (its team, less the sponsor), trust_in_sponsor(i)
     is the product of trust along i's reporting chain up to the sponsor, and d the
@@ -371,7 +371,7 @@ def endorse(
 def components(
     src: Any, dst: Any, tr: Any, rev: Any, team: Any, n_teams: int, threshold: float
 ) -> Any:
-    """Fragmentation (MODEL.md): per team, its bonded graph's components and largest share.
+    """Fragmentation (docs/ODD.md): per team, its bonded graph's components and largest share.
 
     Pairs inside a team are bonded when min(T[i, j], T[j, i]) >= threshold. Union-find
     with path halving.

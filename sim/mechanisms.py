@@ -1,4 +1,4 @@
-"""The formulas of MODEL.md, one small pure function each, vectorized over arrays.
+"""The formulas of docs/ODD.md, one small pure function each, vectorized over arrays.
 
 The model (model.py, kernels.py) decides who meets whom and in which order; these
 functions say what happens to trust and skill when they do. Each docstring states the
@@ -50,7 +50,7 @@ def initial_trust(
     scale: float,
     power_distance: float,
 ) -> Any:
-    """Initial (and baseline) trust of i in j (MODEL.md, "Entities and state").
+    """Initial (and baseline) trust of i in j (docs/ODD.md, "Entities and state").
 
     T0[i, j] = clip(clip(p_i * scale * power_distance ** |level_i - level_j| + noise) * f_j),
     where noise ~ N(0, 0.05) and f_j is `management_trust_scale` when j is a manager,
@@ -81,7 +81,7 @@ def sponsorship_transfer(
 
 
 def choice_weight(trust: Any, skill_gap: Any, selectivity: float) -> Any:
-    """Weight of helper j for learner i on topic k (MODEL.md step 2).
+    """Weight of helper j for learner i on topic k (docs/ODD.md step 2).
 
     w = T[i, j] ** trust_selectivity * (s_j[k] - s_i[k]) where j knows more, else 0.
     """
@@ -89,7 +89,7 @@ def choice_weight(trust: Any, skill_gap: Any, selectivity: float) -> Any:
 
 
 def ask_probability(trust: Any) -> Any:
-    """Voice (MODEL.md step 3): asking makes i vulnerable, so i asks with probability T[i, j].
+    """Voice (docs/ODD.md step 3): asking makes i vulnerable, so i asks with probability T[i, j].
 
     Edmondson (1999): people speak up where they feel safe to.
     """
@@ -97,12 +97,12 @@ def ask_probability(trust: Any) -> Any:
 
 
 def refusal(trust: Any, loss: float) -> Any:
-    """A refused request (MODEL.md step 4): T[i, j] -= refusal_loss * T[i, j]."""
+    """A refused request (docs/ODD.md step 4): T[i, j] -= refusal_loss * T[i, j]."""
     return trust - loss * trust
 
 
 def success_probability(trust_ij: Any, trust_ji: Any, sensitivity: float) -> Any:
-    """Chance that help succeeds (MODEL.md step 5): sqrt(T[i, j] T[j, i]) ** trust_sensitivity.
+    """Chance that help succeeds (docs/ODD.md step 5): sqrt(T[i, j] T[j, i]) ** trust_sensitivity.
 
     The learner must be open and the helper must invest: both directions of trust count.
     """
@@ -110,7 +110,7 @@ def success_probability(trust_ij: Any, trust_ji: Any, sensitivity: float) -> Any
 
 
 def recognition(trust: Any, amount: float, times: Any = 1) -> Any:
-    """Peer recognition (MODEL.md, peer_coaching): T[w, j] += peer_recognition per success.
+    """Peer recognition (docs/ODD.md, peer_coaching): T[w, j] += peer_recognition per success.
 
     Clipped at 1.
     """
@@ -118,12 +118,12 @@ def recognition(trust: Any, amount: float, times: Any = 1) -> Any:
 
 
 def breach_direct(trust: Any, loss: float) -> Any:
-    """The breached learner (MODEL.md step 6): T[i, j] *= 1 - breach_loss."""
+    """The breached learner (docs/ODD.md step 6): T[i, j] *= 1 - breach_loss."""
     return trust * (1.0 - loss)
 
 
 def breach_heard(trust_wj: Any, trust_wi: Any, gossip_weight: float, loss: float) -> Any:
-    """A teammate w of the victim i hears of j's breach (MODEL.md step 6).
+    """A teammate w of the victim i hears of j's breach (docs/ODD.md step 6).
 
     T[w, j] -= gossip_weight * T[w, i] * breach_loss * T[w, j]: the more w trusts i,
     the more w believes the story.
@@ -132,7 +132,7 @@ def breach_heard(trust_wj: Any, trust_wi: Any, gossip_weight: float, loss: float
 
 
 def gossip_update(trust_ik: Any, trust_ij: Any, trust_jk: Any, weight: float) -> Any:
-    """Gossip (MODEL.md step 7): i hears from j about k.
+    """Gossip (docs/ODD.md step 7): i hears from j about k.
 
     T[i, k] += gossip_weight * T[i, j] * (T[j, k] - T[i, k]): i moves towards j's view
     of k as far as i trusts j (Burt and Knez 1995, trust and third-party gossip).
@@ -141,5 +141,5 @@ def gossip_update(trust_ik: Any, trust_ij: Any, trust_jk: Any, weight: float) ->
 
 
 def decay_toward(value: Any, baseline: Any, rate: float) -> Any:
-    """Decay to baseline (MODEL.md step 8): T[i, j] += trust_decay * (B[i, j] - T[i, j])."""
+    """Decay to baseline (docs/ODD.md step 8): T[i, j] += trust_decay * (B[i, j] - T[i, j])."""
     return value + rate * (baseline - value)

@@ -1,4 +1,4 @@
-"""Every measured quantity of MODEL.md ("What is measured") as a function of model state."""
+"""Every measured quantity of docs/ODD.md ("What is measured") as a function of model state."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MEASURES", "SUMMARY_KEYS", "TEAM_COLUMNS", "gini", "measure", "summarize"]
 
-# The per-step columns, with exactly MODEL.md's names (fragmentation: mean number of
+# The per-step columns, with exactly docs/ODD.md's names (fragmentation: mean number of
 # bonded components per team; largest_component_share: the largest one's mean share).
 MEASURES = (
     "mean_trust",
@@ -54,7 +54,7 @@ def gini(x: NDArray[np.float64]) -> float:
 
 
 def measure(model: TrustModel) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """This step's measures (MODEL.md), and one row per team when the model keeps them."""
+    """This step's measures (docs/ODD.md), and one row per team when the model keeps them."""
     org, net, t = model.org, model.net, model.trust
     p, c = model.params, model.counts
     means, per_team = kernels.trust_means(t, model.edge_category, model.edge_team, org.n_teams)
@@ -98,7 +98,7 @@ def measure(model: TrustModel) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 
 def summarize(model: TrustModel) -> dict[str, Any]:
-    """Run-level results (MODEL.md, "What is measured").
+    """Run-level results (docs/ODD.md, "What is measured").
 
     The final values; their means over the run (steps 1 on), as NAME_avg;
     time_to_competence (the first step with mean_skill >= competence_target, or None);

@@ -1,8 +1,8 @@
-"""TrustModel: the trust-and-learning model of MODEL.md as a Mesa model.
+"""TrustModel: the trust-and-learning model of docs/ODD.md as a Mesa model.
 
 State lives in numpy arrays on the model (structure of arrays): skills (people x
 topics), traits, and trust on the directed edges of the contact network. Agents are
-views on those arrays. One step runs the mechanisms of MODEL.md in their order, each
+views on those arrays. One step runs the mechanisms of docs/ODD.md in their order, each
 vectorized over people; the formulas themselves live in mechanisms.py.
 """
 
@@ -30,7 +30,7 @@ from sim.trust import beta_forget
 
 __all__ = ["STREAMS", "TrustModel"]
 
-# One random stream per mechanism (MODEL.md: "each mechanism draws from its own
+# One random stream per mechanism (docs/ODD.md: "each mechanism draws from its own
 # stream"), always spawned in this order, so switching one mechanism on or off does
 # not shift the draws of any other.
 STREAMS = (
@@ -50,7 +50,7 @@ STREAMS = (
     "mesa",
 )
 
-INITIAL_TRUST_NOISE = 0.05  # sd of the noise on initial trust (MODEL.md)
+INITIAL_TRUST_NOISE = 0.05  # sd of the noise on initial trust (docs/ODD.md)
 BENEVOLENCE_SD = 0.1
 INTEGRITY_SD = 0.03
 COACH_BENEVOLENCE = 0.9
@@ -69,7 +69,7 @@ def _seed_sequence(rng: Any) -> np.random.SeedSequence:
 class TrustModel(mesa.Model):
     """Trust between colleagues decides whether they learn from each other.
 
-    Build it from a Scenario, from keyword parameters with MODEL.md's names, or both
+    Build it from a Scenario, from keyword parameters with docs/ODD.md's names, or both
     (keywords override): `TrustModel(load_scenario(path), rng=42, gossip_rate=0.2)`.
 
     Attributes:
@@ -79,7 +79,7 @@ class TrustModel(mesa.Model):
         skill: skills, people x topics.
         trust: trust on the directed edges of `net` (see structure.Network).
         baseline: the trust each edge decays back towards.
-        datacollector: one row per step with every quantity of MODEL.md's "What is
+        datacollector: one row per step with every quantity of docs/ODD.md's "What is
             measured", and a "teams" table per team when `team_table` is on.
     """
 
@@ -94,7 +94,7 @@ class TrustModel(mesa.Model):
         """Build the organization, draw everyone's traits and initial trust.
 
         Args:
-            scenario: the Scenario to run (defaults to MODEL.md's defaults).
+            scenario: the Scenario to run (defaults to docs/ODD.md's defaults).
             rng: a seed (int), a SeedSequence, a numpy Generator, or None (fresh entropy).
             team_table: record a per-team table every step; by default only up to 50 teams.
             **params: parameters overriding the scenario's, validated like a file's.
@@ -273,7 +273,7 @@ class TrustModel(mesa.Model):
 
     # ------------------------------------------------------------------- step
     def step(self) -> None:
-        """One working week, in MODEL.md's order."""
+        """One working week, in docs/ODD.md's order."""
         t = int(self.steps)
         for key in self.counts:
             self.counts[key] = 0
@@ -373,7 +373,7 @@ class TrustModel(mesa.Model):
         self.counts["breaches"] += breaches
 
     def _need_topic(self, learner: NDArray[np.int64], u: NDArray[np.float64]) -> NDArray[np.int64]:
-        """Topic of each need, drawn with weight 1 - s_i[k] (MODEL.md step 1)."""
+        """Topic of each need, drawn with weight 1 - s_i[k] (docs/ODD.md step 1)."""
         w = 1.0 - self.skill[learner]
         cum = np.cumsum(w, axis=1)
         target = u * cum[:, -1]
@@ -381,7 +381,7 @@ class TrustModel(mesa.Model):
         return np.minimum(topic, self.params.topics - 1)
 
     def _breach(self, victims: NDArray[np.int64], breachers: NDArray[np.int64]) -> None:
-        """J breaches i: i's trust falls, and i's teammates hear of it (MODEL.md step 6)."""
+        """J breaches i: i's trust falls, and i's teammates hear of it (docs/ODD.md step 6)."""
         p, org, net = self.params, self.org, self.net
         kernels.breach_all(
             self.trust,
@@ -446,7 +446,7 @@ class TrustModel(mesa.Model):
 
     # ----------------------------------------------------------------- events
     def _apply_event(self, ev: Event) -> None:
-        """Scheduled events happen first in their step (MODEL.md)."""
+        """Scheduled events happen first in their step (docs/ODD.md)."""
         org = self.org
         if ev.type == "sponsor_withdraws":
             self.sponsor_active = False

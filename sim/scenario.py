@@ -35,7 +35,7 @@ __all__ = [
     "scenario_from_dict",
 ]
 
-# The named regimes are presets of the three switches (MODEL.md, "Coaching regimes").
+# The named regimes are presets of the three switches (docs/ODD.md, "Coaching regimes").
 PRESETS: dict[str, dict[str, Any]] = {
     "no_coaching": {"coach": "none", "sponsor": "none", "peer_coaching": False},
     "top_down_internal": {"coach": "internal", "sponsor": "top", "peer_coaching": False},
@@ -96,7 +96,7 @@ class Event(BaseModel):
 
 
 class Scenario(BaseModel):
-    """Every parameter of the trust-and-learning model, with its default (MODEL.md).
+    """Every parameter of the trust-and-learning model, with its default (docs/ODD.md).
 
     Frozen: a scenario is a value. Build variants with `Scenario.with_(...)`.
     """
@@ -685,7 +685,7 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
 
 
 def preset(name: str, **overrides: Any) -> Scenario:
-    """A named preset (MODEL.md's six regimes) with optional parameter overrides."""
+    """A named preset (docs/ODD.md's six regimes) with optional parameter overrides."""
     if name not in PRESETS:
         raise ScenarioError(
             [

@@ -53,7 +53,7 @@ class Organization:
 
 
 def level_sizes(members: int, levels: int) -> list[int]:
-    """Managers per level, top first: span about ceil(members ** (1 / levels)) (MODEL.md)."""
+    """Managers per level, top first: span about ceil(members ** (1 / levels)) (docs/ODD.md)."""
     span = math.ceil(members ** (1.0 / levels) - 1e-9)
     sizes = [1] * levels
     if levels > 1:
@@ -69,7 +69,7 @@ def _split_evenly(n_items: int, n_groups: int) -> IntArray:
 
 
 def build_organization(members: int, levels: int, external_coaches: bool) -> Organization:
-    """The management tree of MODEL.md: members split evenly into front-line teams.
+    """The management tree of docs/ODD.md: members split evenly into front-line teams.
 
     levels = 1: one manager and all members form one team. levels = L > 1: members are
     split as evenly as possible under front-line managers, who report upward with span

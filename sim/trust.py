@@ -41,7 +41,7 @@ def asymmetric_update(trust: Any, success: Any, gain: Any, loss: Any) -> Any:
 
 
 def asymmetric_fixed_point(q: float, gain: float, loss: float) -> float:
-    """Where the asymmetric rule's mean settles for success probability q (MODEL.md).
+    """Where the asymmetric rule's mean settles for success probability q (docs/ODD.md).
 
     E[dT] = q * gain * (1 - T) - (1 - q) * loss * T = 0 gives
     T* = gain * q / (gain * q + loss * (1 - q)).

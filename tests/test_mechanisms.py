@@ -1,7 +1,7 @@
-"""The formulas of MODEL.md, one by one, on small numbers worked out by hand.
+"""The formulas of docs/ODD.md, one by one, on small numbers worked out by hand.
 
 Each expected value below is computed in the comment next to it from the formula as
-MODEL.md writes it, not from the code. The compiled copies in sim.kernels must give
+docs/ODD.md writes it, not from the code. The compiled copies in sim.kernels must give
 the same numbers as the plain functions they are compiled from.
 """
 
@@ -281,7 +281,7 @@ def test_compiled_refusal_by_hand():
 
 
 # ------------------------------------------------ one learning round, by hand
-# Steps 2 to 6 of MODEL.md run by kernels.learning_round on a hand-built team of three
+# Steps 2 to 6 of docs/ODD.md run by kernels.learning_round on a hand-built team of three
 # (0, 1, 2, everyone in contact) and one topic, with the random numbers chosen by hand.
 PARAMS = {
     "trust_selectivity": 2.0,

@@ -1,4 +1,4 @@
-"""TrustModel (sim/model.py) against MODEL.md: output, reproducibility, regimes, events."""
+"""TrustModel (sim/model.py) against docs/ODD.md: output, reproducibility, regimes, events."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from sim.structure import COACH, MANAGER, MEMBER, contact_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# MODEL.md, "What is measured", with its names; fragmentation is reported as the number
+# docs/ODD.md, "What is measured", with its names; fragmentation is reported as the number
 # of components and the largest one's share.
 MODEL_MD_MEASURES = {
     "mean_trust",
@@ -188,7 +188,7 @@ class TestReproducibility:
         pd.testing.assert_frame_equal(table(a), table(b))
 
     def test_identical_in_another_process(self, tmp_path):
-        # MODEL.md: identical output "in any process" (here with a different hash seed)
+        # docs/ODD.md: identical output "in any process" (here with a different hash seed)
         out = tmp_path / "table.pkl"
         code = textwrap.dedent(
             f"""
@@ -266,7 +266,7 @@ class TestCommonRandomNumbers:
             internal = coaches[coaches < n]
             others = np.setdiff1d(np.arange(n), internal)
             np.testing.assert_array_equal(m.skill[others], base.skill[others], err_msg=name)
-            # an internal coach is the same draw plus coach_training (MODEL.md)
+            # an internal coach is the same draw plus coach_training (docs/ODD.md)
             expected = np.minimum(1.0, base.skill[internal] + m.params.coach_training)
             np.testing.assert_allclose(m.skill[internal], expected, rtol=0, atol=1e-15)
             # managers start at manager_skill
@@ -276,7 +276,7 @@ class TestCommonRandomNumbers:
     def test_initial_trust_among_staff_identical_across_presets(self, name):
         """Initial trust between members and managers is a mechanism all regimes share.
 
-        MODEL.md: "Two scenarios run with the same seed share their random draws wherever
+        docs/ODD.md: "Two scenarios run with the same seed share their random draws wherever
         their mechanisms coincide (common random numbers)"; structure.py: "Keeping that
         order fixed makes the draws of members and managers line up across regimes".
         """
@@ -492,7 +492,7 @@ class TestRegimes:
 
     @pytest.mark.parametrize("levels", [1, 2, 3])
     def test_null_sponsor_changes_nothing(self, levels):
-        # MODEL.md: with sponsorship_strength = 0 and coach_development = 0, a sponsor
+        # docs/ODD.md: with sponsorship_strength = 0 and coach_development = 0, a sponsor
         # changes nothing
         kw = {
             "steps": 30,
@@ -828,9 +828,9 @@ def test_turnover_draws_shared_across_regimes(variant):
 
 
 class TestExternalCoachIsNotATeammate:
-    """MODEL.md: "A team is a front-line manager plus direct reports"; an external coach is
+    """docs/ODD.md: "A team is a front-line manager plus direct reports"; an external coach is
     "a new agent per team" who serves it (docs/ODD.md: "serves the team without belonging
-    to it"). Hearing of a breach (MODEL.md step 6: "every teammate w of i") and peer
+    to it"). Hearing of a breach (docs/ODD.md step 6: "every teammate w of i") and peer
     recognition ("every teammate's trust in them") are for teammates.
     """
 
@@ -886,7 +886,7 @@ class TestExternalCoachIsNotATeammate:
 
 @pytest.mark.parametrize("levels", [2, 3])
 def test_peer_managers_hear_of_a_breach_by_their_boss(levels):
-    """MODEL.md: "A manager is also a member of their own manager's team (managers who share
+    """docs/ODD.md: "A manager is also a member of their own manager's team (managers who share
     a boss are peers)", and step 6: "every teammate w of i who trusts i hears of it":
     T[w, j] -= gossip_weight * T[w, i] * breach_loss * T[w, j].
     """

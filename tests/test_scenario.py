@@ -1,4 +1,4 @@
-"""Loading and validating scenarios (sim/scenario.py) against MODEL.md and STYLE.md.
+"""Loading and validating scenarios (sim/scenario.py) against docs/ODD.md and STYLE.md.
 
 Every error test asserts on what a user reads: one line per problem that names the
 file, the key, the value and what is allowed.
@@ -20,7 +20,7 @@ from sim.scenario import (
     parameters,
 )
 
-# A spot-check of MODEL.md's defaults.
+# A spot-check of docs/ODD.md's defaults.
 MODEL_DEFAULTS = {
     "steps": 104,
     "members": 12,
@@ -44,7 +44,7 @@ MODEL_DEFAULTS = {
     "coach_selection": "most_trusted",
 }
 
-# MODEL.md, "Named presets": (coach, sponsor, peer_coaching).
+# docs/ODD.md, "Named presets": (coach, sponsor, peer_coaching).
 MODEL_PRESETS = {
     "no_coaching": ("none", "none", False),
     "top_down_internal": ("internal", "top", False),

@@ -1,4 +1,4 @@
-"""The organization and its contact network (sim/structure.py) against MODEL.md."""
+"""The organization and its contact network (sim/structure.py) against docs/ODD.md."""
 
 from __future__ import annotations
 

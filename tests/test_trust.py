@@ -1,4 +1,4 @@
-"""The trust rules (sim/trust.py) against MODEL.md's formulas and properties."""
+"""The trust rules (sim/trust.py) against docs/ODD.md's formulas and properties."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sim.trust import (
     beta_update,
 )
 
-GAIN, LOSS = 0.08, 0.16  # MODEL.md's trust_gain and trust_loss
+GAIN, LOSS = 0.08, 0.16  # docs/ODD.md's trust_gain and trust_loss
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 sizes = st.integers(1, 50)
@@ -51,7 +51,7 @@ def test_asymmetric_on_arrays() -> None:
 
 
 def test_asymmetric_losses_weigh_more_than_gains() -> None:
-    # At T = 0.5 with MODEL.md's defaults a failure moves trust twice as far as a success.
+    # At T = 0.5 with docs/ODD.md's defaults a failure moves trust twice as far as a success.
     up = asymmetric_update(0.5, True, GAIN, LOSS) - 0.5
     down = 0.5 - asymmetric_update(0.5, False, GAIN, LOSS)
     assert down == pytest.approx(2 * up)
@@ -101,7 +101,7 @@ def test_asymmetric_is_pure(data: tuple[np.ndarray, np.ndarray], gain: float, lo
 
 @pytest.mark.parametrize(("q", "gain", "loss"), [(0.7, 0.08, 0.16), (0.3, 0.1, 0.05)])
 def test_asymmetric_mean_converges_to_the_fixed_point(q: float, gain: float, loss: float) -> None:
-    # MODEL.md: fed outcomes that succeed with probability q, and no decay, the mean
+    # docs/ODD.md: fed outcomes that succeed with probability q, and no decay, the mean
     # converges to gain * q / (gain * q + loss * (1 - q)).
     expected = gain * q / (gain * q + loss * (1 - q))
     assert asymmetric_fixed_point(q, gain, loss) == pytest.approx(expected)
