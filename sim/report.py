@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from sim import analysis, plots
 from sim.scenario import parameters
 from sim.sensitivity import SensitivityResults, wide_indices
-from sim.validation import Fact
+from sim.validation import Fact, findings, verdict_table
 
 __all__ = [
     "FigureEntry",
@@ -491,17 +491,8 @@ def _facts_section(rep: Report, facts: Sequence[Fact]) -> None:
         "Patterns that field studies report, checked under the model's default parameters. "
         "A fact the model does not show is a finding about the model, reported as such.",
     )
-    rep.add(
-        "table",
-        pd.DataFrame(
-            {
-                "fact": [f"{f.number}. {f.claim}" for f in facts],
-                "source": [f.source for f in facts],
-                "model": [f.verdict for f in facts],
-            }
-        ),
-    )
-    rep.add("ul", [f"Fact {f.number} ({f.verdict}): {f.finding}" for f in facts])
+    rep.add("table", verdict_table(facts))
+    rep.add("ul", findings(facts))
 
 
 def _sensitivity_section(rep: Report, res: SensitivityResults) -> None:

@@ -22,6 +22,7 @@ trust in the coach right after the first endorsement (week 1). Reads tables only
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,15 @@ from scipy import stats
 
 from sim.analysis import bootstrap_ci
 
-__all__ = ["FACTS", "Fact", "Validation", "check_facts", "sponsor_effects"]
+__all__ = [
+    "FACTS",
+    "Fact",
+    "Validation",
+    "check_facts",
+    "findings",
+    "sponsor_effects",
+    "verdict_table",
+]
 
 SPONSOR = "sponsorship_strength"
 MANAGEMENT = "management_trust_scale"
@@ -403,3 +412,19 @@ def check_facts(
         per_level[int(levels.iloc[0])] = eff["effect"].to_numpy(float)
     facts.append(levels_weaken(per_level))
     return facts
+
+
+def verdict_table(facts: Sequence[Fact]) -> pd.DataFrame:
+    """A row per fact: the claim, its source, and what the model shows."""
+    return pd.DataFrame(
+        {
+            "fact": [f"{f.number}. {f.claim}" for f in facts],
+            "source": [f.source for f in facts],
+            "model": [f.verdict for f in facts],
+        }
+    )
+
+
+def findings(facts: Sequence[Fact]) -> list[str]:
+    """Each fact's finding in words, with its verdict."""
+    return [f"Fact {f.number} ({f.verdict}): {f.finding}" for f in facts]

@@ -26,7 +26,7 @@ from sim.sensitivity import (
     noise,
     ranking_sentences,
 )
-from sim.validation import Fact, Validation, check_facts
+from sim.validation import Fact, Validation, check_facts, findings, verdict_table
 
 __all__ = [
     "ResultsTables",
@@ -129,21 +129,21 @@ def comparison(tables: ResultsTables) -> analysis.Comparison:
     )
 
 
+def _experiment_file(meta: dict[str, Any]) -> dict[str, Any]:
+    """The experiment file the results were run from (its text is in the manifest)."""
+    text = meta.get("experiment_text")
+    return tomllib.loads(text) if isinstance(text, str) else {}
+
+
 def _experiment_settings(meta: dict[str, Any]) -> dict[str, Any]:
     """The outcomes and reference the experiment file set (read from its text)."""
-    text = meta.get("experiment_text")
-    if not isinstance(text, str):
-        return {}
-    raw = tomllib.loads(text)
+    raw = _experiment_file(meta)
     return {k: raw[k] for k in ("outcomes", "reference") if k in raw}
 
 
 def _sensitivity_spec(tables: ResultsTables) -> tuple[Sensitivity, int] | None:
     """The [sensitivity] section the results were run with (samples override applied)."""
-    text = tables.manifest.get("experiment_text")
-    if not isinstance(text, str):
-        return None
-    raw = tomllib.loads(text)
+    raw = _experiment_file(tables.manifest)
     if "sensitivity" not in raw:
         return None
     sens = Sensitivity.model_validate(raw["sensitivity"])
@@ -217,10 +217,7 @@ def write_sensitivity(folder: str | Path) -> str:
 
 def validation_results(tables: ResultsTables) -> list[Fact] | None:
     """The stylized facts of an experiment with a [validation] section (else None)."""
-    text = tables.manifest.get("experiment_text")
-    if not isinstance(text, str):
-        return None
-    raw = tomllib.loads(text)
+    raw = _experiment_file(tables.manifest)
     if "validation" not in raw:
         return None
     config = Validation.model_validate(raw["validation"])
@@ -238,15 +235,8 @@ def validation_results(tables: ResultsTables) -> list[Fact] | None:
 
 def facts_markdown(facts: list[Fact]) -> str:
     """The stylized facts as Markdown: a verdict table, then each finding."""
-    table = pd.DataFrame(
-        {
-            "fact": [f"{f.number}. {f.claim}" for f in facts],
-            "source": [f.source for f in facts],
-            "model": [f.verdict for f in facts],
-        }
-    )
-    lines = ["# Stylized facts", "", analysis.to_markdown(table), ""]
-    lines += [f"- Fact {f.number} ({f.verdict}): {f.finding}" for f in facts]
+    lines = ["# Stylized facts", "", analysis.to_markdown(verdict_table(facts)), ""]
+    lines += [f"- {line}" for line in findings(facts)]
     return "\n".join(lines) + "\n"
 
 
