@@ -274,7 +274,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     from sim.experiments import load_experiment, run
-    from sim.experiments.compare import write_comparison, write_sensitivity, write_validation
+    from sim.experiments.compare import (
+        load_results,
+        write_comparison,
+        write_sensitivity,
+        write_validation,
+    )
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be 1 or more")
@@ -320,18 +325,19 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         samples=samples,
     )
     if report.done or report.skipped:
-        comparison = write_comparison(report.folder)
+        tables = load_results(report.folder)  # read once for every file written below
+        comparison = write_comparison(tables)
         if exp.sensitivity is not None:
-            print(write_sensitivity(report.folder))
+            print(write_sensitivity(tables))
         elif exp.validation is not None:  # the facts are the point; pairs go to compare.md
-            print(write_validation(report.folder))
+            print(write_validation(tables))
             print(f"every pair of scenarios compared: {report.folder / 'compare.md'}")
         else:
             print(comparison)
         if not args.no_report and not report.interrupted:
             from sim.experiments.reporting import write_report
 
-            md, html = write_report(report.folder)
+            md, html = write_report(tables)
             print(f"report: {html} (and {md.name}, figures/)")
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -32,6 +32,7 @@ __all__ = [
     "ResultsTables",
     "load_results",
     "sensitivity_results",
+    "tables_of",
     "write_comparison",
     "write_sensitivity",
     "write_validation",
@@ -98,17 +99,27 @@ def load_results(
     return ResultsTables(folder, runs, results, steps, meta, chosen, ref)
 
 
+def tables_of(source: str | Path | ResultsTables) -> ResultsTables:
+    """A results folder's tables: read from the folder, or as already read (read once)."""
+    return source if isinstance(source, ResultsTables) else load_results(source)
+
+
 def write_comparison(
-    folder: str | Path,
+    folder: str | Path | ResultsTables,
     outcomes: tuple[str, ...] | None = None,
     reference: str | None = None,
 ) -> str:
     """Compare the scenarios of a results folder; write compare.csv and compare.md.
 
+    `folder` may be its tables, already read (then with their own outcomes and reference).
+
     Returns:
         The Markdown text (also written to compare.md).
     """
-    tables = load_results(folder, outcomes, reference)
+    if isinstance(folder, ResultsTables):
+        tables = folder
+    else:
+        tables = load_results(folder, outcomes, reference)
     comp = comparison(tables)
     comp.tidy().to_csv(tables.folder / "compare.csv", index=False)
     text = comp.markdown()
@@ -199,16 +210,16 @@ def sensitivity_results(tables: ResultsTables) -> SensitivityResults | None:
     )
 
 
-def write_sensitivity(folder: str | Path) -> str:
+def write_sensitivity(folder: str | Path | ResultsTables) -> str:
     """Write sensitivity.csv (tidy indices) and sensitivity.md; return the Markdown.
 
     Raises:
         ScenarioError: the results were not run from a [sensitivity] section.
     """
-    tables = load_results(folder)
+    tables = tables_of(folder)
     res = sensitivity_results(tables)
     if res is None:
-        raise ScenarioError([f"{folder}: these results have no [sensitivity] section"])
+        raise ScenarioError([f"{tables.folder}: these results have no [sensitivity] section"])
     res.indices.to_csv(tables.folder / "sensitivity.csv", index=False)
     text = res.markdown()
     (tables.folder / "sensitivity.md").write_text(text, encoding="utf-8")
@@ -240,9 +251,9 @@ def facts_markdown(facts: list[Fact]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_validation(folder: str | Path) -> str | None:
+def write_validation(folder: str | Path | ResultsTables) -> str | None:
     """Write validation.md for results with a [validation] section; return its text."""
-    tables = load_results(folder)
+    tables = tables_of(folder)
     facts = validation_results(tables)
     if facts is None:
         return None

@@ -50,12 +50,15 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.Net
 
 
 def write_report(
-    folder: str | Path,
+    folder: str | Path | ResultsTables,
     outcomes: tuple[str, ...] | None = None,
     formats: Sequence[str] = ("png", "svg"),
 ) -> tuple[Path, Path]:
-    """Write report.md, report.html and figures/ beside the store."""
-    tables = load_results(folder, outcomes)
+    """Write report.md, report.html and figures/ beside the store.
+
+    `folder` may be its tables, already read (then with their own outcomes).
+    """
+    tables = folder if isinstance(folder, ResultsTables) else load_results(folder, outcomes)
     comp = comparison(tables)
     return report.build_report(
         tables.runs,
