@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+import threading
 import tomllib
 import traceback
 from pathlib import Path
@@ -301,6 +302,21 @@ def test_same_results_with_one_and_two_workers(
     assert_same_comparison(same_experiment.parent / "w1", report.folder)
     # 5 steps kept: 0, 5, 10, 15, 20 (every 5th, and the last)
     assert len(report.tables["steps"]) == 20 * 5
+
+
+def test_a_sweep_leaves_no_thread_behind(same_experiment: Path) -> None:
+    # A thread left running (tqdm's monitor did) makes the next sweep in the same
+    # script start its workers by forkserver, 1.5 s slower, instead of forking them.
+    before = threading.enumerate()
+    for workers, progress in ((1, True), (2, False)):
+        run(
+            same_experiment,
+            out=same_experiment.parent / f"threads{workers}",
+            workers=workers,
+            replications=1,
+            progress=progress,
+        )
+        assert threading.enumerate() == before
 
 
 @pytest.mark.slow

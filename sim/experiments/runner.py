@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from sim.experiments.models import RunFn, run_parameters, run_trust_model
 from sim.experiments.spec import Experiment, RunSpec, ci_half_width, expand, load_experiment
@@ -78,7 +80,14 @@ class RunReport:
     seconds: float = 0.0
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _tables: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tidy tables "runs", "summaries" and "steps", read from the store when asked."""
+        if self._tables is None:
+            self._tables = tidy_results(self.folder)
+        return self._tables
 
     def line(self, name: str) -> str:
         """The final line a user reads."""
@@ -91,10 +100,18 @@ class RunReport:
 
 
 def _batches(specs: Sequence[RunSpec], workers: int) -> Iterator[list[RunSpec]]:
-    """Batches big enough to keep a short run's overhead small, small enough to balance."""
-    size = max(1, min(16, math.ceil(len(specs) / (max(workers, 1) * 6))))
-    for i in range(0, len(specs), size):
-        yield list(specs[i : i + size])
+    """Batches that shrink as the work runs out (guided scheduling).
+
+    A batch is a quarter of each worker's share of what is left, at most 16 runs: big
+    batches keep a short run's overhead small, and the last ones are single runs, so
+    at the end no worker waits long for another. Workers take batches in this order.
+    """
+    start = 0
+    while start < len(specs):
+        left = len(specs) - start
+        size = max(1, min(16, math.ceil(left / (max(workers, 1) * 4))))
+        yield list(specs[start : start + size])
+        start += size
 
 
 class _Backend:
@@ -124,9 +141,13 @@ class _Backend:
                 initializer=_die_with_parent,
                 initargs=(os.getpid() if forked else 0,),
             )
-            # Start every worker now, before a progress bar (a thread) exists here.
-            for fut in [self.pool.submit(int) for _ in range(workers)]:
-                fut.result()
+            # Start every worker now, before a progress bar (a thread) exists here. The
+            # process has native threads (OpenBLAS, jemalloc), which Python warns about
+            # at a fork; those libraries make themselves safe to fork (pthread_atfork).
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+                for fut in [self.pool.submit(int) for _ in range(workers)]:
+                    fut.result()
 
     def map(
         self, batches: list[list[RunSpec]], keep: int, run_fn: RunFn
@@ -320,7 +341,8 @@ def run(
         run_fn: the function that runs one model (default: the experiment's model kind's).
 
     Returns:
-        A RunReport with counts and the tables "runs", "summaries", "steps".
+        A RunReport with counts; its tables "runs", "summaries", "steps" are read from
+        the store when first asked for (a big sweep's steps can be millions of rows).
 
     Raises:
         ScenarioError: a bad experiment file, or a store that cannot be resumed.
@@ -367,7 +389,6 @@ def run(
         report.seconds = time.perf_counter() - clock
         ended = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _write_manifest(folder, exp, plan, started, ended, report)
-        report.tables = {name: store.table(name) for name in ("runs", "summaries", "steps")}
         store.close()
     return report
 
@@ -395,6 +416,16 @@ def _check_resume(folder: Path, plan: dict[str, Any], resume: bool) -> None:
             )
 
 
+class _Bar(tqdm):
+    """A progress bar that starts no monitor thread.
+
+    tqdm's monitor thread would outlive the sweep, and the next sweep in the same
+    process (a script, a benchmark) could then not fork its workers (see _pool_context).
+    """
+
+    monitor_interval = 0
+
+
 def _execute(
     exp: Experiment,
     store: ResultsStore,
@@ -404,15 +435,13 @@ def _execute(
     run_fn: RunFn,
 ) -> None:
     """Run what is missing, round by round when replications are adaptive."""
-    from tqdm import tqdm
-
     reps = exp.replications
     stored = store.finished()
     already = {run_id for run_id, status in stored.items() if status == "done"}
     skipped: set[str] = set()
     tried: set[str] = set()
     target = reps.count if reps.count is not None else reps.min
-    with tqdm(total=0, unit="run", disable=not show, dynamic_ncols=True) as bar:
+    with _Bar(total=0, unit="run", disable=not show, dynamic_ncols=True) as bar:
         needed: dict[tuple[str, int], int] | None = None
         while True:
             specs = expand(exp, range(target))
