@@ -6,13 +6,18 @@ number of replications. "Plain loop" runs the same models one after another in t
 process with no store; the runner adds seeds, the SQLite store, per-step rows and the
 manifest. Speed-up uses the same runner with 1 and 2 worker processes (process start
 included; the workers are forked from the runner, which has imported the model).
+"Two plain loops side by side" splits the plain loop's runs between two processes
+with nothing else: the speed-up this machine allows at all (two virtual cores of a
+shared host may be slower together than apart), against which to read the runner's.
 Run: `make bench` or `.venv/bin/python benchmarks/bench_runner.py`.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +37,18 @@ def plain_loop(replications: int) -> float:
     return time.perf_counter() - started
 
 
+def side_by_side(replications: int) -> float:
+    """Seconds for two plain loops at once in two forked processes, each over half the runs."""
+    ctx = multiprocessing.get_context("fork")
+    started = time.perf_counter()
+    loops = [ctx.Process(target=plain_loop, args=(replications // 2,)) for _ in range(2)]
+    for loop in loops:
+        loop.start()
+    for loop in loops:
+        loop.join()
+    return time.perf_counter() - started
+
+
 def runner(replications: int, workers: int) -> float:
     """Seconds for `run()` on the same experiment into a fresh store."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,35 +63,73 @@ def runner(replications: int, workers: int) -> float:
         return time.perf_counter() - started
 
 
-def main(replications: int = 200, rounds: int = 2) -> str:
+def stolen() -> float:
+    """CPU seconds the host has taken from this virtual machine so far (Linux "steal")."""
+    try:
+        fields = Path("/proc/stat").read_text(encoding="utf-8").split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return math.nan
+
+
+def main(replications: int = 100, rounds: int = 5) -> str:
     """Return a Markdown report.
 
-    The three ways are run in turns, `rounds` times, and each keeps its best time: on a
-    shared machine the speed drifts, and turns keep the drift out of the ratios.
+    The four ways are run in turns, `rounds` times, in alternating order. On a shared
+    machine the speed drifts from minute to minute, so every ratio is taken within a
+    turn (the runs a few seconds apart) and the report gives the median over turns and
+    their range; times are medians.
     """
     run_trust_model(load_experiment(EXPERIMENT).scenarios[0], 0, 1)  # warm-up (numba)
     n = 6 * replications
-    best = {"loop": math.inf, "one": math.inf, "two": math.inf}
-    for _ in range(rounds):
-        best["loop"] = min(best["loop"], plain_loop(replications))
-        best["one"] = min(best["one"], runner(replications, 1))
-        best["two"] = min(best["two"], runner(replications, 2))
-    loop, one, two = best["loop"], best["one"], best["two"]
+    ways = {
+        "loop": lambda: plain_loop(replications),
+        "pair": lambda: side_by_side(replications),
+        "one": lambda: runner(replications, 1),
+        "two": lambda: runner(replications, 2),
+    }
+    times: dict[str, list[float]] = {way: [] for way in ways}
+    steal, wall = stolen(), time.perf_counter()
+    for turn in range(rounds):
+        for way in list(ways)[:: 1 if turn % 2 == 0 else -1]:
+            times[way].append(ways[way]())
+    steal_share = (stolen() - steal) / (2 * (time.perf_counter() - wall))
+    t = {way: statistics.median(values) for way, values in times.items()}
+
+    def ratio(a: str, b: str) -> tuple[float, float, float]:
+        per_turn = [x / y for x, y in zip(times[a], times[b], strict=True)]
+        return statistics.median(per_turn), min(per_turn), max(per_turn)
+
+    overhead, speedup, allowed = ratio("one", "loop"), ratio("one", "two"), ratio("loop", "pair")
+
+    def spread(r: tuple[float, float, float]) -> str:
+        return f"{r[0]:.2f}x (turns: {r[1]:.2f}..{r[2]:.2f})"
+
+    def took(way: str) -> str:
+        return f"{t[way]:.1f} s ({n / t[way]:.0f} runs/s)"
+
     return (
         "\n".join(
             [
                 "## Sweep runner (sponsorship_vs_peer)",
                 "",
                 f"{n} runs ({replications} replications of 6 scenarios, every step kept), "
-                f"{os.cpu_count()} cores; best of {rounds} turns of each.",
+                f"{os.cpu_count()} cores; {rounds} turns of each way, ratios taken within a "
+                "turn, medians over the turns. The host took "
+                f"{100 * steal_share:.0f}% of this machine's CPU time while they ran (steal).",
                 "",
                 "| measure | value | target |",
                 "|---|---|---|",
-                f"| plain loop | {loop:.1f} s ({n / loop:.0f} runs/s) | |",
-                f"| runner, 1 worker | {one:.1f} s ({n / one:.0f} runs/s) | |",
-                f"| runner overhead over the plain loop | {100 * (one / loop - 1):+.0f}% | < 10% |",
-                f"| runner, 2 workers | {two:.1f} s ({n / two:.0f} runs/s) | |",
-                f"| speed-up from 1 to 2 workers | {one / two:.2f}x | >= 1.8x |",
+                f"| plain loop | {took('loop')} | |",
+                f"| runner, 1 worker | {took('one')} | |",
+                f"| runner overhead over the plain loop | {100 * (overhead[0] - 1):+.0f}% "
+                f"(turns: {100 * (overhead[1] - 1):+.0f}%..{100 * (overhead[2] - 1):+.0f}%) "
+                "| < 10% |",
+                f"| runner, 2 workers | {took('two')} | |",
+                f"| speed-up from 1 to 2 workers | {spread(speedup)} | >= 1.8x |",
+                f"| two plain loops side by side | {took('pair')} | |",
+                "| speed-up this machine allows (plain loop / side by side) "
+                f"| {spread(allowed)} | |",
             ]
         )
         + "\n"
