@@ -25,6 +25,7 @@ __all__ = [
     "compare",
     "describe",
     "holm",
+    "p_text",
     "paired_differences",
     "sentence",
     "to_markdown",
@@ -232,6 +233,13 @@ def verdict(row: dict[str, object] | pd.Series) -> str:
     return "higher" if diff > 0 else "lower"
 
 
+def p_text(p: float) -> str:
+    """A p-value as written beside a result: "p = 0.012", "p < 0.001", "p = n/a"."""
+    if math.isnan(p):
+        return "p = n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def _fmt(x: float) -> str:
     if math.isnan(x):
         return "n/a"
@@ -242,7 +250,7 @@ def sentence(row: dict[str, object], label: str | None = None) -> str:
     """One plain sentence for a comparison row.
 
     For example "peer_led vs top_down_internal, mean_skill at week 104: -0.040
-    [-0.060, -0.020], A12 = 0.31, p = 0.002 (Holm): lower".
+    [-0.060, -0.020], A12 = 0.31, p = 0.002 (Holm): lower" (p < 0.001 below that).
     """
     label = label or str(row["outcome"])
     diff, low, high = (float(row[k]) for k in ("mean_diff", "ci_low", "ci_high"))  # type: ignore[arg-type]
@@ -251,7 +259,7 @@ def sentence(row: dict[str, object], label: str | None = None) -> str:
         return f"{row['a']} vs {row['b']}, {label}: no paired runs"
     return (
         f"{row['a']} vs {row['b']}, {label}: {_fmt(diff)} [{_fmt(low)}, {_fmt(high)}], "
-        f"A12 = {a:.2f}, p = {p:.3g} (Holm): {verdict(row)}"
+        f"A12 = {a:.2f}, {p_text(p)} (Holm): {verdict(row)}"
     )
 
 

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.analysis import verdict
+from sim.analysis import p_text, verdict
 
 plt.rcParams["figure.max_open_warning"] = 0  # a report holds dozens of figures at once
 
@@ -167,6 +167,18 @@ def scenario_colours(names: Sequence[str]) -> dict[str, str]:
     return {n: SCENARIO_PALETTE[i % len(SCENARIO_PALETTE)] for i, n in enumerate(names)}
 
 
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def line_style(name: str, colours: dict[str, str]) -> str:
+    """A dash pattern per scenario, by its place in the colours.
+
+    A line drawn over an identical one still shows both, and lines part in grey print.
+    """
+    order = list(colours)
+    return LINE_STYLES[order.index(name) % len(LINE_STYLES)] if name in colours else "-"
+
+
 def _axes(ax: Axes | None, size: str) -> tuple[Figure, Axes]:
     if ax is not None:
         return ax.figure, ax  # type: ignore[return-value]
@@ -218,7 +230,8 @@ def time_series(
             continue
         c = colours[str(scenario)]
         ax.fill_between(data["step"], data["ci_low"], data["ci_high"], color=c, alpha=0.2, lw=0)
-        ax.plot(data["step"], data["mean"], color=c, lw=1.8, label=str(scenario))
+        ls = line_style(str(scenario), colours)
+        ax.plot(data["step"], data["mean"], color=c, lw=1.8, ls=ls, label=str(scenario))
     ax.set_xlabel("week")
     ax.set_ylabel(label(outcome))
     counts = over[over["mean"].notna()].groupby("scenario")["n"].max()
@@ -284,9 +297,10 @@ def forest(
     ax: Axes | None = None,
     size: str = "slide",
 ) -> Figure:
-    """Paired mean differences (A - B) with 95% CIs, A12 written beside each.
+    """Paired mean differences (A - B) with 95% CIs; A12 and Holm's p written beside each.
 
-    `pairs` holds analysis.compare's rows for one sweep point.
+    A filled dot: the difference is significant (Holm-adjusted p < 0.05); an open one:
+    it is not. `pairs` holds analysis.compare's rows for one sweep point.
     """
     fig, ax = _axes(ax, size)
     rows = pairs[(pairs["outcome"] == outcome) & (pairs["n"] > 0)].reset_index(drop=True)
@@ -298,12 +312,25 @@ def forest(
     small = size == "column"
     for y, (_, r) in zip(ys, rows.iterrows(), strict=True):
         c = colours.get(str(r["a"]), "black")
+        shown = verdict(r) != "no clear difference"
         ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=c, lw=2)
-        ax.plot(r["mean_diff"], y, "o", color=c, ms=4 if small else 6)
-        ax.text(
-            high + 0.06 * span, y, f"A12 = {r['a12']:.2f}", va="center", fontsize=6 if small else 8
+        ax.plot(
+            r["mean_diff"],
+            y,
+            "o",
+            color=c,
+            mfc=c if shown else "white",
+            mew=1.5,
+            ms=4 if small else 6,
         )
-    ax.set_xlim(low - 0.05 * span, high + (0.55 if small else 0.35) * span)
+        ax.text(
+            high + 0.06 * span,
+            y,
+            f"A12 = {r['a12']:.2f}, {p_text(float(r['p_holm']))}",
+            va="center",
+            fontsize=6 if small else 8,
+        )
+    ax.set_xlim(low - 0.05 * span, high + (0.9 if small else 0.6) * span)
     ax.axvline(0, color="#555555", lw=1, ls="--")
     # In a column there is no room for "A - B" labels: name B once, in the axis label.
     short = small and len(rows) > 0 and rows["b"].nunique() == 1
@@ -313,7 +340,11 @@ def forest(
     ax.set_ylabel(f"scenario minus {rows['b'].iloc[0]}" if short else "scenario A - scenario B")
     n = int(rows["n"].min()) if len(rows) else 0
     nice = short_label(outcome)
-    _finish(ax, f"{nice}: paired differences, 95% CI (n = {n} pairs)", size)
+    _finish(
+        ax,
+        f"{nice}: paired differences, 95% CI (n = {n} pairs); filled: p < 0.05 (Wilcoxon, Holm)",
+        size,
+    )
     ax.grid(alpha=0.3, axis="x")
     return fig
 
@@ -647,71 +678,51 @@ def sensitivity_bars(
     ax: Axes | None = None,
     size: str = "slide",
 ) -> Figure:
-    """One outcome's sensitivity indices, most influential parameter on top.
+    """One outcome's sensitivity indices, two bars per parameter, most influential on top.
 
-    Sobol: first-order (S1) and total (ST) index per parameter as bars with 95% CIs.
-    Morris: mu* (mean absolute elementary effect) against sigma, one point per
-    parameter; above the dashed line (sigma > mu*) effects are non-linear or interact.
+    Sobol: first-order (S1) and total (ST) index, with 95% CIs. Morris: mu* (mean
+    absolute elementary effect, 95% CI) and sigma (the spread of the effects); sigma
+    above mu* means the effect is non-linear or interacts with other parameters.
     `indices` is sim.sensitivity.analyze's table for one scenario and outcome;
     `replications` the runs averaged at each point.
     """
     n = f"(n = {replications} runs per point)"
     fig, ax = _axes(ax, size)
-    method = str(indices["method"].iloc[0])
-    if method == "sobol":
-        st = indices[indices["index"] == "ST"].sort_values("value")
-        order = list(st["parameter"])
-        y = np.arange(len(order))
-        for offset, index, colour, name in (
-            (0.2, "S1", OKABE_ITO[5], "first-order S1 (alone)"),
-            (-0.2, "ST", OKABE_ITO[0], "total ST (with interactions)"),
-        ):
-            rows = indices[indices["index"] == index].set_index("parameter").loc[order]
-            ax.barh(
-                y + offset,
-                rows["value"],
-                height=0.38,
-                color=colour,
-                label=name,
-                xerr=[rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]],
-                error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#333333"},
-            )
-        ax.set_yticks(y, [p.replace("_", " ") for p in order])
-        ax.axvline(0, color="#777777", lw=0.8)
-        ax.set_xlabel("Sobol index: share of the outcome's variance (95% CI)")
-        ax.set_ylabel("parameter (most influential on top)")
-        ax.grid(alpha=0.3, axis="x")
-        _finish(ax, f"What drives {short_label(outcome)}: Sobol indices {n}", size)
-        # Inside, bottom right: the least influential parameters are drawn there.
-        ax.legend(loc="lower right", frameon=True, fontsize=5.5 if size == "column" else 8)
-        return fig
-    mu = indices[indices["index"] == "mu_star"].set_index("parameter")
-    sigma = indices[indices["index"] == "sigma"].set_index("parameter")["value"]
-    ax.errorbar(
-        mu["value"],
-        sigma.loc[mu.index],
-        xerr=[mu["value"] - mu["ci_low"], mu["ci_high"] - mu["value"]],
-        fmt="o",
-        color=OKABE_ITO[0],
-        ecolor="#777777",
-        capsize=2,
-    )
-    for param, x, s in zip(mu.index, mu["value"], sigma.loc[mu.index], strict=True):
-        ax.annotate(
-            str(param).replace("_", " "),
-            (float(x), float(s)),
-            xytext=(4, 3),
-            textcoords="offset points",
-            fontsize=7 if size == "slide" else 5,
+    if str(indices["method"].iloc[0]) == "sobol":
+        bars = (("S1", "first-order S1 (alone)"), ("ST", "total ST (with interactions)"))
+        rank = "ST"
+        xlabel = "Sobol index: share of the outcome's variance (95% CI)"
+        title = f"What drives {short_label(outcome)}: Sobol indices {n}"
+    else:
+        bars = (("mu_star", "mu*: mean absolute effect"), ("sigma", "sigma: spread of the effects"))
+        rank = "mu_star"
+        xlabel = f"effect on {short_label(outcome)} of moving a parameter across its range"
+        title = f"What drives {short_label(outcome)}: Morris screening {n}"
+    order = list(indices[indices["index"] == rank].sort_values("value")["parameter"])
+    y = np.arange(len(order))
+    colours = (OKABE_ITO[5], OKABE_ITO[0])
+    for offset, (index, name), colour in zip((0.2, -0.2), bars, colours, strict=True):
+        rows = indices[indices["index"] == index].set_index("parameter").loc[order]
+        has_ci = bool(rows["ci_low"].notna().any())
+        ax.barh(
+            y + offset,
+            rows["value"],
+            height=0.38,
+            color=colour,
+            label=name + (" (95% CI)" if has_ci and index == "mu_star" else ""),
+            xerr=[rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]]
+            if has_ci
+            else None,
+            error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#333333"},
         )
-    top = float(max(mu["ci_high"].max(), sigma.max(), 1e-12)) * 1.1
-    ax.plot([0, top], [0, top], ls="--", color="#777777", lw=0.8)
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_xlabel(f"mu*: mean absolute effect on {short_label(outcome)} (95% CI)")
-    ax.set_ylabel("sigma: spread of the effects")
-    ax.grid(alpha=0.3)
-    _finish(ax, f"What drives {short_label(outcome)}: Morris screening {n}", size)
+    ax.set_yticks(y, [p.replace("_", " ") for p in order])
+    ax.axvline(0, color="#777777", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("parameter (most influential on top)")
+    ax.grid(alpha=0.3, axis="x")
+    _finish(ax, title, size)
+    # Inside, bottom right: the least influential parameters are drawn there.
+    ax.legend(loc="lower right", frameon=True, fontsize=5.5 if size == "column" else 8)
     return fig
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "build_figures",
     "build_report",
     "median_run",
+    "save_figures",
     "swept_parameters",
 ]
 
@@ -46,6 +47,32 @@ class FigureEntry:
     name: str
     caption: str
     figure: Figure
+
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def save_figures(
+    entries: Sequence[FigureEntry], figure_dir: Path, formats: Sequence[str]
+) -> list[Path]:
+    """Save and close the figures; remove figures/ files no figure of this set is drawn to.
+
+    A report of a results folder drawn again (after --resume, with other outcomes) may
+    have fewer figures than before; a file left from then would be read as current.
+    """
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    names = {entry.name for entry in entries}
+    for old in figure_dir.iterdir():
+        if old.suffix.lstrip(".") in FIGURE_FORMATS and old.stem not in names:
+            old.unlink()
+    written = []
+    for entry in entries:
+        for fmt in formats:
+            path = figure_dir / f"{entry.name}.{fmt}"
+            entry.figure.savefig(path, dpi=200)
+            written.append(path)
+        plt.close(entry.figure)
+    return written
 
 
 @dataclass
@@ -261,8 +288,10 @@ def _sensitivity_figures(res: SensitivityResults | None, size: str) -> list[Figu
             caption = (
                 f"Morris screening of {plots.short_label(str(outcome))}"
                 + (f" ({scenario})" if several else "")
-                + ": mean absolute effect (mu*) against its spread (sigma). Parameters far to "
-                "the right matter; above the dashed line their effect depends on the others."
+                + ": the mean absolute effect of moving each parameter across its range "
+                "(mu*, with 95% CIs) and the spread of those effects (sigma). Look for the "
+                "longest mu* bars; where sigma is longer than mu*, the effect depends on "
+                "where the other parameters are (non-linear, or interacting)."
             )
         figure = plots.sensitivity_bars(rows, str(outcome), res.replications, size=size)
         entries.append(FigureEntry(name, caption, figure))
@@ -377,14 +406,10 @@ def build_report(
     """
     folder = Path(folder)
     figure_dir = folder / "figures"
-    figure_dir.mkdir(parents=True, exist_ok=True)
     entries = build_figures(
         runs, results, steps, comp, networks, sensitivity=sensitivity, facts=facts
     )
-    for entry in entries:
-        for fmt in dict.fromkeys(("png", *formats)):
-            entry.figure.savefig(figure_dir / f"{entry.name}.{fmt}", dpi=200)
-        plt.close(entry.figure)
+    save_figures(entries, figure_dir, list(dict.fromkeys(("png", *formats))))
 
     names = list(dict.fromkeys(results["scenario"]))
     swept = swept_parameters(runs)
@@ -433,20 +458,29 @@ def build_report(
     if comp.results["scenario"].nunique() == 1 and 0 < len(comp.points) <= 60:
         rep.add("p", "At each sweep point (mean [95% CI] over its runs):")
         rep.add("table", comp.per_point())
-    if comp.points:
-        rep.add("p", "At how many sweep points each scenario of a pair is higher or lower:")
-        rep.add("table", analysis.tally(comp.pairs))
     sentences = comp.sentences()
-    if len(sentences) > 40:
-        shown = comp.pairs[(comp.pairs["n"] > 0) & (comp.pairs["p_holm"] < 0.05)]
+    if facts:
+        # The scenarios play different parts in the facts; their pairs answer no question.
         rep.add(
             "p",
-            f"The {len(shown)} of {len(sentences)} comparisons with a clear difference "
-            "(all are in compare.csv):",
+            f"The scenarios play different parts in the facts above, so their "
+            f"{len(sentences)} pairwise comparisons are not listed here (they are in "
+            "compare.md and compare.csv).",
         )
-        rep.add("ul", shown["sentence"].tolist())
     else:
-        rep.add("ul", sentences)
+        if comp.points:
+            rep.add("p", "At how many sweep points each scenario of a pair is higher or lower:")
+            rep.add("table", analysis.tally(comp.pairs))
+        if len(sentences) > 40:
+            shown = comp.pairs[(comp.pairs["n"] > 0) & (comp.pairs["p_holm"] < 0.05)]
+            rep.add(
+                "p",
+                f"The {len(shown)} of {len(sentences)} comparisons with a clear difference "
+                "(all are in compare.csv):",
+            )
+            rep.add("ul", shown["sentence"].tolist())
+        else:
+            rep.add("ul", sentences)
     if comp.missing():
         rep.add("p", f"Not compared where a scenario has no value: {', '.join(comp.missing())}.")
     rep.add("h2", "Figures")
@@ -454,6 +488,7 @@ def build_report(
         rep.add("figure", (entry.name, entry.caption))
     rep.add("h2", "How to reproduce")
     keys = (
+        "command",
         "experiment_file",
         "experiment_sha256",
         "seed",

@@ -222,7 +222,7 @@ def _six_scenarios() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str
         [
             {"outcome": "mean_skill", "point": 0, "a": n, "b": "top_down_internal", "n": 30}
             | {"mean_diff": -0.01 * i, "ci_low": -0.01 * i - 0.004}
-            | {"ci_high": -0.01 * i + 0.004, "a12": 0.5 - 0.05 * i}
+            | {"ci_high": -0.01 * i + 0.004, "a12": 0.5 - 0.05 * i, "p_holm": 0.01 * i}
             for i, n in enumerate(names)
             if n != "top_down_internal"
         ]
@@ -357,12 +357,13 @@ def test_distributions_n_ignores_a_scenario_without_values(finals: pd.DataFrame)
 @pytest.fixture
 def pairs() -> pd.DataFrame:
     rows = [
-        ("alpha", "ref", 10, -0.04, -0.06, -0.02, 0.31),
-        ("beta", "ref", 10, 0.01, -0.005, 0.03, 0.58),
-        ("gamma", "ref", 0, math.nan, math.nan, math.nan, math.nan),  # no paired runs
-        ("delta", "ref", 9, 0.2, 0.15, 0.26, 0.93),
+        ("alpha", "ref", 10, -0.04, -0.06, -0.02, 0.31, 0.012),
+        ("beta", "ref", 10, 0.01, -0.005, 0.03, 0.58, 0.4),  # not significant
+        ("gamma", "ref", 0, math.nan, math.nan, math.nan, math.nan, math.nan),  # no pairs
+        ("delta", "ref", 9, 0.2, 0.15, 0.26, 0.93, 0.0002),
     ]
-    frame = pd.DataFrame(rows, columns=["a", "b", "n", "mean_diff", "ci_low", "ci_high", "a12"])
+    columns = ["a", "b", "n", "mean_diff", "ci_low", "ci_high", "a12", "p_holm"]
+    frame = pd.DataFrame(rows, columns=columns)
     other = frame.assign(outcome="within_team_trust", mean_diff=9.0)  # another outcome
     return pd.concat([frame.assign(outcome="mean_skill", point=0), other.assign(point=0)])
 
@@ -390,8 +391,16 @@ def test_forest_one_row_per_pair_with_point_ci_and_a12(pairs: pd.DataFrame) -> N
         assert sorted(bar.get_xdata()) == pytest.approx([r["ci_low"], r["ci_high"]])
         assert same_color(dot.get_color(), colours[r["a"]])
         assert same_color(bar.get_color(), colours[r["a"]])
-        assert texts[round(float(y), 6)] == f"A12 = {r['a12']:.2f}"
+        assert texts[round(float(y), 6)].startswith(f"A12 = {r['a12']:.2f}, p ")
+        # filled where the difference is significant (Holm p < 0.05), open where not
+        assert same_color(dot.get_markerfacecolor(), colours[r["a"]]) == (r["p_holm"] < 0.05)
     assert len(ax.texts) == len(rows)
+    assert set(texts.values()) == {
+        "A12 = 0.31, p = 0.012",
+        "A12 = 0.58, p = 0.400",
+        "A12 = 0.93, p < 0.001",
+    }
+    assert "filled: p < 0.05" in ax.get_title()
     assert "n = 9" in ax.get_title()
     assert ax.get_xlabel()
     assert ax.get_ylabel()

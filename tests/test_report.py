@@ -403,12 +403,21 @@ def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> None:
     folder = tmp_path / "results"
     shutil.copytree(small_results, folder)
+    # left from an earlier report that had another outcome; and a file of the user's
+    (folder / "figures").mkdir(exist_ok=True)
+    (folder / "figures" / "time_an_old_outcome.png").write_bytes(b"old")
+    (folder / "figures" / "notes.txt").write_text("mine", encoding="utf-8")
     done = trustsim("report", str(folder))
     assert done.returncode == 0, done.stderr
     assert (folder / "report.md").is_file()
     assert (folder / "report.html").is_file()
     assert "report.html" in done.stdout
     assert "Traceback" not in done.stderr
+    md = (folder / "report.md").read_text(encoding="utf-8")
+    pngs = list((folder / "figures").glob("*.png"))
+    assert pngs
+    assert all(f"(figures/{png.name})" in md for png in pngs), "no figure left from before"
+    assert (folder / "figures" / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 @pytest.mark.slow

@@ -11,8 +11,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from sim import report
 from sim.experiments.compare import (
     ResultsTables,
@@ -93,13 +91,4 @@ def redraw_figures(
         sensitivity=sensitivity_results(tables),
         facts=validation_results(tables),
     )
-    figure_dir = tables.folder / "figures"
-    figure_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for entry in entries:
-        for fmt in formats:
-            path = figure_dir / f"{entry.name}.{fmt}"
-            entry.figure.savefig(path, dpi=200)
-            written.append(path)
-        plt.close(entry.figure)
-    return written
+    return report.save_figures(entries, tables.folder / "figures", formats)
