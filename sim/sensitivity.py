@@ -273,7 +273,8 @@ class SensitivityResults:
         lines = [f"# Sensitivity ({self.method})", "", self.method_line(), ""]
         for (scenario, outcome), rows in self.indices.groupby(["scenario", "outcome"], sort=False):
             lines += [f"## {outcome} ({scenario})", "", to_markdown(wide_indices(rows)), ""]
-        lines += ["## Noise", "", self.noise_line(), "", to_markdown(self.noise), ""]
+        if not self.noise.empty:  # empty when no outcome could be analysed (see notes)
+            lines += ["## Noise", "", self.noise_line(), "", to_markdown(self.noise), ""]
         lines += [*(f"- {s}" for s in self.sentences + self.notes), ""]
         return "\n".join(lines)
 

@@ -189,6 +189,64 @@ def test_resume_refuses_a_changed_experiment(
     assert stored_count(tmp_path / "out") == 4
 
 
+def test_resume_after_changing_only_the_analysis_runs_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path / "small.toml", SMALL.format(replications=2))
+    run(path, out=tmp_path / "out", workers=1, progress=False)
+    write(path, SMALL.format(replications=2) + 'outcomes = ["mean_skill"]\n# a new comment\n')
+    again = run(path, out=tmp_path / "out", workers=1, resume=True, progress=False)
+    assert (again.done, again.skipped) == (0, 4)
+
+
+def test_resume_with_more_replications_runs_only_the_new_ones(tmp_path: Path) -> None:
+    path = write(tmp_path / "small.toml", SMALL.format(replications=2))
+    first = run(path, out=tmp_path / "out", workers=1, progress=False)
+    write(path, SMALL.format(replications=3))
+    more = run(path, out=tmp_path / "out", workers=1, resume=True, progress=False)
+    assert (more.done, more.skipped) == (2, 4)
+    assert sorted(more.tables["runs"]["replication"]) == [0, 0, 1, 1, 2, 2]
+    # the first runs are untouched, and the new ones are what a fresh sweep of 3 gives
+    fresh = run(path, out=tmp_path / "fresh", workers=1, progress=False)
+    key = ["run_id", "step"]
+    old = first.tables["steps"].set_index(key)
+    pd.testing.assert_frame_equal(more.tables["steps"].set_index(key).loc[old.index], old)
+    pd.testing.assert_frame_equal(
+        more.tables["steps"].sort_values(key).reset_index(drop=True),
+        fresh.tables["steps"].sort_values(key).reset_index(drop=True),
+    )
+
+
+def test_resume_of_a_store_written_before_plans_named_their_parts(tmp_path: Path) -> None:
+    # Manifests written before 2026-11-29 held the experiment file's hash in the plan.
+    path = write(tmp_path / "small.toml", SMALL.format(replications=2))
+    run(path, out=tmp_path / "out", workers=1, progress=False)
+    manifest_path = tmp_path / "out" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["plan"] = {
+        "experiment": "small",
+        "experiment_hash": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "scenarios": manifest["plan"]["scenarios"],
+        "replications_override": None,
+        "steps_override": None,
+        "keep_steps": 2,
+    }
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    again = run(path, out=tmp_path / "out", workers=1, resume=True, progress=False)
+    assert (again.done, again.skipped) == (0, 4)
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    write(path, SMALL.format(replications=2).replace("seed = 3", "seed = 4"))
+    code = cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--resume"])
+    assert code == 2
+
+
+def test_the_manifest_and_report_give_the_command_with_its_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path / "small.toml", SMALL.format(replications=5))
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(path), "--out", str(out), "--replications", "2"]) == 0
+    command = f"trustsim sweep {path} --replications 2"
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["command"] == command
+    assert f"command: {command}" in (out / "report.md").read_text(encoding="utf-8")
+
+
 # Export -------------------------------------------------------------------------------
 
 

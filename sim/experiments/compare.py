@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ class ResultsTables:
     manifest: dict[str, Any]
     outcomes: tuple[str, ...]
     reference: str | None
+    _comparison: analysis.Comparison | None = field(default=None, repr=False)
 
     @property
     def scenarios(self) -> list[str]:
@@ -128,7 +129,13 @@ def write_comparison(
 
 
 def comparison(tables: ResultsTables) -> analysis.Comparison:
-    """The statistics of a results folder's tables."""
+    """The statistics of a results folder's tables (computed once for compare.md and the report)."""
+    if tables._comparison is None:
+        tables._comparison = _compare(tables)
+    return tables._comparison
+
+
+def _compare(tables: ResultsTables) -> analysis.Comparison:
     return analysis.Comparison.of(
         tables.results,
         tables.outcomes,
@@ -158,7 +165,9 @@ def _sensitivity_spec(tables: ResultsTables) -> tuple[Sensitivity, int] | None:
     if "sensitivity" not in raw:
         return None
     sens = Sensitivity.model_validate(raw["sensitivity"])
-    override = (tables.manifest.get("plan") or {}).get("samples_override")
+    override = (tables.manifest.get("overrides") or {}).get("samples")
+    if override is None:  # manifests written before 2026-11-29
+        override = (tables.manifest.get("plan") or {}).get("samples_override")
     if override is not None:
         sens = sens.model_copy(update={"samples": int(override)})
     return sens, int(tables.manifest.get("seed", raw.get("seed", 0)))
@@ -188,7 +197,9 @@ def sensitivity_results(tables: ResultsTables) -> SensitivityResults | None:
             prefix = f"{scenario}: " if tables.results["scenario"].nunique() > 1 else ""
             sentences += [prefix + s for s in ranking_sentences(table, outcome)]
     columns = ["scenario", "outcome", "parameter", "index", "value", "ci_low", "ci_high", "method"]
-    indices = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame()
+    indices = (
+        pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    )
     noise_table = pd.DataFrame(noise_rows)
     if not noise_table.empty:
         noise_table["replications"] = noise_table["replications"].astype(int)

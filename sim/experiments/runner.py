@@ -258,30 +258,40 @@ def _git_commit() -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
-def _plan(
-    exp: Experiment, replications: int | None, steps: int | None, samples: int | None
-) -> dict[str, Any]:
-    """What decides which runs exist and what they compute: resuming needs the same plan."""
-    plan: dict[str, Any] = {
+def _plan(exp: Experiment) -> dict[str, Any]:
+    """What decides which runs exist and what they compute: resuming needs the same plan.
+
+    Not in it: the replication count (resuming with more extends a sweep: run ids and
+    seeds do not depend on it), and what only the analysis reads (outcomes, reference,
+    the question, the sensitivity outcomes and resamples, the validation section).
+    """
+    design = None
+    if exp.sensitivity is not None:
+        design = exp.sensitivity.model_dump(mode="json", exclude={"outcomes", "resamples"})
+    return {
         "experiment": exp.name,
-        "experiment_hash": exp.text_hash(),
+        "model": exp.model,
         "scenarios": [s.digest() for s in exp.scenarios],
-        "replications_override": replications,
-        "steps_override": steps,
+        "sweep": exp.sweep.model_dump(mode="json") if exp.sweep is not None else None,
+        "sensitivity": design,
+        "seed": exp.seed,
+        "steps": exp.steps,
         "keep_steps": exp.keep_steps,
     }
-    # Only when used, so that stores written before these existed can still be resumed.
-    if exp.model != "trust":
-        plan["model"] = exp.model
-    if samples is not None:
-        plan["samples_override"] = samples
-    return plan
+
+
+def _command(exp: Experiment, overrides: dict[str, int | None]) -> str:
+    """The command line that runs this experiment again (the store's folder aside)."""
+    verb = "sensitivity" if exp.sensitivity is not None else "sweep"
+    flags = "".join(f" --{k} {v}" for k, v in overrides.items() if v is not None)
+    return f"trustsim {verb} {exp.path or '<experiment built in Python>'}{flags}"
 
 
 def _write_manifest(
     folder: Path,
     exp: Experiment,
     plan: dict[str, Any],
+    overrides: dict[str, int | None],
     started: str,
     ended: str | None,
     report: RunReport | None,
@@ -292,10 +302,12 @@ def _write_manifest(
         "question": exp.question,
         "scenarios": [s.name for s in exp.scenarios],
         "experiment_file": exp.path,
-        "experiment_sha256": plan["experiment_hash"],
+        "experiment_sha256": exp.text_hash(),
         "experiment_text": Path(exp.path).read_text(encoding="utf-8") if exp.path else None,
         "plan": plan,
         "plan_hash": hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest(),
+        "overrides": overrides,  # from the command line, over the file
+        "command": _command(exp, overrides),
         "seed": exp.seed,
         "outcomes": list(exp.outcomes),  # as resolved: a file may leave them to the model
         "git_commit": _git_commit(),
@@ -369,14 +381,15 @@ def run(
             update={"sensitivity": exp.sensitivity.model_copy(update={"samples": samples})}
         )
     folder = Path(out) if out is not None else Path("results") / exp.name
-    plan = _plan(exp, replications, steps, samples)
-    _check_resume(folder, plan, resume)
+    plan = _plan(exp)
+    _check_resume(folder, plan, exp, resume)
+    overrides = {"replications": replications, "steps": steps, "samples": samples}
     workers = workers or (multiprocessing.cpu_count() if client is None and not scheduler else 1)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     backend = _Backend(workers, scheduler, client)  # first: a failed connection stores nothing
     model = exp.kind
     store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
-    _write_manifest(folder, exp, plan, started, None, None)
+    _write_manifest(folder, exp, plan, overrides, started, None, None)
     report = RunReport(folder=folder)
     show = sys.stderr.isatty() if progress is None else progress
     clock = time.perf_counter()
@@ -388,12 +401,12 @@ def run(
         backend.close()
         report.seconds = time.perf_counter() - clock
         ended = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        _write_manifest(folder, exp, plan, started, ended, report)
+        _write_manifest(folder, exp, plan, overrides, started, ended, report)
         store.close()
     return report
 
 
-def _check_resume(folder: Path, plan: dict[str, Any], resume: bool) -> None:
+def _check_resume(folder: Path, plan: dict[str, Any], exp: Experiment, resume: bool) -> None:
     if not ResultsStore.exists(folder):
         return
     if not resume:
@@ -404,16 +417,26 @@ def _check_resume(folder: Path, plan: dict[str, Any], resume: bool) -> None:
             ]
         )
     manifest = folder / "manifest.json"
-    if manifest.exists():
-        old = json.loads(manifest.read_text(encoding="utf-8")).get("plan")
-        if old is not None and old != plan:
-            changed = sorted(k for k in plan if old.get(k) != plan[k])
-            raise ScenarioError(
-                [
-                    f"{folder}: cannot resume: the experiment changed since these "
-                    f"results were written ({', '.join(changed)}); use another --out"
-                ]
-            )
+    if not manifest.exists():
+        return
+    old = json.loads(manifest.read_text(encoding="utf-8")).get("plan")
+    if old is None:
+        return
+    if "sweep" not in old:  # written before 2026-11-29: the plan held the file's hash
+        same = (
+            old.get("experiment_hash") == exp.text_hash()
+            and old.get("scenarios") == plan["scenarios"]
+        )
+        changed = [] if same else ["the experiment file"]
+    else:
+        changed = sorted(k for k in plan if old.get(k) != plan[k])
+    if changed:
+        raise ScenarioError(
+            [
+                f"{folder}: cannot resume: the experiment changed since these "
+                f"results were written ({', '.join(changed)}); use another --out"
+            ]
+        )
 
 
 class _Bar(tqdm):
