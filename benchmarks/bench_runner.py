@@ -6,9 +6,10 @@ number of replications. "Plain loop" runs the same models one after another in t
 process with no store; the runner adds seeds, the SQLite store, per-step rows and the
 manifest. Speed-up uses the same runner with 1 and 2 worker processes (process start
 included; the workers are forked from the runner, which has imported the model).
-"Two plain loops side by side" splits the plain loop's runs between two processes
-with nothing else: the speed-up this machine allows at all (two virtual cores of a
-shared host may be slower together than apart), against which to read the runner's.
+"Two plain loops side by side" runs the same models in two processes at once, with
+nothing else, for a fixed time: from their summed rate, the speed-up this machine
+allows at all (two virtual cores of a shared host may be slower together than apart),
+against which to read the runner's.
 Run: `make bench` or `.venv/bin/python benchmarks/bench_runner.py`.
 """
 
@@ -21,6 +22,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sim.experiments import expand, load_experiment, run, run_trust_model
 
@@ -37,16 +39,34 @@ def plain_loop(replications: int) -> float:
     return time.perf_counter() - started
 
 
-def side_by_side(replications: int) -> float:
-    """Seconds for two plain loops at once in two forked processes, each over half the runs."""
-    ctx = multiprocessing.get_context("fork")
+def _loop_until(replications: int, seconds: float, rates: Any) -> None:
+    """In a child: run the plain loop's models, round and round, for `seconds`; report the rate."""
+    exp = load_experiment(EXPERIMENT)
+    specs = expand(exp, range(replications))
     started = time.perf_counter()
-    loops = [ctx.Process(target=plain_loop, args=(replications // 2,)) for _ in range(2)]
+    done = 0
+    while time.perf_counter() - started < seconds:
+        spec = specs[done % len(specs)]
+        run_trust_model(spec.scenario, spec.seed, exp.keep_steps)
+        done += 1
+    rates.put(done / (time.perf_counter() - started))
+
+
+def side_by_side(replications: int, seconds: float = 5.0) -> float:
+    """Seconds two plain loops side by side would take for the runs, from their summed rates.
+
+    Two forked processes each run the models for the same time, so neither waits for
+    the other at the end (splitting the runs in halves would time the slower half).
+    """
+    ctx = multiprocessing.get_context("fork")
+    rates = ctx.Queue()
+    loops = [ctx.Process(target=_loop_until, args=(replications, seconds, rates)) for _ in "ab"]
     for loop in loops:
         loop.start()
+    total = rates.get() + rates.get()
     for loop in loops:
         loop.join()
-    return time.perf_counter() - started
+    return 6 * replications / total
 
 
 def runner(replications: int, workers: int) -> float:
