@@ -173,6 +173,13 @@ def Player() -> None:
     solara.SliderFloat("Speed (weeks per second)", value=speed, min=0.5, max=10.0, step=0.5)
 
 
+NETWORK_KEY = (
+    "**How to read the network:** circles are team members, the star is the coach, "
+    "squares are managers; the darker brown a person, the more skilled. A line joins two "
+    "people who work together: the darker and thicker, the more they trust each other."
+)
+
+
 @solara.component
 def Picture() -> None:
     """The live network(s) and charts, redrawn every week."""
@@ -182,6 +189,7 @@ def Picture() -> None:
         return
     solara.Markdown(f"## Week {shop.week}", style={"margin": "0"})
     solara.Image(shop.png(dpi=LIVE_DPI), width="100%")
+    solara.Markdown(NETWORK_KEY, style={"font-size": "0.9em", "margin": "0"})
 
 
 @solara.component

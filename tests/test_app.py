@@ -123,6 +123,8 @@ def choose(page: Page, label: str, option: str) -> None:
 
 def test_load_play_and_pause(page: Page) -> None:
     expect(page.get_by_text("Trust in teams", exact=False).first).to_be_attached()
+    # a trainer can say what the shapes, colours and lines mean
+    expect(page.get_by_text("How to read the network", exact=False)).to_be_visible()
     before = picture(page)
     shot(page, "01_loaded")
     page.get_by_role("button", name="Play").click()
