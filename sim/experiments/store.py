@@ -54,6 +54,11 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
+def _names(columns: Iterable[str]) -> str:
+    """Column names for SQL, quoted (parameter names are any identifier)."""
+    return ", ".join(f'"{c}"' for c in columns)
+
+
 class ResultsStore:
     """One experiment's results on disk (results/<experiment>/results.sqlite)."""
 
@@ -77,6 +82,15 @@ class ResultsStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._adopt_existing()
         self._create()
+        columns = {
+            "runs": [*RUN_COLUMNS, *self.parameter_names],
+            "summaries": ["run_id", *self.summary_keys],
+            "steps": ["run_id", "step", *self.measures],
+        }
+        self._insert_sql = {
+            table: f"INSERT INTO {table} ({_names(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            for table, cols in columns.items()
+        }
 
     def _adopt_existing(self) -> None:
         """An existing store keeps its own columns (it may hold another model's results)."""
@@ -122,39 +136,30 @@ class ResultsStore:
     def write_many(self, results: Iterable[RunResult]) -> None:
         """Store finished runs in one transaction (a batch as it comes back from a worker).
 
-        All of them are stored or none: a kill loses at most the batch in flight.
+        All of them are stored or none: a kill loses at most the batch in flight. A run
+        stored before (a failed try, resumed) is replaced.
         """
+        runs: list[list[Any]] = []
+        summaries: list[list[Any]] = []
+        steps: list[tuple[Any, ...]] = []
+        for result in results:
+            run_id = result["run_id"]
+            params: dict[str, Any] = result.get("parameters", {})
+            runs.append(
+                [_sql_value(result.get(c)) for c in RUN_COLUMNS]
+                + [_sql_value(params.get(p)) for p in self.parameter_names]
+            )
+            summary = result.get("summary")
+            if summary is not None:
+                summaries.append([run_id] + [_sql_value(summary.get(k)) for k in self.summary_keys])
+            steps.extend((run_id, *row) for row in result.get("steps") or ())
+        ids = [(row[0],) for row in runs]
         with self.db:
-            for result in results:
-                self._insert(result)
-
-    def _insert(self, result: RunResult) -> None:
-        run_id = result["run_id"]
-        params: dict[str, Any] = result.get("parameters", {})
-        run_row = [_sql_value(result.get(c)) for c in RUN_COLUMNS] + [
-            _sql_value(params.get(p)) for p in self.parameter_names
-        ]
-        cols = ", ".join(f'"{c}"' for c in (*RUN_COLUMNS, *self.parameter_names))
-        marks = ", ".join("?" * len(run_row))
-        self.db.execute("DELETE FROM steps WHERE run_id = ?", (run_id,))
-        self.db.execute("DELETE FROM summaries WHERE run_id = ?", (run_id,))
-        self.db.execute(f"INSERT OR REPLACE INTO runs ({cols}) VALUES ({marks})", run_row)
-        summary = result.get("summary")
-        if summary is not None:
-            keys = ", ".join(f'"{k}"' for k in ("run_id", *self.summary_keys))
-            values = [run_id] + [_sql_value(summary.get(k)) for k in self.summary_keys]
-            self.db.execute(
-                f"INSERT INTO summaries ({keys}) VALUES ({', '.join('?' * len(values))})",
-                values,
-            )
-        rows = result.get("steps")
-        if rows:
-            keys = ", ".join(f'"{k}"' for k in ("run_id", "step", *self.measures))
-            width = 2 + len(self.measures)
-            self.db.executemany(
-                f"INSERT INTO steps ({keys}) VALUES ({', '.join('?' * width)})",
-                [(run_id, *row) for row in rows],
-            )
+            for table in ("steps", "summaries", "runs"):
+                self.db.executemany(f"DELETE FROM {table} WHERE run_id = ?", ids)
+            self.db.executemany(self._insert_sql["runs"], runs)
+            self.db.executemany(self._insert_sql["summaries"], summaries)
+            self.db.executemany(self._insert_sql["steps"], steps)
 
     def finished(self) -> dict[str, str]:
         """Status of every stored run, by run id."""
