@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -39,10 +40,15 @@ def plain_loop(replications: int) -> float:
     return time.perf_counter() - started
 
 
-def _loop_until(replications: int, seconds: float, rates: Any) -> None:
-    """In a child: run the plain loop's models, round and round, for `seconds`; report the rate."""
+def _loop_until(replications: int, seconds: float, rates: Any, child: int) -> None:
+    """In a child: run the plain loop's models, round and round, for `seconds`; report the rate.
+
+    The runs are taken in a shuffled order, so that the part a child gets through in its
+    time has the whole experiment's mix of scenarios (they differ in cost).
+    """
     exp = load_experiment(EXPERIMENT)
     specs = expand(exp, range(replications))
+    random.Random(child).shuffle(specs)
     started = time.perf_counter()
     done = 0
     while time.perf_counter() - started < seconds:
@@ -60,7 +66,10 @@ def side_by_side(replications: int, seconds: float = 5.0) -> float:
     """
     ctx = multiprocessing.get_context("fork")
     rates = ctx.Queue()
-    loops = [ctx.Process(target=_loop_until, args=(replications, seconds, rates)) for _ in "ab"]
+    loops = [
+        ctx.Process(target=_loop_until, args=(replications, seconds, rates, child))
+        for child in range(2)
+    ]
     for loop in loops:
         loop.start()
     total = rates.get() + rates.get()
