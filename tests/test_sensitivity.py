@@ -206,7 +206,7 @@ def test_cli_samples_override_resume_and_changed_plan(tmp_path: Path) -> None:
     changed = trustsim("sensitivity", str(path), "--samples", "32", "--out", str(out), "--resume")
     assert changed.returncode == 2
     assert "cannot resume" in changed.stderr
-    assert "(sensitivity)" in changed.stderr
+    assert "other points" in changed.stderr
     assert "Traceback" not in changed.stderr
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -218,24 +219,120 @@ def test_resume_with_more_replications_runs_only_the_new_ones(tmp_path: Path) ->
 def test_resume_of_a_store_written_before_plans_named_their_parts(tmp_path: Path) -> None:
     # Manifests written before 2026-11-29 held the experiment file's hash in the plan.
     path = write(tmp_path / "small.toml", SMALL.format(replications=2))
-    run(path, out=tmp_path / "out", workers=1, progress=False)
+    run(path, out=tmp_path / "out", workers=1, steps=4, progress=False)
     manifest_path = tmp_path / "out" / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["plan"] = {
         "experiment": "small",
         "experiment_hash": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "scenarios": manifest["plan"]["scenarios"],
+        "scenarios": [s.digest() for s in load_experiment(path).scenarios],
         "replications_override": None,
-        "steps_override": None,
+        "steps_override": 4,
         "keep_steps": 2,
     }
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
-    again = run(path, out=tmp_path / "out", workers=1, resume=True, progress=False)
-    assert (again.done, again.skipped) == (0, 4)
-    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    del manifest["overrides"]
+
+    def resume(*options: str) -> int:
+        manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+        return cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--resume", *options])
+
+    assert resume("--steps", "4", "--no-report") == 0  # the same file and options
+    assert stored_count(tmp_path / "out") == 4
+    assert resume() == 2  # without --steps 4 the runs would be 6 weeks long
     write(path, SMALL.format(replications=2).replace("seed = 3", "seed = 4"))
-    code = cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--resume"])
+    assert resume("--steps", "4") == 2
+    assert stored_count(tmp_path / "out") == 4
+
+
+SWEPT = """
+scenarios = ["peer_led", "no_coaching"]
+replications = 2
+seed = 3
+steps = 4
+keep_steps = 2
+outcomes = ["mean_skill"]
+
+[sweep]
+method = "factorial"
+
+[sweep.parameters]
+management_trust_scale = [0.2, 1.0]
+propensity_mean = [0.3, 0.7]
+"""
+
+PEER = 'preset = "peer_led"\n'
+
+
+@pytest.mark.parametrize(
+    ("edit", "refused"),
+    [
+        # the same runs: resume
+        (lambda t: t.replace('"peer_led", "no_coaching"', '"no_coaching", "peer_led"'), None),
+        (lambda t: t.replace('outcomes = ["mean_skill"]', 'outcomes = ["silence_rate"]'), None),
+        (lambda t: t.replace("steps = 4\n", "steps = 4\n# the horizon stays\n"), None),
+        (lambda t: t.replace('"no_coaching"]', '"no_coaching", "hybrid"]'), None),  # more
+        # other runs under the same ids: refuse, naming what changed
+        (
+            lambda t: t.replace(
+                "management_trust_scale = [0.2, 1.0]\npropensity_mean = [0.3, 0.7]",
+                "propensity_mean = [0.3, 0.7]\nmanagement_trust_scale = [0.2, 1.0]",
+            ),
+            "other points",
+        ),
+        (lambda t: t.replace("[0.3, 0.7]", "[0.3, 0.8]"), "other points"),
+        (lambda t: t.replace("seed = 3", "seed = 4"), "seed 3 before, 4 now"),
+        (lambda t: t.replace("steps = 4", "steps = 5"), "scenario peer_led runs with other"),
+        (lambda t: t.replace("keep_steps = 2", "keep_steps = 1"), "keep_steps 2 before, 1 now"),
+        (lambda t: t.replace(', "no_coaching"', ""), "scenario no_coaching is no longer in it"),
+    ],
+)
+def test_resume_refuses_exactly_when_the_stored_runs_would_differ(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: Any, refused: str | None
+) -> None:
+    path = write(tmp_path / "swept.toml", SWEPT)
+    out = tmp_path / "out"
+    run(path, out=out, workers=1, progress=False)
+    write(path, edit(SWEPT))
+    code = cli.main(["sweep", str(path), "--out", str(out), "--resume", "--no-report"])
+    err = capsys.readouterr().err
+    if refused is None:
+        assert code == 0, err
+        return
     assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot resume" in err
+    assert refused in err
+    assert stored_count(out) == 16
+
+
+def test_resume_refuses_a_renamed_scenario_and_says_how_it_was_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path / "peer.toml", PEER)
+    path = write(tmp_path / "swept.toml", SWEPT.replace('"peer_led"', '"peer.toml"'))
+    out = tmp_path / "out"
+    run(path, out=out, workers=1, steps=3, progress=False)
+    (tmp_path / "peer.toml").rename(tmp_path / "colleagues.toml")
+    write(path, SWEPT.replace('"peer_led"', '"colleagues.toml"'))
+    code = cli.main(["sweep", str(path), "--out", str(out), "--resume", "--steps", "3"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "scenario peer is no longer in it" in err
+    assert "they were run with --steps 3" in err
+
+
+def test_resume_with_fewer_replications_says_the_store_holds_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "small.toml", SMALL.format(replications=3))
+    out = tmp_path / "out"
+    assert cli.main(["sweep", str(path), "--out", str(out), "--replications", "2"]) == 0
+    capsys.readouterr()
+    write(path, SMALL.format(replications=1))
+    assert cli.main(["sweep", str(path), "--out", str(out), "--resume", "--no-report"]) == 0
+    err = capsys.readouterr().err
+    assert "the earlier sweep here ran --replications 2; this one ran the file's" in err
+    assert "the store also holds 2 runs beyond this experiment's 1 replications" in err
 
 
 def test_the_manifest_and_report_give_the_command_with_its_overrides(tmp_path: Path) -> None:

@@ -34,7 +34,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.experiments.models import RunFn, run_parameters, run_trust_model
-from sim.experiments.spec import Experiment, RunSpec, ci_half_width, expand, load_experiment
+from sim.experiments.spec import (
+    Experiment,
+    RunSpec,
+    ci_half_width,
+    design_points,
+    expand,
+    load_experiment,
+)
 from sim.experiments.store import ResultsStore, RunResult
 from sim.scenario import ScenarioError
 
@@ -259,25 +266,49 @@ def _git_commit() -> str | None:
 
 
 def _plan(exp: Experiment) -> dict[str, Any]:
-    """What decides which runs exist and what they compute: resuming needs the same plan.
+    """What decides which runs exist and what each computes: resuming needs the same plan.
 
-    Not in it: the replication count (resuming with more extends a sweep: run ids and
-    seeds do not depend on it), and what only the analysis reads (outcomes, reference,
-    the question, the sensitivity outcomes and resamples, the validation section).
+    A run's id is its scenario's name, its point's number and its replication, and its
+    seed comes from the experiment's seed and the replication. So the plan holds each
+    scenario's name with the digest of what it runs (the horizon applied), the design's
+    points in their order (as a hash), the seed and the kept steps. Not in it: the
+    replication count (resuming with more extends a sweep), the scenarios' order, and
+    what only the analysis reads (outcomes, reference, the question, the sensitivity
+    outcomes and resamples, the validation section).
     """
-    design = None
-    if exp.sensitivity is not None:
-        design = exp.sensitivity.model_dump(mode="json", exclude={"outcomes", "resamples"})
+    points = [sorted(point.items()) for point in design_points(exp)]
+    horizon = {"steps": exp.steps} if exp.steps is not None else {}
     return {
-        "experiment": exp.name,
         "model": exp.model,
-        "scenarios": [s.digest() for s in exp.scenarios],
-        "sweep": exp.sweep.model_dump(mode="json") if exp.sweep is not None else None,
-        "sensitivity": design,
+        "scenarios": {s.name: s.with_(**horizon).digest() for s in exp.scenarios},
+        "points": len(points),
+        "points_hash": hashlib.sha256(json.dumps(points, default=str).encode()).hexdigest(),
         "seed": exp.seed,
-        "steps": exp.steps,
         "keep_steps": exp.keep_steps,
     }
+
+
+def _plan_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What in the plan changed such that stored runs would differ from fresh ones.
+
+    A scenario added to the experiment only adds runs, so it is no change.
+    """
+    changed = []
+    old_scenarios: dict[str, str] = old.get("scenarios") or {}
+    for name, digest in old_scenarios.items():
+        if name not in new["scenarios"]:
+            changed.append(f"scenario {name} is no longer in it")
+        elif new["scenarios"][name] != digest:
+            changed.append(f"scenario {name} runs with other parameters")
+    if old.get("points_hash") != new["points_hash"]:
+        changed.append(
+            f"the sweep or sensitivity design has other points ({old.get('points')} before, "
+            f"{new['points']} now, or in another order)"
+        )
+    for key in ("model", "seed", "keep_steps"):
+        if old.get(key) != new[key]:
+            changed.append(f"{key} {old.get(key)} before, {new[key]} now")
+    return changed
 
 
 def _command(exp: Experiment, overrides: dict[str, int | None]) -> str:
@@ -382,19 +413,20 @@ def run(
         )
     folder = Path(out) if out is not None else Path("results") / exp.name
     plan = _plan(exp)
-    _check_resume(folder, plan, exp, resume)
     overrides = {"replications": replications, "steps": steps, "samples": samples}
+    notes = _check_resume(folder, plan, exp, overrides, resume)
     workers = workers or (multiprocessing.cpu_count() if client is None and not scheduler else 1)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     backend = _Backend(workers, scheduler, client)  # first: a failed connection stores nothing
     model = exp.kind
     store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
     _write_manifest(folder, exp, plan, overrides, started, None, None)
-    report = RunReport(folder=folder)
+    report = RunReport(folder=folder, notes=notes)
     show = sys.stderr.isatty() if progress is None else progress
     clock = time.perf_counter()
     try:
         _execute(exp, store, backend, report, show, run_fn or model.run)
+        report.notes.extend(_beyond_replications(exp, store))
     except KeyboardInterrupt:
         report.interrupted = True
     finally:
@@ -406,9 +438,20 @@ def run(
     return report
 
 
-def _check_resume(folder: Path, plan: dict[str, Any], exp: Experiment, resume: bool) -> None:
+def _check_resume(
+    folder: Path,
+    plan: dict[str, Any],
+    exp: Experiment,
+    overrides: dict[str, int | None],
+    resume: bool,
+) -> list[str]:
+    """Refuse to add to a store whose runs this experiment would not compute; return notes.
+
+    Raises:
+        ScenarioError: the folder holds results and resume is off, or the runs differ.
+    """
     if not ResultsStore.exists(folder):
-        return
+        return []
     if not resume:
         raise ScenarioError(
             [
@@ -416,27 +459,53 @@ def _check_resume(folder: Path, plan: dict[str, Any], exp: Experiment, resume: b
                 "is missing, or choose another --out"
             ]
         )
-    manifest = folder / "manifest.json"
-    if not manifest.exists():
-        return
-    old = json.loads(manifest.read_text(encoding="utf-8")).get("plan")
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    old = manifest.get("plan")
     if old is None:
-        return
-    if "sweep" not in old:  # written before 2026-11-29: the plan held the file's hash
+        return []
+    if "points_hash" not in old:  # written before 2026-11-29: the plan held the file's hash
         same = (
             old.get("experiment_hash") == exp.text_hash()
-            and old.get("scenarios") == plan["scenarios"]
+            and old.get("scenarios") == [s.digest() for s in exp.scenarios]
+            and old.get("steps_override") == overrides["steps"]
+            and old.get("samples_override") == overrides["samples"]
         )
-        changed = [] if same else ["the experiment file"]
+        before = {"steps": old.get("steps_override"), "samples": old.get("samples_override")}
+        changed = [] if same else ["the experiment file or the options"]
     else:
-        changed = sorted(k for k in plan if old.get(k) != plan[k])
+        before = manifest.get("overrides") or {}
+        changed = _plan_changes(old, plan)
     if changed:
+        used = "".join(
+            f" --{k} {before[k]}" for k in ("steps", "samples") if before.get(k) is not None
+        )
+        hint = f"; they were run with{used}" if used else ""
         raise ScenarioError(
             [
-                f"{folder}: cannot resume: the experiment changed since these "
-                f"results were written ({', '.join(changed)}); use another --out"
+                f"{folder}: cannot resume: these results were run differently "
+                f"({'; '.join(changed)}{hint}); use another --out"
             ]
         )
+    earlier = before.get("replications")
+    if earlier is not None and earlier != overrides["replications"]:
+        r = overrides["replications"]
+        now = f"--replications {r}" if r is not None else "the file's replications"
+        return [f"the earlier sweep here ran --replications {earlier}; this one ran {now}"]
+    return []
+
+
+def _beyond_replications(exp: Experiment, store: ResultsStore) -> list[str]:
+    """A note when the store holds more replications than this experiment asks for."""
+    reps = exp.replications
+    top = reps.count if reps.count is not None else reps.max
+    more = store.done_from_replication(top)
+    if not more:
+        return []
+    return [
+        f"the store also holds {more} runs beyond this experiment's {top} replications "
+        "(from an earlier sweep); the comparison and the report use every stored run"
+    ]
 
 
 class _Bar(tqdm):

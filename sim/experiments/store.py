@@ -161,6 +161,11 @@ class ResultsStore:
             self.db.executemany(self._insert_sql["summaries"], summaries)
             self.db.executemany(self._insert_sql["steps"], steps)
 
+    def done_from_replication(self, replication: int) -> int:
+        """How many done runs have this replication number or a higher one."""
+        query = "SELECT count(*) FROM runs WHERE status = 'done' AND replication >= ?"
+        return int(self.db.execute(query, (replication,)).fetchone()[0])
+
     def finished(self) -> dict[str, str]:
         """Status of every stored run, by run id."""
         return dict(self.db.execute("SELECT run_id, status FROM runs").fetchall())
