@@ -167,16 +167,24 @@ def scenario_colours(names: Sequence[str]) -> dict[str, str]:
     return {n: SCENARIO_PALETTE[i % len(SCENARIO_PALETTE)] for i, n in enumerate(names)}
 
 
-LINE_STYLES = ("-", "--", ":", "-.")
+LINE_STYLES: tuple[Any, ...] = (
+    "-",
+    (0, (5, 2)),
+    (0, (1, 1.5)),
+    (0, (6, 2, 1, 2)),
+    (0, (10, 3)),
+    (0, (6, 2, 1, 2, 1, 2)),
+)
 
 
-def line_style(name: str, colours: dict[str, str]) -> str:
-    """A dash pattern per scenario, by its place in the colours.
+def line_style(name: str, colours: dict[str, str]) -> tuple[Any, float]:
+    """A dash pattern and a width per scenario, by its place in the colours.
 
-    A line drawn over an identical one still shows both, and lines part in grey print.
+    Later scenarios are drawn thinner, so a line over an identical one leaves the one
+    beneath showing at its edges; the dashes part the lines in grey print.
     """
-    order = list(colours)
-    return LINE_STYLES[order.index(name) % len(LINE_STYLES)] if name in colours else "-"
+    i = list(colours).index(name) if name in colours else 0
+    return LINE_STYLES[i % len(LINE_STYLES)], max(1.0, 2.6 - 0.3 * i)
 
 
 def _axes(ax: Axes | None, size: str) -> tuple[Figure, Axes]:
@@ -230,8 +238,8 @@ def time_series(
             continue
         c = colours[str(scenario)]
         ax.fill_between(data["step"], data["ci_low"], data["ci_high"], color=c, alpha=0.2, lw=0)
-        ls = line_style(str(scenario), colours)
-        ax.plot(data["step"], data["mean"], color=c, lw=1.8, ls=ls, label=str(scenario))
+        ls, lw = line_style(str(scenario), colours)
+        ax.plot(data["step"], data["mean"], color=c, lw=lw, ls=ls, label=str(scenario))
     ax.set_xlabel("week")
     ax.set_ylabel(label(outcome))
     counts = over[over["mean"].notna()].groupby("scenario")["n"].max()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,16 +56,8 @@ FIGURE_FORMATS = ("png", "svg", "pdf")
 def save_figures(
     entries: Sequence[FigureEntry], figure_dir: Path, formats: Sequence[str]
 ) -> list[Path]:
-    """Save and close the figures; remove figures/ files no figure of this set is drawn to.
-
-    A report of a results folder drawn again (after --resume, with other outcomes) may
-    have fewer figures than before; a file left from then would be read as current.
-    """
+    """Save the figures into figure_dir in each format, close them; return the files."""
     figure_dir.mkdir(parents=True, exist_ok=True)
-    names = {entry.name for entry in entries}
-    for old in figure_dir.iterdir():
-        if old.suffix.lstrip(".") in FIGURE_FORMATS and old.stem not in names:
-            old.unlink()
     written = []
     for entry in entries:
         for fmt in formats:
@@ -73,6 +66,22 @@ def save_figures(
             written.append(path)
         plt.close(entry.figure)
     return written
+
+
+def _remove_earlier_figures(folder: Path, keep: set[str]) -> None:
+    """Remove the figures an earlier report.md here showed and this one will not.
+
+    A report drawn again (after --resume, or with other outcomes) may have fewer
+    figures; one left from before would be read as current. Only the names the earlier
+    report linked are removed: figures from `trustsim plot` and files of the user's stay.
+    """
+    earlier = folder / "report.md"
+    if not earlier.exists():
+        return
+    linked = re.findall(r"\]\(figures/([^)/]+)\.png\)", earlier.read_text(encoding="utf-8"))
+    for name in set(linked) - keep:
+        for fmt in FIGURE_FORMATS:
+            (folder / "figures" / f"{name}.{fmt}").unlink(missing_ok=True)
 
 
 @dataclass
@@ -182,7 +191,8 @@ def build_figures(
     Without a sweep: time series, distributions and paired differences per outcome. A
     one-parameter sweep: the outcome against the parameter. A two-parameter sweep: a
     heatmap per scenario and a map of which regime wins. And, when given, the trust
-    network of each scenario's median run and the sensitivity indices.
+    network of each scenario's median run, the sensitivity indices (instead of the
+    per-outcome figures) and the stylized facts (likewise).
     """
     outcomes = list(outcomes or comp.outcomes)
     names = list(dict.fromkeys(results["scenario"]))
@@ -195,8 +205,9 @@ def build_figures(
     entries: list[FigureEntry] = []
     done_runs = runs[runs["status"] == "done"]
     # A sensitivity design samples its points to estimate indices: its figures are the
-    # indices (pooling thousands of points into distributions would say little).
-    for outcome in outcomes if sensitivity is None else ():
+    # indices (pooling thousands of points into distributions would say little). In a
+    # validation experiment the scenarios play different parts: its figure is the facts.
+    for outcome in outcomes if sensitivity is None and not facts else ():
         nice = plots.short_label(outcome)
         if not swept and not steps.empty and _base(outcome) in steps:
             over = analysis.over_time(steps, done_runs, _base(outcome))
@@ -237,8 +248,9 @@ def build_figures(
                 entries.append(
                     FigureEntry(
                         f"differences_{outcome}",
-                        f"Paired differences in {nice} (same seeds), with 95% CIs and A12. A bar "
-                        "that does not cross the dashed zero line is a difference beyond noise.",
+                        f"Paired differences in {nice} (same seeds), with 95% CIs, A12 and "
+                        "Holm's p. A filled dot is a difference beyond noise (p < 0.05); an "
+                        "open one is not.",
                         plots.forest(pairs, outcome, colours, size=size),
                     )
                 )
@@ -409,6 +421,7 @@ def build_report(
     entries = build_figures(
         runs, results, steps, comp, networks, sensitivity=sensitivity, facts=facts
     )
+    _remove_earlier_figures(folder, {entry.name for entry in entries})
     save_figures(entries, figure_dir, list(dict.fromkeys(("png", *formats))))
 
     names = list(dict.fromkeys(results["scenario"]))

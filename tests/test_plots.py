@@ -230,6 +230,21 @@ def _six_scenarios() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str
     return over, finals, pairs, plots.scenario_colours(names)
 
 
+def test_time_series_of_identical_scenarios_shows_every_line() -> None:
+    # manager_sponsored and top_down_internal often give the same numbers: each of six
+    # identical lines must differ from every other in dashes, and each later one be
+    # thinner, so that the one beneath shows at its edges.
+    over, _, _, colours = _six_scenarios()
+    same = over.assign(mean=over["step"] * 0.002)
+    lines = plots.time_series(same, "mean_skill", colours).axes[0].get_lines()
+    assert [line.get_label() for line in lines] == list(colours)
+    dashes = [str(line.get_linestyle()) + str(line._dash_pattern) for line in lines]
+    assert len(set(dashes)) == len(lines)
+    widths = [line.get_linewidth() for line in lines]
+    assert widths == sorted(widths, reverse=True)
+    assert len(set(widths)) == len(widths)
+
+
 @pytest.mark.parametrize("size", ["slide", "column"])
 @pytest.mark.parametrize("kind", ["time_series", "distributions", "forest"])
 def test_figures_fit_their_size_with_six_scenarios(size: str, kind: str) -> None:

@@ -403,10 +403,16 @@ def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> None:
     folder = tmp_path / "results"
     shutil.copytree(small_results, folder)
-    # left from an earlier report that had another outcome; and a file of the user's
-    (folder / "figures").mkdir(exist_ok=True)
-    (folder / "figures" / "time_an_old_outcome.png").write_bytes(b"old")
-    (folder / "figures" / "notes.txt").write_text("mine", encoding="utf-8")
+    # An earlier report showed a figure of another outcome; the user keeps own files.
+    figures = folder / "figures"
+    figures.mkdir(exist_ok=True)
+    for name in ("time_an_old_outcome.png", "time_an_old_outcome.svg", "my_annotated.png"):
+        (figures / name).write_bytes(b"old")
+    (figures / "notes.txt").write_text("mine", encoding="utf-8")
+    (folder / "report.md").write_text(
+        "![old](figures/time_an_old_outcome.png)\n![](figures/time_mean_skill.png)\n",
+        encoding="utf-8",
+    )
     done = trustsim("report", str(folder))
     assert done.returncode == 0, done.stderr
     assert (folder / "report.md").is_file()
@@ -414,10 +420,13 @@ def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> No
     assert "report.html" in done.stdout
     assert "Traceback" not in done.stderr
     md = (folder / "report.md").read_text(encoding="utf-8")
-    pngs = list((folder / "figures").glob("*.png"))
-    assert pngs
-    assert all(f"(figures/{png.name})" in md for png in pngs), "no figure left from before"
-    assert (folder / "figures" / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert not list(figures.glob("time_an_old_outcome.*")), "the old report's figure is gone"
+    assert (figures / "my_annotated.png").read_bytes() == b"old"
+    assert (figures / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert (figures / "time_mean_skill.png").stat().st_size > 1000  # drawn again
+    linked = re.findall(r"\]\((figures/[^)]+)\)", md)
+    assert linked
+    assert all((folder / link).is_file() for link in linked)
 
 
 @pytest.mark.slow
@@ -434,6 +443,10 @@ def test_cli_plot_svg_for_one_outcome(small_results: Path, tmp_path: Path) -> No
     assert not [n for n in names if "trust" in n and not n.startswith("network_")]
     assert not list((folder / "figures").glob("*.png"))
     svg = (folder / "figures" / "time_mean_skill.svg").read_text(encoding="utf-8")
+    # a plot of another outcome adds its files and removes none
+    again = trustsim("plot", str(folder), "--format", "svg", "--outcome", "within_team_trust")
+    assert again.returncode == 0, again.stderr
+    assert set(written) <= set((folder / "figures").glob("*.svg"))
     assert svg.lstrip().startswith("<?xml")
     assert "<svg" in svg
 
