@@ -189,7 +189,8 @@ def Picture() -> None:
         return
     solara.Markdown(f"## Week {shop.week}", style={"margin": "0"})
     solara.Image(shop.png(dpi=LIVE_DPI), width="100%")
-    solara.Markdown(NETWORK_KEY, style={"font-size": "0.9em", "margin": "0"})
+    if shop.draws_a_network():
+        solara.Markdown(NETWORK_KEY, style={"font-size": "0.9em", "margin": "0"})
 
 
 @solara.component

@@ -176,6 +176,10 @@ class Workshop:
         )
         return frame
 
+    def draws_a_network(self) -> bool:
+        """True when the picture shows at least one network (small enough to draw)."""
+        return any(m.org.n_people <= MAX_DRAWN for m in self.models)
+
     def figure(self) -> Figure:
         """The live picture, updated to this week: each run's network, and four charts."""
         if self._picture is None or self._picture.stale(self):

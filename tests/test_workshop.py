@@ -93,3 +93,9 @@ def test_a_good_upload_becomes_a_scenario() -> None:
     assert app.scenario_name.value == "mine"
     assert app.workshop.value is not None
     assert app.workshop.value.models[0].params.members == 20
+
+
+def test_the_network_key_is_shown_only_when_a_network_is_drawn() -> None:
+    assert Workshop(preset("peer_led"), seed=1).draws_a_network()
+    big = {"members": 500, "levels": 1}  # 500 people: too many to draw, the charts stay
+    assert not Workshop(preset("peer_led"), seed=1, values=big).draws_a_network()
