@@ -203,10 +203,16 @@ def test_cli_samples_override_resume_and_changed_plan(tmp_path: Path) -> None:
     )
     assert again.returncode == 0, again.stderr
     assert "0 runs done, 0 failed, 80 already stored" in again.stdout
+    # Saltelli's design for N = 32 begins with the one for N = 16: resuming extends it
+    more = trustsim("sensitivity", str(path), "--samples", "32", "--out", str(out), "--resume")
+    assert more.returncode == 0, more.stderr
+    assert "80 runs done, 0 failed, 80 already stored" in more.stdout
+    path.write_text(path.read_text(encoding="utf-8").replace("seed = 3", "seed = 4"))
     changed = trustsim("sensitivity", str(path), "--samples", "32", "--out", str(out), "--resume")
     assert changed.returncode == 2
     assert "cannot resume" in changed.stderr
-    assert "other points" in changed.stderr
+    assert "runs with other parameters" in changed.stderr
+    assert "they were run with --samples 32" in changed.stderr
     assert "Traceback" not in changed.stderr
 
 

@@ -271,19 +271,21 @@ PEER = 'preset = "peer_led"\n'
         (lambda t: t.replace('outcomes = ["mean_skill"]', 'outcomes = ["silence_rate"]'), None),
         (lambda t: t.replace("steps = 4\n", "steps = 4\n# the horizon stays\n"), None),
         (lambda t: t.replace('"no_coaching"]', '"no_coaching", "hybrid"]'), None),  # more
+        (lambda t: t.replace("[0.2, 1.0]", "[0.2, 1.0, 0.6]"), None),  # more points, after
+        (lambda t: t.replace("[0.2, 1.0]", "[0.2, 1]"), None),  # the same value
         # other runs under the same ids: refuse, naming what changed
         (
             lambda t: t.replace(
                 "management_trust_scale = [0.2, 1.0]\npropensity_mean = [0.3, 0.7]",
                 "propensity_mean = [0.3, 0.7]\nmanagement_trust_scale = [0.2, 1.0]",
             ),
-            "other points",
+            "scenario peer_led runs with other parameters at 2 of its stored points",
         ),
-        (lambda t: t.replace("[0.3, 0.7]", "[0.3, 0.8]"), "other points"),
+        (lambda t: t.replace("[0.3, 0.7]", "[0.3, 0.8]"), "runs with other parameters at 2 of"),
         (lambda t: t.replace("seed = 3", "seed = 4"), "seed 3 before, 4 now"),
         (lambda t: t.replace("steps = 4", "steps = 5"), "scenario peer_led runs with other"),
         (lambda t: t.replace("keep_steps = 2", "keep_steps = 1"), "keep_steps 2 before, 1 now"),
-        (lambda t: t.replace(', "no_coaching"', ""), "scenario no_coaching is no longer in it"),
+        (lambda t: t.replace(', "no_coaching"', ""), "no_coaching is not run at 4 of its stored"),
     ],
 )
 def test_resume_refuses_exactly_when_the_stored_runs_would_differ(
@@ -317,8 +319,48 @@ def test_resume_refuses_a_renamed_scenario_and_says_how_it_was_run(
     code = cli.main(["sweep", str(path), "--out", str(out), "--resume", "--steps", "3"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "scenario peer is no longer in it" in err
+    assert "scenario peer is not run at 4 of its stored points" in err
     assert "they were run with --steps 3" in err
+
+
+def test_resume_without_a_manifest_refuses_unless_nothing_was_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "small.toml", SMALL.format(replications=1))
+    out = tmp_path / "out"
+    ResultsStore(out).close()  # killed after creating the store, before any run
+    assert cli.main(["sweep", str(path), "--out", str(out), "--resume", "--no-report"]) == 0
+    (out / "manifest.json").unlink()
+    assert cli.main(["sweep", str(path), "--out", str(out), "--resume"]) == 2
+    assert "manifest.json, which records how these results were run, is missing" in (
+        capsys.readouterr().err
+    )
+
+
+def test_resume_at_another_commit_says_the_store_holds_runs_of_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path / "small.toml", SMALL.format(replications=1))
+    out = tmp_path / "out"
+    run(path, out=out, workers=1, progress=False)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["git_commit"] = "0123abc"
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert cli.main(["sweep", str(path), "--out", str(out), "--resume", "--no-report"]) == 0
+    assert "these results were started at commit 0123abc" in capsys.readouterr().err
+
+
+def test_steps_set_and_swept_at_once_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    swept = SWEPT.replace("propensity_mean = [0.3, 0.7]", "steps = [3, 5]")
+    path = write(tmp_path / "swept.toml", swept)
+    assert cli.main(["sweep", str(path), "--out", str(tmp_path / "a")]) == 2
+    assert "steps = 4 and [sweep] varies steps" in capsys.readouterr().err
+    write(path, swept.replace("steps = 4\n", ""))
+    assert cli.main(["sweep", str(path), "--out", str(tmp_path / "b"), "--steps", "9"]) == 2
+    assert "--steps 9:" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
 
 
 def test_resume_with_fewer_replications_says_the_store_holds_more(

@@ -38,7 +38,6 @@ from sim.experiments.spec import (
     Experiment,
     RunSpec,
     ci_half_width,
-    design_points,
     expand,
     load_experiment,
 )
@@ -269,45 +268,50 @@ def _plan(exp: Experiment) -> dict[str, Any]:
     """What decides which runs exist and what each computes: resuming needs the same plan.
 
     A run's id is its scenario's name, its point's number and its replication, and its
-    seed comes from the experiment's seed and the replication. So the plan holds each
-    scenario's name with the digest of what it runs (the horizon applied), the design's
-    points in their order (as a hash), the seed and the kept steps. Not in it: the
-    replication count (resuming with more extends a sweep), the scenarios' order, and
-    what only the analysis reads (outcomes, reference, the question, the sensitivity
+    seed comes from the experiment's seed and the replication. So the plan holds, for
+    each scenario and point, the digest of the setup its runs use (the point and the
+    horizon applied), with the seed and the kept steps. Not in it: the replication
+    count (resuming with more extends a sweep), the order of the scenarios, and what
+    only the analysis reads (outcomes, reference, the question, the sensitivity
     outcomes and resamples, the validation section).
     """
-    points = [sorted(point.items()) for point in design_points(exp)]
-    horizon = {"steps": exp.steps} if exp.steps is not None else {}
-    return {
+    plan: dict[str, Any] = {
         "model": exp.model,
-        "scenarios": {s.name: s.with_(**horizon).digest() for s in exp.scenarios},
-        "points": len(points),
-        "points_hash": hashlib.sha256(json.dumps(points, default=str).encode()).hexdigest(),
         "seed": exp.seed,
-        "keep_steps": exp.keep_steps,
+        "setups": {
+            s.run_id.removesuffix("/r0"): s.scenario.digest() for s in expand(exp, range(1))
+        },
     }
+    if exp.kind.measures:  # a model that keeps no steps runs the same whatever keep_steps
+        plan["keep_steps"] = exp.keep_steps
+    return plan
 
 
 def _plan_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What in the plan changed such that stored runs would differ from fresh ones.
 
-    A scenario added to the experiment only adds runs, so it is no change.
+    New scenarios or points only add runs, so they are no change.
     """
-    changed = []
-    old_scenarios: dict[str, str] = old.get("scenarios") or {}
-    for name, digest in old_scenarios.items():
-        if name not in new["scenarios"]:
-            changed.append(f"scenario {name} is no longer in it")
-        elif new["scenarios"][name] != digest:
-            changed.append(f"scenario {name} runs with other parameters")
-    if old.get("points_hash") != new["points_hash"]:
-        changed.append(
-            f"the sweep or sensitivity design has other points ({old.get('points')} before, "
-            f"{new['points']} now, or in another order)"
-        )
-    for key in ("model", "seed", "keep_steps"):
-        if old.get(key) != new[key]:
-            changed.append(f"{key} {old.get(key)} before, {new[key]} now")
+    changed = [
+        f"{key} {old.get(key)} before, {new.get(key)} now"
+        for key in ("model", "seed", "keep_steps")
+        if old.get(key) != new.get(key)
+    ]
+    gone: dict[str, int] = {}
+    other: dict[str, int] = {}
+    for setup, digest in (old.get("setups") or {}).items():
+        scenario = setup.rsplit("/p", 1)[0]
+        if setup not in new["setups"]:
+            gone[scenario] = gone.get(scenario, 0) + 1
+        elif new["setups"][setup] != digest:
+            other[scenario] = other.get(scenario, 0) + 1
+    changed += [
+        f"scenario {name} is not run at {n} of its stored points" for name, n in gone.items()
+    ]
+    changed += [
+        f"scenario {name} runs with other parameters at {n} of its stored points"
+        for name, n in other.items()
+    ]
     return changed
 
 
@@ -402,6 +406,11 @@ def run(
     if steps is not None:
         if exp.kind.setup is not None:
             raise ScenarioError([f"--steps {steps}: only the trust model has a horizon in weeks"])
+        design = exp.sweep or exp.sensitivity
+        if design is not None and "steps" in design.parameters:
+            raise ScenarioError(
+                [f"--steps {steps}: {exp.path or exp.name} varies steps; one would hide the other"]
+            )
         exp = exp.model_copy(update={"steps": steps})
     if samples is not None:
         if exp.sensitivity is None:
@@ -463,8 +472,28 @@ def _check_resume(
     manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     old = manifest.get("plan")
     if old is None:
-        return []
-    if "points_hash" not in old:  # written before 2026-11-29: the plan held the file's hash
+        if not ResultsStore.stored_runs(folder):
+            return []  # killed before its first run: nothing to mix with
+        raise ScenarioError(
+            [
+                f"{folder}: cannot resume: manifest.json, which records how these results "
+                "were run, is missing; use another --out"
+            ]
+        )
+    if "setups" not in old and "experiment_hash" not in old:
+        raise ScenarioError(
+            [
+                f"{folder}: cannot resume: written by a trustsim of 2026-11-29 whose record "
+                "of the runs cannot be checked; use another --out"
+            ]
+        )
+    notes = []
+    if manifest.get("git_commit") != _git_commit():
+        notes.append(
+            f"these results were started at commit {manifest.get('git_commit')}; this sweep "
+            f"ran at {_git_commit()}: the store holds runs of both"
+        )
+    if "setups" not in old:  # written before 2026-11-29: the plan held the file's hash
         same = (
             old.get("experiment_hash") == exp.text_hash()
             and old.get("scenarios") == [s.digest() for s in exp.scenarios]
@@ -491,8 +520,8 @@ def _check_resume(
     if earlier is not None and earlier != overrides["replications"]:
         r = overrides["replications"]
         now = f"--replications {r}" if r is not None else "the file's replications"
-        return [f"the earlier sweep here ran --replications {earlier}; this one ran {now}"]
-    return []
+        notes.append(f"the earlier sweep here ran --replications {earlier}; this one ran {now}")
+    return notes
 
 
 def _beyond_replications(exp: Experiment, store: ResultsStore) -> list[str]:

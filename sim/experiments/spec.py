@@ -415,6 +415,14 @@ def load_experiment(path: str | Path) -> Experiment:
     known = model.parameters()
     problems.extend(_check_design(raw, "sweep", source, known))
     problems.extend(_check_design(raw, "sensitivity", source, known))
+    for section in ("sweep", "sensitivity"):
+        table = raw.get(section)
+        varied = table.get("parameters") if isinstance(table, dict) else None
+        if "steps" in raw and isinstance(varied, dict) and "steps" in varied:
+            problems.append(
+                f"{source}: steps = {raw['steps']!r} and [{section}] varies steps: "
+                "one horizon would hide the other; remove one of them"
+            )
     if "sweep" in raw and "sensitivity" in raw:
         problems.append(
             f"{source}: has both [sweep] and [sensitivity]: a sensitivity analysis chooses its "

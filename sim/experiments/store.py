@@ -129,6 +129,19 @@ class ResultsStore:
         """True when the folder already holds a results database."""
         return (Path(folder) / DB_NAME).exists()
 
+    @staticmethod
+    def stored_runs(folder: Path) -> int:
+        """How many runs (done or failed) the folder's store holds (0 without a store)."""
+        if not ResultsStore.exists(folder):
+            return 0
+        db = sqlite3.connect(Path(folder) / DB_NAME, timeout=30)
+        try:
+            return int(db.execute("SELECT count(*) FROM runs").fetchone()[0])
+        except sqlite3.OperationalError:  # created, but no table yet
+            return 0
+        finally:
+            db.close()
+
     def write(self, result: RunResult) -> None:
         """Store one finished run (done or failed) atomically, replacing an earlier try."""
         self.write_many([result])
