@@ -214,7 +214,7 @@ class LivePicture:
         for i, model in enumerate(shop.models):
             ax = self.fig.add_subplot(grid[:, i])
             name = shop.scenarios[i].name
-            ax.set_title(name, fontsize=10, color=shop.colours[name])
+            ax.set_title(name, fontsize=12, color=shop.colours[name])
             nodes, _ = network_snapshot(model)
             self.layouts.append(plots.team_layout(nodes) if len(nodes) <= MAX_DRAWN else {})
             self.net_axes.append(ax)
@@ -225,14 +225,14 @@ class LivePicture:
             for i in range(n):
                 name = shop.scenarios[i].name
                 (self.lines[(col, i)],) = ax.plot([], [], color=shop.colours[name], lw=1.6)
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title, fontsize=11)
             ax.set_ylim(0, 1)
             # Few, fixed ticks: tick layout is most of a live redraw's cost.
             ax.set_yticks([0.0, 0.5, 1.0])
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-            ax.set_xlabel("week", fontsize=8)
-            ax.set_ylabel("0-1", fontsize=8)
-            ax.tick_params(labelsize=7)
+            ax.set_xlabel("week", fontsize=10)
+            ax.set_ylabel("0-1", fontsize=10)
+            ax.tick_params(labelsize=9)
             ax.grid(alpha=0.3)
             self.chart_axes.append(ax)
         self.update(shop)
