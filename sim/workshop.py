@@ -178,7 +178,7 @@ class Workshop:
 
     def draws_a_network(self) -> bool:
         """True when the picture shows at least one network (small enough to draw)."""
-        return any(m.org.n_people <= MAX_DRAWN for m in self.models)
+        return any(_drawn(m) for m in self.models)
 
     def figure(self) -> Figure:
         """The live picture, updated to this week: each run's network, and four charts."""
@@ -193,6 +193,11 @@ class Workshop:
         # Light compression: the live view is re-encoded every week.
         self.figure().savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
+
+
+def _drawn(model: TrustModel) -> bool:
+    """Whether the live picture draws this run's network (a whole organization is not)."""
+    return model.org.n_people <= MAX_DRAWN
 
 
 class LivePicture:
@@ -215,8 +220,8 @@ class LivePicture:
             ax = self.fig.add_subplot(grid[:, i])
             name = shop.scenarios[i].name
             ax.set_title(name, fontsize=12, color=shop.colours[name])
-            nodes, _ = network_snapshot(model)
-            self.layouts.append(plots.team_layout(nodes) if len(nodes) <= MAX_DRAWN else {})
+            drawn = _drawn(model)
+            self.layouts.append(plots.team_layout(network_snapshot(model)[0]) if drawn else {})
             self.net_axes.append(ax)
         self.lines: dict[tuple[str, int], Any] = {}
         self.chart_axes = []
@@ -246,7 +251,7 @@ class LivePicture:
     def update(self, shop: Workshop) -> None:
         """Draw this week's networks and extend the chart lines."""
         for ax, layout, model in zip(self.net_axes, self.layouts, shop.models, strict=True):
-            if model.org.n_people > MAX_DRAWN:
+            if not _drawn(model):
                 if not ax.texts:  # a whole organization is too big to draw every week
                     ax.set_axis_off()
                     ax.text(
