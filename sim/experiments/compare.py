@@ -30,6 +30,7 @@ from sim.validation import Fact, Validation, check_facts, findings, verdict_tabl
 
 __all__ = [
     "ResultsTables",
+    "experiment_file",
     "load_results",
     "sensitivity_results",
     "tables_of",
@@ -100,9 +101,18 @@ def load_results(
     return ResultsTables(folder, runs, results, steps, meta, chosen, ref)
 
 
-def tables_of(source: str | Path | ResultsTables) -> ResultsTables:
-    """A results folder's tables: read from the folder, or as already read (read once)."""
-    return source if isinstance(source, ResultsTables) else load_results(source)
+def tables_of(
+    source: str | Path | ResultsTables,
+    outcomes: tuple[str, ...] | None = None,
+    reference: str | None = None,
+) -> ResultsTables:
+    """A results folder's tables: read from the folder, or as already read (read once).
+
+    Tables already read keep their own outcomes and reference.
+    """
+    if isinstance(source, ResultsTables):
+        return source
+    return load_results(source, outcomes, reference)
 
 
 def write_comparison(
@@ -117,10 +127,7 @@ def write_comparison(
     Returns:
         The Markdown text (also written to compare.md).
     """
-    if isinstance(folder, ResultsTables):
-        tables = folder
-    else:
-        tables = load_results(folder, outcomes, reference)
+    tables = tables_of(folder, outcomes, reference)
     comp = comparison(tables)
     comp.tidy().to_csv(tables.folder / "compare.csv", index=False)
     text = comp.markdown()
@@ -147,7 +154,7 @@ def _compare(tables: ResultsTables) -> analysis.Comparison:
     )
 
 
-def _experiment_file(meta: dict[str, Any]) -> dict[str, Any]:
+def experiment_file(meta: dict[str, Any]) -> dict[str, Any]:
     """The experiment file the results were run from (its text is in the manifest)."""
     text = meta.get("experiment_text")
     return tomllib.loads(text) if isinstance(text, str) else {}
@@ -155,13 +162,13 @@ def _experiment_file(meta: dict[str, Any]) -> dict[str, Any]:
 
 def _experiment_settings(meta: dict[str, Any]) -> dict[str, Any]:
     """The outcomes and reference the experiment file set (read from its text)."""
-    raw = _experiment_file(meta)
+    raw = experiment_file(meta)
     return {k: raw[k] for k in ("outcomes", "reference") if k in raw}
 
 
 def _sensitivity_spec(tables: ResultsTables) -> tuple[Sensitivity, int] | None:
     """The [sensitivity] section the results were run with (samples override applied)."""
-    raw = _experiment_file(tables.manifest)
+    raw = experiment_file(tables.manifest)
     if "sensitivity" not in raw:
         return None
     sens = Sensitivity.model_validate(raw["sensitivity"])
@@ -239,7 +246,7 @@ def write_sensitivity(folder: str | Path | ResultsTables) -> str:
 
 def validation_results(tables: ResultsTables) -> list[Fact] | None:
     """The stylized facts of an experiment with a [validation] section (else None)."""
-    raw = _experiment_file(tables.manifest)
+    raw = experiment_file(tables.manifest)
     if "validation" not in raw:
         return None
     config = Validation.model_validate(raw["validation"])

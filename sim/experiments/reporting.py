@@ -15,8 +15,10 @@ from sim import report
 from sim.experiments.compare import (
     ResultsTables,
     comparison,
+    experiment_file,
     load_results,
     sensitivity_results,
+    tables_of,
     validation_results,
 )
 from sim.experiments.store import scenario_of_run
@@ -30,7 +32,7 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.Net
     out: report.NetworkTables = {}
     if tables.manifest.get("model", "trust") != "trust":
         return out  # networks are the trust model's
-    if "[sensitivity]" in str(tables.manifest.get("experiment_text") or ""):
+    if "sensitivity" in experiment_file(tables.manifest):
         return out  # a sampled design: its median run sits at a random point
     outcome = tables.outcomes[0]
     for scenario in tables.scenarios[:max_scenarios]:
@@ -56,7 +58,7 @@ def write_report(
 
     `folder` may be its tables, already read (then with their own outcomes).
     """
-    tables = folder if isinstance(folder, ResultsTables) else load_results(folder, outcomes)
+    tables = tables_of(folder, outcomes)
     comp = comparison(tables)
     return report.build_report(
         tables.runs,
