@@ -488,10 +488,11 @@ def _check_resume(
             ]
         )
     notes = []
-    if manifest.get("git_commit") != _git_commit():
+    commit = _git_commit()
+    if manifest.get("git_commit") != commit:
         notes.append(
             f"these results were started at commit {manifest.get('git_commit')}; this sweep "
-            f"ran at {_git_commit()}: the store holds runs of both"
+            f"ran at {commit}: the store holds runs of both"
         )
     if "setups" not in old:  # written before 2026-11-29: the plan held the file's hash
         same = (
