@@ -204,15 +204,20 @@ def _legend_outside(ax: Axes, size: str = "slide", **kwargs: object) -> None:
     )
 
 
+def _wrap(text: str, width: int) -> str:
+    """Wrap each line of a text to `width` characters; its own line breaks stay."""
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
 def _finish(ax: Axes, title: str, size: str) -> None:
     """Title and text sizes that fit the figure: smaller and wrapped in a paper column."""
     if size == "column":
-        ax.set_title(textwrap.fill(title, 40), fontsize=7)
+        ax.set_title(_wrap(title, 40), fontsize=7)
         ax.set_xlabel(textwrap.fill(ax.get_xlabel(), 44), fontsize=6.5)
         ax.set_ylabel(textwrap.fill(ax.get_ylabel(), 34), fontsize=6.5)
         ax.tick_params(labelsize=5.5)
     else:
-        ax.set_title(textwrap.fill(title, 80), fontsize=10)  # long scenario names wrap
+        ax.set_title(_wrap(title, 80), fontsize=10)  # long scenario names wrap
 
 
 def time_series(
@@ -350,7 +355,8 @@ def forest(
     nice = short_label(outcome)
     _finish(
         ax,
-        f"{nice}: paired differences, 95% CI (n = {n} pairs); filled: p < 0.05 (Wilcoxon, Holm)",
+        f"{nice}: paired differences, 95% CI (n = {n} pairs)\n"
+        "filled: p < 0.05 (Wilcoxon, Holm)",
         size,
     )
     ax.grid(alpha=0.3, axis="x")
