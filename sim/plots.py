@@ -355,8 +355,7 @@ def forest(
     nice = short_label(outcome)
     _finish(
         ax,
-        f"{nice}: paired differences, 95% CI (n = {n} pairs)\n"
-        "filled: p < 0.05 (Wilcoxon, Holm)",
+        f"{nice}: paired differences, 95% CI (n = {n} pairs)\nfilled: p < 0.05 (Wilcoxon, Holm)",
         size,
     )
     ax.grid(alpha=0.3, axis="x")
