@@ -176,19 +176,26 @@ def learning_round(
     edge = np.full(n, -1, dtype=np.int64)
     asks = 0
     silences = 0
+    degree = 0
+    for a in range(n):
+        degree = max(degree, indptr[learner[a] + 1] - indptr[learner[a]])
+    weight = np.empty(degree)  # each contact's weight, computed once per learner
     # 2. Choice of helper (weights on start-of-round state), 3. voice.
     for a in range(n):
         i, k = learner[a], topic[a]
+        first = indptr[i]
         total = 0.0
-        for e in range(indptr[i], indptr[i + 1]):
-            total += _choice_weight(tr[e], skill[dst[e], k] - skill[i, k], selectivity)
+        for e in range(first, indptr[i + 1]):
+            w = _choice_weight(tr[e], skill[dst[e], k] - skill[i, k], selectivity)
+            weight[e - first] = w
+            total += w
         if total <= 0.0:
             continue
         target = u_choice[i] * total
         cum = 0.0
         pick = -1
-        for e in range(indptr[i], indptr[i + 1]):
-            w = _choice_weight(tr[e], skill[dst[e], k] - skill[i, k], selectivity)
+        for e in range(first, indptr[i + 1]):
+            w = weight[e - first]
             if w > 0.0:
                 pick = e
                 cum += w
@@ -461,3 +468,370 @@ def skill_stats(skill: Any, n_members: int) -> Any:
             weighted += (r + 1) * x[r]
         g = 2.0 * weighted / (n_members * total) - (n_members + 1) / n_members
     return total / n_members, p10, g
+
+
+@_jit
+def pairwise_sum(x: Any) -> float:
+    """The sum of a float array exactly as numpy's `x.sum()` computes it (pairwise).
+
+    numpy adds blocks of up to 128 values with eight running sums and splits longer
+    arrays in halves, left half plus right half; the measures use this so that the
+    compiled step's means equal those numpy gave, to the last bit. The halving runs
+    on an explicit stack: numba's cache does not load recursive functions safely.
+    """
+    lo_of = np.zeros(64, dtype=np.int64)
+    n_of = np.zeros(64, dtype=np.int64)
+    stage = np.zeros(64, dtype=np.int64)
+    values = np.zeros(64)
+    n_of[0] = len(x)
+    top, n_values = 1, 0
+    while top > 0:
+        lo, n = lo_of[top - 1], n_of[top - 1]
+        if n <= 128:
+            values[n_values] = _block_sum(x, lo, n)
+            n_values += 1
+            top -= 1
+            continue
+        half = n // 2
+        half -= half % 8
+        if stage[top - 1] < 2:
+            first = stage[top - 1] == 0
+            stage[top - 1] += 1
+            lo_of[top] = lo if first else lo + half
+            n_of[top] = half if first else n - half
+            stage[top] = 0
+            top += 1
+        else:
+            values[n_values - 2] = values[n_values - 2] + values[n_values - 1]
+            n_values -= 1
+            top -= 1
+    return values[0]
+
+
+@_jit
+def _block_sum(x: Any, lo: int, n: int) -> float:
+    """Up to 128 values summed as numpy does: eight running sums, then the rest."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += x[lo + i]
+        return res
+    r = np.empty(8)
+    for j in range(8):
+        r[j] = x[lo + j]
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += x[lo + i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += x[lo + i]
+        i += 1
+    return res
+
+
+@_jit
+def need_topic(skill: Any, learner: Any, u: Any) -> Any:
+    """Topic of each need, drawn with weight 1 - s_i[k] (docs/ODD.md 7.7), by inverse CDF.
+
+    u[a] is learner a's draw; if every weight is 0, the last topic.
+    """
+    topics = skill.shape[1]
+    out = np.empty(len(learner), dtype=np.int64)
+    for a in range(len(learner)):
+        i = learner[a]
+        cum = 0.0
+        for k in range(topics):
+            cum += 1.0 - skill[i, k]
+        target = u[a] * cum
+        cum = 0.0
+        count = 0
+        for k in range(topics):
+            cum += 1.0 - skill[i, k]
+            if cum <= target:
+                count += 1
+        out[a] = min(count, topics - 1)
+    return out
+
+
+# The scenario's numbers as the compiled week reads them: F_* index the float
+# parameters, I_* the integer ones (sim.dynamics.week_parameters fills both).
+(
+    F_SELECTIVITY,
+    F_REFUSAL_LOSS,
+    F_SENSITIVITY,
+    F_LEARNING_RATE,
+    F_TEACHING_GAIN,
+    F_SELF_RATE,
+    F_TRUST_GAIN,
+    F_TRUST_LOSS,
+    F_PEER_RECOGNITION,
+    F_BREACH_LOSS,
+    F_GOSSIP_WEIGHT,
+    F_NEED_RATE,
+    F_MANAGER_NEED_RATE,
+    F_GOSSIP_RATE,
+    F_TRUST_DECAY,
+    F_BETA_FORGETTING,
+    F_SKILL_DECAY,
+    F_COACH_DEVELOPMENT,
+    F_EXTERNAL_SKILL,
+    F_SPONSORSHIP_STRENGTH,
+    F_HIERARCHY_ATTENUATION,
+    F_TURNOVER_RATE,
+    F_BOND_THRESHOLD,
+) = range(23)
+N_FLOAT_PARAMS = 23
+I_BETA, I_PEER, I_HAS_COACH, I_SPONSOR_START, I_SPONSOR_INTERVAL, I_MEMBERS, I_STAFF = range(7)
+N_INT_PARAMS = 7
+
+# The week's counters, in this order (docs/ODD.md, state of the model).
+COUNTS = ("needs", "asks", "silences", "helps", "successes", "breaches")
+
+_beta_forget = _jit(trust.beta_forget)
+_decay_toward = _jit(mechanisms.decay_toward)
+_forget = _jit(learning.forget)
+
+
+@_jit
+def week(
+    t: int,
+    skill: Any,
+    tr: Any,
+    baseline: Any,
+    evidence: Any,
+    net: Any,
+    org: Any,
+    people: Any,
+    fp: Any,
+    ip: Any,
+    sponsor_active: bool,
+    counts: Any,
+    rngs: Any,
+) -> Any:
+    """One week, docs/ODD.md phases 0b to 9, after the week's events (which Python applies).
+
+    Sponsorship, need, choice, voice, response, outcome, breach, gossip, decay, and the
+    turnover draw. Each per-step stream draws its fixed number of values, in the
+    order TrustModel always drew them. The newcomers' draws are left to the caller
+    (sim.dynamics.TrustState._replace), which the returned leavers need.
+
+    net: indptr, dst, rev. org: role, external, team, level, boss, coach_of_team,
+    sponsor_of_team. people: benevolence, integrity, capacity. rngs: the need, choice,
+    voice, response, outcome, breach, gossip and turnover streams.
+
+    Returns:
+        The members who leave this week (empty without turnover).
+    """
+    indptr, dst, rev = net
+    role, external, team, level, boss, coach_of_team, sponsor_of_team = org
+    benevolence, integrity, capacity = people
+    r_need, r_choice, r_voice, r_response, r_outcome, r_breach, r_gossip, r_turnover = rngs
+    s = ip[I_STAFF]
+    # 0b. Sponsorship: coach development every sponsored week, endorsement when due.
+    if sponsor_active and ip[I_HAS_COACH] == 1 and t - 1 >= ip[I_SPONSOR_START]:
+        for c in coach_of_team:
+            if c >= 0:
+                for k in range(skill.shape[1]):
+                    gap = max(0.0, fp[F_EXTERNAL_SKILL] - skill[c, k])
+                    skill[c, k] += fp[F_COACH_DEVELOPMENT] * gap
+        if (t - 1 - ip[I_SPONSOR_START]) % ip[I_SPONSOR_INTERVAL] == 0:
+            endorse(
+                tr,
+                indptr,
+                dst,
+                team,
+                level,
+                boss,
+                coach_of_team,
+                sponsor_of_team,
+                fp[F_SPONSORSHIP_STRENGTH],
+                fp[F_HIERARCHY_ATTENUATION],
+            )
+    # 1. Need. Every stream draws a fixed number of values per week, whoever needs
+    # them, so the draws line up across scenarios (common random numbers).
+    u_need = r_need.random(s)
+    u_topic = r_need.random(s)
+    n_learners = 0
+    is_learner = np.zeros(s, dtype=np.bool_)
+    for i in range(s):
+        rate = fp[F_MANAGER_NEED_RATE] if role[i] == MANAGER else fp[F_NEED_RATE]
+        if u_need[i] < rate:
+            is_learner[i] = True
+            n_learners += 1
+    learner = np.flatnonzero(is_learner)
+    topic = need_topic(skill, learner, u_topic[learner])
+    u_choice = r_choice.random(s)
+    u_voice = r_voice.random(s)
+    u_order = r_response.random(s)
+    u_accept = r_response.random(s)
+    u_out = r_outcome.random(s)
+    u_breach = r_breach.random(s)
+    counts[0] += n_learners
+    if n_learners > 0:
+        asks, silences, helps, successes, breaches = learning_round(
+            skill,
+            tr,
+            evidence,
+            indptr,
+            dst,
+            rev,
+            role,
+            external,
+            benevolence,
+            integrity,
+            capacity,
+            learner,
+            topic,
+            u_choice,
+            u_voice,
+            u_order,
+            u_accept,
+            u_out,
+            u_breach,
+            fp[:11],
+            ip[I_BETA] == 1,
+            ip[I_PEER] == 1,
+        )
+        counts[1] += asks
+        counts[2] += silences
+        counts[3] += helps
+        counts[4] += successes
+        counts[5] += breaches
+    # 7. Gossip.
+    u_talk = r_gossip.random(s)
+    u_pick = r_gossip.random(s)
+    u_about = r_gossip.random(s)
+    talker = np.flatnonzero(u_talk < fp[F_GOSSIP_RATE])
+    if len(talker):
+        gossip(tr, indptr, dst, talker, u_pick, u_about, fp[F_GOSSIP_WEIGHT])
+    # 8. Decay.
+    if ip[I_BETA] == 1:
+        new_trust, new_evidence = _beta_forget(tr, evidence, baseline, fp[F_BETA_FORGETTING])
+        tr[:] = new_trust
+        evidence[:] = new_evidence
+    else:
+        tr[:] = _decay_toward(tr, baseline, fp[F_TRUST_DECAY])
+    if fp[F_SKILL_DECAY] > 0:
+        skill[:] = _forget(skill, fp[F_SKILL_DECAY])
+    # 9. Turnover: who leaves (the newcomers are drawn by the caller).
+    if fp[F_TURNOVER_RATE] <= 0:
+        return np.empty(0, dtype=np.int64)
+    u_leave = r_turnover.random(ip[I_MEMBERS])
+    return np.flatnonzero(u_leave < fp[F_TURNOVER_RATE])
+
+
+@_jit
+def measure(
+    tr: Any,
+    net: Any,
+    masks: Any,
+    skill: Any,
+    n_members: int,
+    bond_threshold: float,
+    counts: Any,
+    row: Any,
+    team_trust: Any,
+    team_components: Any,
+    team_largest: Any,
+) -> None:
+    """Every measure of docs/ODD.md section 8, written into `row` (in MEASURES order).
+
+    Also each team's within-team trust, bonded components and largest share, into
+    the three team arrays. net: src, dst, rev. masks: edge category, team of each
+    within-team edge, team of each person for the measures (-1: external coach).
+    """
+    src, dst, rev = net
+    category, edge_team, measure_team = masks
+    n_teams = len(team_trust)
+    means, per_team = trust_means(tr, category, edge_team, n_teams)
+    mean_skill, p10, gini = skill_stats(skill, n_members)
+    components_, largest = components(src, dst, tr, rev, measure_team, n_teams, bond_threshold)
+    needs, asks, silences, helps, successes, breaches = (
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4],
+        counts[5],
+    )
+    n_components = 0
+    for c in components_:
+        n_components += c
+    row[0] = means[0]
+    row[1] = means[1]
+    row[2] = means[3]
+    row[3] = means[4]
+    row[4] = means[2]
+    row[5] = mean_skill
+    row[6] = p10
+    row[7] = gini
+    row[8] = needs
+    row[9] = asks
+    row[10] = silences / needs if needs else np.nan
+    row[11] = successes / helps if helps else np.nan
+    row[12] = breaches
+    row[13] = n_components / n_teams
+    row[14] = pairwise_sum(largest) / n_teams
+    team_trust[:] = per_team
+    team_components[:] = components_
+    team_largest[:] = largest
+
+
+@_jit
+def run_weeks(
+    t0: int,
+    t1: int,
+    skill: Any,
+    tr: Any,
+    baseline: Any,
+    evidence: Any,
+    net: Any,
+    org: Any,
+    people: Any,
+    fp: Any,
+    ip: Any,
+    sponsor_active: bool,
+    counts: Any,
+    rngs: Any,
+    measure_net: Any,
+    masks: Any,
+    table: Any,
+    team_trust: Any,
+    team_components: Any,
+    team_largest: Any,
+) -> Any:
+    """Weeks t0 to t1, each one `week` and then its measures (the fast path's loop).
+
+    The caller resets the counters and applies the events of week t0; the weeks
+    after it have none. Stops early after a week in which members leave, before its
+    measures, so that the caller can draw the newcomers and measure that week.
+    table[t, 1:] receives week t's measures; the team arrays get row t.
+
+    Returns:
+        The last week run, and the members who left in it (empty if none).
+    """
+    for t in range(t0, t1 + 1):
+        if t > t0:
+            counts[:] = 0
+        leavers = week(
+            t, skill, tr, baseline, evidence, net, org, people, fp, ip, sponsor_active, counts, rngs
+        )
+        if len(leavers) > 0:
+            return t, leavers
+        table[t, 0] = t
+        measure(
+            tr,
+            measure_net,
+            masks,
+            skill,
+            ip[I_MEMBERS],
+            fp[F_BOND_THRESHOLD],
+            counts,
+            table[t, 1:],
+            team_trust[t],
+            team_components[t],
+            team_largest[t],
+        )
+    return t1, np.empty(0, dtype=np.int64)

@@ -6,15 +6,20 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
-from sim import kernels
-
 if TYPE_CHECKING:
-    from sim.model import TrustModel
+    from sim.dynamics import TrustState
 
-__all__ = ["MEASURES", "SUMMARY_KEYS", "TEAM_COLUMNS", "gini", "measure", "summarize"]
+__all__ = [
+    "INTEGER_MEASURES",
+    "MEASURES",
+    "SUMMARY_KEYS",
+    "TEAM_COLUMNS",
+    "gini",
+    "measure",
+    "summarize",
+]
 
 # The per-step columns, with exactly docs/ODD.md's names (fragmentation: mean number of
 # bonded components per team; largest_component_share: the largest one's mean share).
@@ -35,6 +40,8 @@ MEASURES = (
     "fragmentation",
     "largest_component_share",
 )
+# The counts among them (integers in every table).
+INTEGER_MEASURES = ("needs", "asks", "breaches")
 TEAM_COLUMNS = ("step", "team", "within_team_trust", "components", "largest_component_share")
 SUMMARY_KEYS = (
     *MEASURES,
@@ -53,74 +60,57 @@ def gini(x: NDArray[np.float64]) -> float:
     return float(2.0 * np.sum(np.arange(1, n + 1) * x) / (n * total) - (n + 1) / n)
 
 
-def measure(model: TrustModel) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """This step's measures (docs/ODD.md), and one row per team when the model keeps them."""
-    org, net, t = model.org, model.net, model.trust
-    p, c = model.params, model.counts
-    means, per_team = kernels.trust_means(t, model.edge_category, model.edge_team, org.n_teams)
-    mean_skill, p10, skill_gini = kernels.skill_stats(model.skill, org.n_members)
-    components, largest = kernels.components(
-        net.src, net.dst, t, net.rev, model.measure_team, org.n_teams, p.bond_threshold
-    )
-    needs = c["needs"]
-    values = {
-        "mean_trust": float(means[0]),
-        "within_team_trust": float(means[1]),
-        "cross_team_trust": float(means[2]),
-        "trust_in_managers": float(means[3]),
-        "trust_in_coach": float(means[4]),
-        "mean_skill": float(mean_skill),
-        "skill_p10": float(p10),
-        "skill_gini": float(skill_gini),
-        "needs": needs,
-        "asks": c["asks"],
-        "silence_rate": c["silences"] / needs if needs else math.nan,
-        "help_success_rate": c["successes"] / c["helps"] if c["helps"] else math.nan,
-        "breaches": c["breaches"],
-        "fragmentation": float(components.mean()),
-        "largest_component_share": float(largest.mean()),
-    }
-    model.team_largest_share = largest
-    rows = []
-    if model.team_table:
-        step = int(model.steps)
-        rows = [
-            {
-                "step": step,
-                "team": team,
-                "within_team_trust": float(per_team[team]),
-                "components": int(components[team]),
-                "largest_component_share": float(largest[team]),
-            }
-            for team in range(org.n_teams)
-        ]
+def measure(model: TrustState) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The state's measures now (docs/ODD.md section 8), and one row per team.
+
+    The compiled `sim.kernels.measure` computes them, for TrustModel's DataCollector
+    and the fast path alike.
+    """
+    n_teams = model.org.n_teams
+    row = np.empty(len(MEASURES))
+    trust, components, largest = (np.empty(n_teams), np.empty(n_teams, np.int64), np.empty(n_teams))
+    model._measure_into(row, (trust, components, largest))
+    values: dict[str, Any] = dict(zip(MEASURES, row.tolist(), strict=True))
+    for name in INTEGER_MEASURES:
+        values[name] = int(values[name])
+    rows = [
+        {
+            "step": int(getattr(model, "steps", 0)),
+            "team": team,
+            "within_team_trust": float(trust[team]),
+            "components": int(components[team]),
+            "largest_component_share": float(largest[team]),
+        }
+        for team in range(n_teams)
+    ]
     return values, rows
 
 
-def summarize(model: TrustModel) -> dict[str, Any]:
-    """Run-level results (docs/ODD.md, "What is measured").
+def summarize(
+    table: NDArray[np.float64], team_largest_share: NDArray[np.float64], competence_target: float
+) -> dict[str, Any]:
+    """Run-level results (docs/ODD.md, "What is measured") from the per-step table.
 
-    The final values; their means over the run (steps 1 on), as NAME_avg;
-    time_to_competence (the first step with mean_skill >= competence_target, or None);
-    and disintegrated (some team's largest bonded component is under half the team at
-    the end).
+    `table` has the columns "step" and MEASURES, one row per recorded step (step 0
+    first); `team_largest_share` is each team's largest bonded share at the last step.
+    The final values; their means over the run (steps 1 on; NaN skipped, NaN if all
+    are), as NAME_avg; time_to_competence (the first step with mean_skill >=
+    competence_target, or None); and disintegrated (some team's largest bonded
+    component is under half the team at the end).
     """
-    frame = pd.DataFrame(model.datacollector.model_vars)
-    run = frame[frame["step"] >= 1] if len(frame) > 1 else frame
+    run = table[1:] if len(table) > 1 else table
+    finite = ~np.isnan(run)
+    counted = finite.sum(axis=0)
+    # As pandas' mean: the sum of the values that are not NaN (numpy's pairwise sum,
+    # column by column), over their count.
+    totals = [np.where(finite[:, c], run[:, c], 0.0).sum() for c in range(table.shape[1])]
     out: dict[str, Any] = {}
-    for name in MEASURES:
-        out[name] = _plain(frame[name].iloc[-1])
-        out[f"{name}_avg"] = _plain(run[name].mean())
-    competent = frame.loc[frame["mean_skill"] >= model.params.competence_target, "step"]
-    out["time_to_competence"] = int(competent.iloc[0]) if len(competent) else None
-    out["disintegrated"] = bool((model.team_largest_share < 0.5).any())
+    last = table[-1].tolist()
+    for c, name in enumerate(MEASURES, start=1):
+        out[name] = int(last[c]) if name in INTEGER_MEASURES else last[c]
+        out[f"{name}_avg"] = float(totals[c] / counted[c]) if counted[c] else math.nan
+    skill = table[:, 1 + MEASURES.index("mean_skill")]
+    competent = np.flatnonzero(skill >= competence_target)
+    out["time_to_competence"] = int(table[competent[0], 0]) if len(competent) else None
+    out["disintegrated"] = bool((team_largest_share < 0.5).any())
     return out
-
-
-def _plain(value: Any) -> Any:
-    """Numbers as plain Python values (NaN stays NaN) for JSON and tables."""
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value

@@ -513,6 +513,17 @@ class TestRegimes:
 
 
 # -------------------------------------------------------------------- endorsement
+# Nothing but endorsement moves trust in the coach: no needs, gossip or decay.
+ONLY_SPONSOR = {"steps": 20, "need_rate": 0.0, "manager_need_rate": 0.0, "gossip_rate": 0.0}
+
+
+def endorsed_weeks(model: TrustModel) -> list[int]:
+    """The weeks in which trust in the coach rose: the endorsements."""
+    frame = table(model)
+    rose = frame["trust_in_coach"].diff() > 0
+    return frame.loc[rose, "step"].tolist()
+
+
 class TestEndorsement:
     def test_no_transfer_when_nobody_trusts_management(self):
         model = TrustModel(preset("top_down_internal", management_trust_scale=0.0), rng=2)
@@ -577,17 +588,9 @@ class TestEndorsement:
         [(0, [1, 5, 9, 13, 17]), (3, [4, 8, 12, 16, 20])],
     )
     def test_endorsement_schedule(self, start, steps):
-        model = TrustModel(preset("top_down_internal", steps=20, sponsor_start=start), rng=1)
-        when: list[int] = []
-        original = model._endorse
-
-        def spy() -> None:
-            when.append(int(model.steps))
-            original()
-
-        model._endorse = spy
+        model = TrustModel(preset("top_down_internal", sponsor_start=start, **ONLY_SPONSOR), rng=1)
         model.run_model()
-        assert when == steps
+        assert endorsed_weeks(model) == steps
 
 
 # ------------------------------------------------------------------------- events
@@ -613,17 +616,9 @@ class TestEvents:
 
     def test_sponsor_withdraws_and_returns(self):
         events = [{"type": "sponsor_withdraws", "at": 3}, {"type": "sponsor_returns", "at": 10}]
-        model = TrustModel(preset("top_down_internal", steps=20, events=events), rng=1)
-        when: list[int] = []
-        original = model._endorse
-
-        def spy() -> None:
-            when.append(int(model.steps))
-            original()
-
-        model._endorse = spy
+        model = TrustModel(preset("top_down_internal", events=events, **ONLY_SPONSOR), rng=1)
         model.run_model()
-        assert when == [1, 13, 17]
+        assert endorsed_weeks(model) == [1, 13, 17]
 
     def test_sponsor_withdraws_at_once_equals_no_sponsor(self):
         kw = {"steps": 20}
@@ -874,7 +869,7 @@ class TestExternalCoachIsNotATeammate:
             zeros,
             zeros,
             np.full(s, 0.99),
-            model._round_params,
+            model._fparams[:11],
             False,
             True,
         )

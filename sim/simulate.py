@@ -1,0 +1,212 @@
+"""The fast path: a whole run in one compiled loop, with TrustModel's numbers.
+
+`simulate(scenario, seed)` builds the run's state as TrustModel does (sim.dynamics)
+and runs every week with the compiled `sim.kernels.run_weeks`, which calls the same
+`sim.kernels.week` and `sim.kernels.measure` that TrustModel.step calls. Python
+steps in only where the week needs it: at a week with scheduled events, and after a
+week in which members leave (the newcomers' draws). No Mesa agent and no
+DataCollector are built, so a run is about ten times faster; its per-step table and
+summary equal TrustModel's to the last bit (tests/test_simulate.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from sim import kernels
+from sim.dynamics import STREAMS, TrustState, seed_sequence
+from sim.metrics import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, summarize
+from sim.scenario import Scenario
+
+__all__ = ["Run", "simulate", "warm_up"]
+
+COLUMNS = ("step", *MEASURES)
+
+
+@dataclass
+class Run:
+    """One run on the fast path: its per-step table, summary and (when kept) team rows.
+
+    Attributes:
+        scenario: the Scenario run (the horizon applied).
+        seed: the entropy of the run's SeedSequence (reproduces the run as `seed`).
+        summary: the run summary, the same dict as TrustModel.summary().
+        table: every kept step's row, columns COLUMNS ("step", then MEASURES).
+        n_people: everyone in the organization (members, managers, external coaches).
+        n_teams: front-line teams.
+    """
+
+    scenario: Scenario
+    seed: int
+    summary: dict[str, Any]
+    table: NDArray[np.float64]
+    n_people: int
+    n_teams: int
+    team_arrays: tuple[NDArray[Any], ...] | None = field(default=None, repr=False)
+
+    @property
+    def steps(self) -> pd.DataFrame:
+        """The per-step table, as TrustModel's `datacollector.get_model_vars_dataframe()`."""
+        frame = pd.DataFrame(self.table, columns=list(COLUMNS))
+        for name in ("step", *INTEGER_MEASURES):
+            frame[name] = frame[name].astype(np.int64)
+        return frame
+
+    @property
+    def teams(self) -> pd.DataFrame | None:
+        """One row per team and step, as TrustModel's "teams" table (None unless kept)."""
+        if self.team_arrays is None:
+            return None
+        steps, trust, components, largest = self.team_arrays
+        n_steps, n_teams = trust.shape
+        return pd.DataFrame(
+            {
+                TEAM_COLUMNS[0]: np.repeat(steps, n_teams),
+                TEAM_COLUMNS[1]: np.tile(np.arange(n_teams, dtype=np.int64), n_steps),
+                TEAM_COLUMNS[2]: trust.ravel(),
+                TEAM_COLUMNS[3]: components.ravel(),
+                TEAM_COLUMNS[4]: largest.ravel(),
+            }
+        )
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The kept steps as plain tuples (step and counts as int), for the results store."""
+        ints = [0, *(1 + MEASURES.index(name) for name in INTEGER_MEASURES)]
+        out = []
+        for row in self.table.tolist():
+            for c in ints:
+                row[c] = int(row[c])
+            out.append(tuple(row))
+        return out
+
+
+class _FastState(TrustState):
+    """A run's state with no Mesa around it."""
+
+    def __init__(self, p: Scenario, seq: np.random.SeedSequence) -> None:
+        self.seed = int(seq.entropy)  # type: ignore[arg-type]
+        self._build(p, seq.spawn(len(STREAMS)))
+
+
+def simulate(
+    scenario: Scenario | None = None,
+    seed: Any = None,
+    *,
+    steps: int | None = None,
+    keep_steps: bool | int = True,
+    team_table: bool | None = False,
+    **params: Any,
+) -> Run:
+    """Run a whole run on the fast path; the same numbers as stepping TrustModel.
+
+    `simulate(sc, 42)` equals `TrustModel(sc, rng=42)` stepped to the end: every
+    column of every week and the summary, bit for bit.
+
+    Args:
+        scenario: the Scenario to run (defaults to docs/ODD.md's defaults).
+        seed: as TrustModel's `rng`: an int, a SeedSequence, a numpy Generator, or
+            None (fresh entropy; `Run.seed` then reproduces the run).
+        steps: the horizon, instead of the scenario's `steps`.
+        keep_steps: True keeps every week's row in `Run.table`; an integer k keeps
+            every k-th week and the last; False (or 0) keeps none (the summary is
+            computed from every week all the same).
+        team_table: keep one row per team and week (`Run.teams`); None keeps it up
+            to 50 teams, as TrustModel does.
+        **params: parameters overriding the scenario's, validated like a file's.
+
+    Returns:
+        The Run: summary, kept per-step table and team rows.
+    """
+    base = scenario if scenario is not None else Scenario()
+    if steps is not None:
+        params["steps"] = steps
+    p = base.with_(**params) if params else base
+    state = _FastState(p, seed_sequence(seed))
+    n_teams = state.org.n_teams
+    horizon = p.steps
+    table = np.empty((horizon + 1, len(COLUMNS)))
+    team_trust = np.empty((horizon + 1, n_teams))
+    team_components = np.empty((horizon + 1, n_teams), dtype=np.int64)
+    team_largest = np.empty((horizon + 1, n_teams))
+
+    def measure_week(t: int) -> None:
+        table[t, 0] = t
+        state._measure_into(table[t, 1:], (team_trust[t], team_components[t], team_largest[t]))
+
+    measure_week(0)
+    event_weeks = sorted(w for w in state._events if 1 <= w <= horizon)
+    t = 1
+    while t <= horizon:
+        state._start_week(t)
+        later = [w for w in event_weeks if w > t]
+        last = min(later[0] - 1, horizon) if later else horizon
+        net, masks = state._measure_arguments()
+        t, leavers = kernels.run_weeks(  # type: ignore[call-arg]
+            t,
+            last,
+            *state._week_arguments(),
+            net,
+            masks,
+            table,
+            team_trust,
+            team_components,
+            team_largest,
+        )
+        if len(leavers):
+            state._replace(leavers, state.rngs["turnover"])
+            measure_week(t)
+        t += 1
+
+    summary = summarize(table, team_largest[-1], p.competence_target)
+    kept = _kept_rows(horizon, keep_steps)
+    keep_teams = n_teams <= 50 if team_table is None else team_table
+    teams = (
+        (np.arange(horizon + 1), team_trust, team_components, team_largest) if keep_teams else None
+    )
+    return Run(
+        scenario=p,
+        seed=state.seed,
+        summary=summary,
+        table=table[kept],
+        n_people=state.org.n_people,
+        n_teams=n_teams,
+        team_arrays=teams,
+    )
+
+
+def _kept_rows(horizon: int, keep: bool | int) -> NDArray[np.int64]:
+    """The weeks kept: all (True or 1), every k-th and the last (k), or none (False, 0)."""
+    every = int(keep)
+    if every <= 0:
+        return np.empty(0, dtype=np.int64)
+    weeks = np.arange(horizon + 1)
+    return weeks[(weeks % every == 0) | (weeks == horizon)]
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel a run uses, with a tiny run.
+
+    The runner calls it before forking workers, so that each worker inherits the
+    compiled code; `make` calls it once after installing, so that the first run a
+    user starts does not spend seconds compiling.
+    """
+    for rule in ("asymmetric", "beta"):
+        simulate(
+            Scenario(
+                coach="internal",
+                sponsor="top",
+                peer_coaching=True,
+                trust_rule=rule,
+                members=6,
+                levels=2,
+                steps=3,
+                turnover_rate=0.5,
+                skill_decay=0.1,
+            ),
+            0,
+        )
