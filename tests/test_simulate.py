@@ -1,0 +1,230 @@
+"""The fast path (sim.simulate) against stepping TrustModel: the same numbers, bit for bit.
+
+A user who switches from stepping the Mesa model to `simulate` (or whose sweep now
+runs on the fast path) must get exactly the table and summary they got before: every
+column of every week, every summary key, every team row.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim import PRESETS, Scenario, TrustModel, load_scenario, preset, simulate
+from sim.metrics import MEASURES, SUMMARY_KEYS, TEAM_COLUMNS
+from sim.scenario import EVENT_TYPES
+from sim.structure import level_sizes
+
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
+
+
+def stepped(scenario: Scenario, seed: int, team_table: bool | None = None) -> TrustModel:
+    model = TrustModel(scenario, rng=seed, team_table=team_table)
+    while model.running:
+        model.step()
+    return model
+
+
+def same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def assert_same_run(scenario: Scenario, seed: int) -> None:
+    """simulate and a stepped TrustModel agree on every week, the summary and the teams."""
+    model = stepped(scenario, seed, team_table=True)
+    run = simulate(scenario, seed, team_table=True)
+    pd.testing.assert_frame_equal(
+        run.steps, model.datacollector.get_model_vars_dataframe(), check_exact=True
+    )
+    expected = model.summary()
+    assert list(run.summary) == list(expected)
+    assert set(run.summary) == set(SUMMARY_KEYS)
+    differ = {
+        k: (run.summary[k], v) for k, v in expected.items() if not same_value(run.summary[k], v)
+    }
+    assert not differ, differ
+    teams = run.teams
+    assert teams is not None
+    pd.testing.assert_frame_equal(
+        teams, model.datacollector.get_table_dataframe("teams"), check_exact=True
+    )
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_scenario_file(path: Path) -> None:
+    scenario = load_scenario(path)
+    if scenario.members > 1000:  # large_org: the organization as it is, a few weeks
+        scenario = scenario.with_(steps=6)
+    assert_same_run(scenario, 11)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("rule", ["asymmetric", "beta"])
+def test_every_preset_under_both_trust_rules(name: str, rule: str) -> None:
+    assert_same_run(preset(name, trust_rule=rule, levels=2, members=19, steps=30), 3)
+
+
+@pytest.mark.parametrize("levels", [1, 2, 3, 4, 5, 6])
+def test_one_to_six_levels_with_uneven_teams(levels: int) -> None:
+    scenario = preset("hybrid", levels=levels, members=67, steps=12, turnover_rate=0.02)
+    assert_same_run(scenario, levels)
+
+
+@pytest.mark.parametrize("kind", EVENT_TYPES)
+def test_every_event_type(kind: str) -> None:
+    fields = {"breach": {"role": "manager"}, "turnover_wave": {"fraction": 0.4}}.get(kind, {})
+    events = [{"type": kind, "at": 4, **fields}, {"type": "breach", "at": 4}]
+    if kind == "sponsor_withdraws":
+        events.append({"type": "sponsor_returns", "at": 9})
+    scenario = preset("top_down_internal", levels=2, members=30, steps=14, events=events)
+    assert_same_run(scenario, 5)
+
+
+events = st.lists(
+    st.builds(
+        dict,
+        type=st.sampled_from(EVENT_TYPES),
+        at=st.integers(1, 25),
+        role=st.sampled_from(["coach", "manager", "top"]),
+        fraction=st.floats(0.0, 1.0),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(list(PRESETS)),
+    seed=st.integers(0, 2**32 - 1),
+    members=st.integers(2, 60),
+    levels=st.integers(1, 6),
+    rule=st.sampled_from(["asymmetric", "beta"]),
+    selection=st.sampled_from(["most_trusted", "most_skilled", "random"]),
+    turnover=st.sampled_from([0.0, 0.0, 0.03, 0.2]),
+    steps=st.integers(1, 25),
+    floats=st.fixed_dictionaries(
+        {
+            "trust_selectivity": st.floats(0.0, 4.0),
+            "trust_sensitivity": st.floats(0.0, 3.0),
+            "need_rate": st.floats(0.0, 1.0),
+            "gossip_rate": st.floats(0.0, 1.0),
+            "trust_decay": st.floats(0.0, 1.0),
+            "skill_decay": st.sampled_from([0.0, 0.05]),
+            "sponsorship_strength": st.floats(0.0, 1.0),
+            "management_trust_scale": st.floats(0.0, 1.0),
+            "beta_forgetting": st.floats(0.5, 1.0),
+        }
+    ),
+    schedule=events,
+    interval=st.integers(1, 6),
+    start=st.integers(0, 5),
+)
+def test_same_numbers_over_parameter_ranges(
+    name: str,
+    seed: int,
+    members: int,
+    levels: int,
+    rule: str,
+    selection: str,
+    turnover: float,
+    steps: int,
+    floats: dict[str, float],
+    schedule: list[dict[str, Any]],
+    interval: int,
+    start: int,
+) -> None:
+    scenario = preset(
+        name,
+        members=members,
+        levels=levels,
+        trust_rule=rule,
+        coach_selection=selection,
+        turnover_rate=turnover,
+        steps=steps,
+        events=schedule,
+        sponsor_interval=interval,
+        sponsor_start=start,
+        **floats,
+    )
+    assert_same_run(scenario, seed)
+
+
+def test_a_changed_seed_changes_the_run_and_the_same_seed_repeats_it() -> None:
+    scenario = preset("top_down_internal")
+    a, b, c = simulate(scenario, 1), simulate(scenario, 1), simulate(scenario, 2)
+    pd.testing.assert_frame_equal(a.steps, b.steps, check_exact=True)
+    assert not a.steps["mean_trust"].equals(c.steps["mean_trust"])
+    assert a.summary["mean_skill"] != c.summary["mean_skill"]
+
+
+def test_the_run_is_what_its_labels_say() -> None:
+    """Two regimes differ where their inputs differ, and each run carries its own scenario."""
+    a = simulate(preset("top_down_internal"), 4)
+    b = simulate(preset("peer_led"), 4)
+    assert a.scenario.coach == "internal"
+    assert b.scenario.peer_coaching
+    assert math.isnan(b.summary["trust_in_coach"])
+    assert not math.isnan(a.summary["trust_in_coach"])
+    assert a.summary["mean_skill"] != b.summary["mean_skill"]
+
+
+def test_seed_reproduces_an_unseeded_run() -> None:
+    first = simulate(preset("hybrid", steps=20))
+    again = simulate(preset("hybrid", steps=20), first.seed)
+    pd.testing.assert_frame_equal(first.steps, again.steps, check_exact=True)
+
+
+def test_steps_and_keyword_parameters() -> None:
+    run = simulate(preset("no_coaching"), 3, steps=7, gossip_rate=0.0)
+    assert run.scenario.steps == 7
+    assert run.scenario.gossip_rate == 0.0
+    assert run.steps["step"].tolist() == list(range(8))
+    assert list(run.steps.columns) == ["step", *MEASURES]
+    model = stepped(preset("no_coaching", steps=7, gossip_rate=0.0), 3)
+    pd.testing.assert_frame_equal(run.steps, model.datacollector.get_model_vars_dataframe())
+
+
+def test_keep_steps() -> None:
+    scenario = preset("top_down_internal", steps=10)
+    full = simulate(scenario, 1)
+    every4 = simulate(scenario, 1, keep_steps=4)
+    none = simulate(scenario, 1, keep_steps=False)
+    assert every4.steps["step"].tolist() == [0, 4, 8, 10]
+    pd.testing.assert_frame_equal(
+        every4.steps.reset_index(drop=True),
+        full.steps.iloc[[0, 4, 8, 10]].reset_index(drop=True),
+        check_exact=True,
+    )
+    assert none.steps.empty
+    assert none.summary == pytest.approx(full.summary, nan_ok=True)
+    rows = every4.rows()
+    assert [r[0] for r in rows] == [0, 4, 8, 10]
+    assert all(type(r[0]) is int and type(r[MEASURES.index("needs") + 1]) is int for r in rows)
+
+
+def test_team_rows_only_when_asked() -> None:
+    scenario = preset("top_down_internal", levels=2, members=24, steps=3)
+    assert simulate(scenario, 1).teams is None
+    teams = simulate(scenario, 1, team_table=True).teams
+    assert teams is not None
+    assert list(teams.columns) == list(TEAM_COLUMNS)
+    assert len(teams) == 4 * 5  # four weeks (0 to 3), five teams
+    assert simulate(scenario, 1, team_table=None).teams is not None  # auto: up to 50 teams
+
+
+def test_values_stay_in_bounds_at_scale() -> None:
+    run = simulate(preset("top_down_internal", members=3000, levels=3, steps=5), 2)
+    bounded = [m for m in MEASURES if m not in ("needs", "asks", "breaches", "fragmentation")]
+    values = run.steps[bounded].to_numpy()
+    assert np.all((values[~np.isnan(values)] >= 0) & (values[~np.isnan(values)] <= 1))
+    assert run.n_people == 3000 + sum(level_sizes(3000, 3))
+    assert run.n_teams == level_sizes(3000, 3)[-1]
