@@ -1,7 +1,8 @@
 """Docking (Axtell, Axelrod, Epstein and Cohen 1996): the fast model against the reference.
 
 Two implementations of the model of docs/ODD.md are run on the same scenarios, many
-seeds each: the fast model (`sim.model.TrustModel`: numpy arrays, numba kernels) and
+seeds each: the fast model (`sim.fast.simulate`, numpy arrays and numba kernels, whose
+numbers equal stepping `sim.model.TrustModel`) and
 the per-agent reference (`benchmarks/reference_model.py`, plain Python, written from the
 ODD). They draw their random numbers differently, so runs are not compared one to one:
 for every scenario and outcome of the run summary, the two samples of outcomes are
@@ -71,8 +72,8 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from benchmarks.reference_model import ReferenceModel  # noqa: E402
+from sim import fast  # noqa: E402
 from sim.analysis import a12, holm  # noqa: E402
-from sim.model import TrustModel  # noqa: E402
 from sim.scenario import (  # noqa: E402
     PRESETS,
     Event,
@@ -219,16 +220,13 @@ def _numeric(summary: Mapping[str, Any], scenario: Scenario) -> dict[str, float]
 def run_one(
     side: str, scenario: Scenario, seed: int, overrides: Mapping[str, Any] | None = None
 ) -> dict[str, float]:
-    """One run's numeric summary: side "fast" (TrustModel) or "reference" (ReferenceModel).
+    """One run's numeric summary: side "fast" (sim.fast.simulate) or "reference" (ReferenceModel).
 
     `overrides` change parameters of this side only (used to check that docking fails).
     """
     sc = scenario.with_(**overrides) if overrides else scenario
     if side == "fast":
-        model = TrustModel(sc, rng=seed, team_table=False)
-        while model.running:
-            model.step()
-        return _numeric(model.summary(), sc)
+        return _numeric(fast.simulate(sc, seed, keep_steps=False).summary, sc)
     if side == "reference":
         return _numeric(ReferenceModel(sc, rng=seed).run().summary(), sc)
     raise ValueError(f"side = {side!r}: one of {SIDES}")
@@ -480,7 +478,8 @@ def report(
             else "."
         ),
         "",
-        f"{seeds} seeds per scenario and implementation; fast = `sim.model.TrustModel`, "
+        f"{seeds} seeds per scenario and implementation; fast = `sim.fast.simulate` (the "
+        "same numbers as stepping `sim.model.TrustModel`), "
         "reference = `benchmarks/reference_model.py` (one Mesa agent per person, written "
         "from docs/ODD.md). KS: two-sample Kolmogorov-Smirnov, p adjusted by Holm over all "
         f"{len(tested)} tests; A12: Vargha-Delaney, P(fast > reference). Pass: Holm p >= "

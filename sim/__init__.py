@@ -7,8 +7,8 @@ imported on first use, so that code on the fast path does not import Mesa.
 
 from typing import TYPE_CHECKING, Any
 
+from sim.fast import Run, simulate
 from sim.scenario import PRESETS, Scenario, ScenarioError, load_scenario, preset
-from sim.simulate import Run, simulate
 
 if TYPE_CHECKING:
     from sim.agents import TeamMember

@@ -15,9 +15,12 @@ import time
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.scenario import PRESETS, Scenario, ScenarioError, describe_file, load_scenario, preset
+
+if TYPE_CHECKING:
+    from sim.fast import Run
 
 __all__ = ["main"]
 
@@ -121,22 +124,26 @@ def summary_table(columns: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run_one(scenario: Scenario, seed: int, progress: bool, team_table: bool | None = None) -> Any:
-    """Run one scenario to its horizon, with a progress bar on long runs."""
+def run_one(scenario: Scenario, seed: int, progress: bool, team_table: bool | None = None) -> Run:
+    """Run one scenario to its horizon on the fast path, with a progress bar on long runs."""
     from tqdm import tqdm
 
-    from sim.model import TrustModel
+    from sim.fast import simulate
+    from sim.structure import level_sizes
 
-    model = TrustModel(scenario, rng=seed, team_table=team_table)
     show = progress and sys.stderr.isatty()
-    # A large organization shows its bar at once (its run takes about a second);
-    # a team's run is over before a bar would be worth drawing.
-    delay = 0.0 if model.org.n_people >= 1000 else 1.0
+    # A large organization shows its bar at once (its run takes a second or more); a
+    # team's run is over before a bar would be worth drawing.
+    people = scenario.members + sum(level_sizes(scenario.members, scenario.levels))
+    large = people >= 1000
+    delay = 0.0 if large else 1.0
     with tqdm(total=scenario.steps, unit="week", disable=not show, delay=delay, leave=False) as bar:
-        while model.running:
-            model.step()
-            bar.update()
-    return model
+        return simulate(
+            scenario,
+            seed,
+            team_table=team_table,
+            on_week=(lambda _: bar.update()) if show and large else None,
+        )
 
 
 def _check_seed(seed: int) -> None:
@@ -158,16 +165,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror}") from None
     started = time.perf_counter()
     teams = {"auto": None, "on": True, "off": False}[args.teams]
-    model = run_one(scenario, args.seed, progress=True, team_table=teams)
+    run = run_one(scenario, args.seed, progress=True, team_table=teams)
     elapsed = time.perf_counter() - started
 
     from sim.plots import plot_run
 
-    steps = model.datacollector.get_model_vars_dataframe()
-    summary = model.summary()
+    steps = run.steps
+    summary = run.summary
     steps.to_csv(out / "steps.csv", index=False)
-    if model.team_table:
-        model.datacollector.get_table_dataframe("teams").to_csv(out / "teams.csv", index=False)
+    team_rows = run.teams
+    if team_rows is not None:
+        team_rows.to_csv(out / "teams.csv", index=False)
     record = {
         "scenario": scenario.name,
         "scenario_hash": scenario.digest(),
@@ -182,11 +190,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     fig = plot_run(steps, f"{scenario.name} (seed {args.seed}, {scenario.members} members)")
     fig.savefig(out / "trust_skill.png", dpi=150)
     print(
-        f"{scenario.name}: {scenario.steps} weeks, {model.org.n_people} people, "
+        f"{scenario.name}: {scenario.steps} weeks, {run.n_people} people, "
         f"seed {args.seed}, {elapsed:.2f} s"
     )
     print(summary_table({scenario.name: summary}))
-    tables = "steps.csv, teams.csv" if model.team_table else "steps.csv"
+    tables = "steps.csv, teams.csv" if team_rows is not None else "steps.csv"
     print(f"wrote {out}/{tables}, summary.json, trust_skill.png")
     return 0
 

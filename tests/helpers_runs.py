@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim.experiments import replication_seed, run_trust_model
-from sim.model import TrustModel
+from sim.fast import Run, simulate
 from sim.scenario import Scenario
 
 FAIL_EXPERIMENT_SEED = 4242
@@ -43,16 +43,12 @@ def fail_one_run(
     return run_trust_model(scenario, seed, keep_steps)
 
 
-class ExplodingTrustModel(TrustModel):
-    """A TrustModel that raises for the same one (scenario, replication) as fail_one_run.
+def exploding_simulate(scenario: Scenario | None = None, seed: Any = None, **kwargs: Any) -> Run:
+    """sim.simulate, except that it raises for the same one run as fail_one_run.
 
-    Patched over sim.model.TrustModel to make a run fail through the CLI, which has no
+    Patched over sim.fast.simulate to make a run fail through the CLI, which has no
     way to pass a run function.
     """
-
-    def __init__(
-        self, scenario: Scenario | None = None, *args: Any, rng: Any = None, **kwargs: Any
-    ) -> None:
-        if _should_fail(scenario, rng):
-            raise InjectedFailureError(f"{MESSAGE} (seed {rng})")
-        super().__init__(scenario, *args, rng=rng, **kwargs)
+    if _should_fail(scenario, seed):
+        raise InjectedFailureError(f"{MESSAGE} (seed {seed})")
+    return simulate(scenario, seed, **kwargs)

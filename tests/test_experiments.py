@@ -384,11 +384,11 @@ def test_a_run_that_raises_is_recorded_and_the_others_finish(tmp_path: Path) -> 
 def test_failed_runs_give_exit_code_1_through_the_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The CLI cannot be given a run function: the model class itself is patched, in
+    # The CLI cannot be given a run function: the fast path itself is patched, in
     # this process (workers=1 runs the batches here), and main() is the CLI's entry.
-    import sim.model
+    import sim.fast
 
-    monkeypatch.setattr(sim.model, "TrustModel", helpers_runs.ExplodingTrustModel)
+    monkeypatch.setattr(sim.fast, "simulate", helpers_runs.exploding_simulate)
     tiny_scenarios(tmp_path)
     path = write(tmp_path / "failing.toml", FAILING)
     code = cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1"])

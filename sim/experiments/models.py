@@ -129,24 +129,22 @@ class IshigamiSetup(Setup):
 
 
 def run_trust_model(scenario: Scenario, seed: int, keep_steps: int) -> tuple[dict[str, Any], Rows]:
-    """One TrustModel run: its summary and the kept per-step rows (every k-th, and the last).
+    """One run on the fast path (sim.simulate): its summary and the kept per-step rows.
 
-    keep_steps = 0 keeps no per-step rows (summaries only).
+    Rows are every keep_steps-th step and the last; keep_steps = 0 keeps none
+    (summaries only). The numbers are those of stepping TrustModel.
     """
-    from sim.model import TrustModel
+    from sim.fast import simulate
 
-    model = TrustModel(scenario, rng=seed, team_table=False)
-    while model.running:
-        model.step()
-    rows: Rows = []
-    if keep_steps > 0:
-        data = model.datacollector.model_vars
-        steps = data["step"]
-        last = len(steps) - 1
-        for i, step in enumerate(steps):
-            if step % keep_steps == 0 or i == last:
-                rows.append((step, *(data[m][i] for m in MEASURES)))
-    return model.summary(), rows
+    run = simulate(scenario, seed, keep_steps=keep_steps)
+    return run.summary, run.rows()
+
+
+def warm_trust_model() -> None:
+    """Compile (or load from numba's cache) the fast path's kernels in this process."""
+    from sim.fast import warm_up
+
+    warm_up()
 
 
 def run_march(setup: MarchSetup, seed: int, keep_steps: int) -> tuple[dict[str, Any], Rows]:
@@ -185,6 +183,7 @@ class ModelKind:
     run: RunFn
     summary_keys: tuple[str, ...]
     measures: tuple[str, ...] = ()
+    warm_up: Callable[[], None] | None = None  # compiles what a run needs, before workers fork
 
     def parameters(self) -> dict[str, Any]:
         """Every parameter's field info, in declaration order."""
@@ -197,7 +196,13 @@ class ModelKind:
 
 KINDS: dict[str, ModelKind] = {
     "trust": ModelKind(
-        "trust", "the trust and learning model", None, run_trust_model, SUMMARY_KEYS, MEASURES
+        "trust",
+        "the trust and learning model",
+        None,
+        run_trust_model,
+        SUMMARY_KEYS,
+        MEASURES,
+        warm_trust_model,
     ),
     "march1991": ModelKind(
         "march1991",

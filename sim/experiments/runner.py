@@ -23,7 +23,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -123,7 +123,13 @@ def _batches(specs: Sequence[RunSpec], workers: int) -> Iterator[list[RunSpec]]:
 class _Backend:
     """Runs batches and yields results as they come back."""
 
-    def __init__(self, workers: int, scheduler: str | None, client: Any) -> None:
+    def __init__(
+        self,
+        workers: int,
+        scheduler: str | None,
+        client: Any,
+        warm_up: Callable[[], None] | None = None,
+    ) -> None:
         self.workers = workers
         self.client = client
         self.own_client = False
@@ -136,16 +142,18 @@ class _Backend:
             except OSError as exc:
                 raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
             self.own_client = True
+        if self.client is not None and warm_up is not None:
+            self.client.run(warm_up)  # each Dask worker loads the compiled kernels once, now
         if self.client is None and workers > 1:
-            import sim.model  # noqa: F401  (forked workers inherit it: no imports there)
-
             ctx = _pool_context()
             forked = ctx.get_start_method() == "fork"
+            if forked and warm_up is not None:
+                warm_up()  # forked workers inherit the compiled kernels: nothing to load there
             self.pool = ProcessPoolExecutor(
                 workers,
                 mp_context=ctx,
-                initializer=_die_with_parent,
-                initargs=(os.getpid() if forked else 0,),
+                initializer=_start_worker,
+                initargs=(os.getpid() if forked else 0, None if forked else warm_up),
             )
             # Start every worker now, before a progress bar (a thread) exists here. The
             # process has native threads (OpenBLAS, jemalloc), which Python warns about
@@ -192,6 +200,13 @@ class _Backend:
             self.client.close()
 
 
+def _start_worker(parent: int, warm_up: Callable[[], None] | None) -> None:
+    """In a new worker: end with the runner; load the compiled kernels if not forked warm."""
+    _die_with_parent(parent)
+    if warm_up is not None:
+        warm_up()
+
+
 def _die_with_parent(parent: int) -> None:
     """In a worker: end when the runner ends, even by kill -9 (Linux; elsewhere a no-op).
 
@@ -224,7 +239,7 @@ def _pool_context() -> Any:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["sim.experiments.runner", "sim.model"])
+        ctx.set_forkserver_preload(["sim.experiments.runner", "sim.fast"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -426,8 +441,11 @@ def run(
     notes = _check_resume(folder, plan, exp, overrides, resume)
     workers = workers or (multiprocessing.cpu_count() if client is None and not scheduler else 1)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    backend = _Backend(workers, scheduler, client)  # first: a failed connection stores nothing
     model = exp.kind
+    warm = model.warm_up if run_fn is None else None
+    backend = _Backend(
+        workers, scheduler, client, warm
+    )  # first: a failed connection stores nothing
     store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
     _write_manifest(folder, exp, plan, overrides, started, None, None)
     report = RunReport(folder=folder, notes=notes)

@@ -1,4 +1,4 @@
-"""The fast path (sim.simulate) against stepping TrustModel: the same numbers, bit for bit.
+"""The fast path (sim.fast.simulate) against stepping TrustModel: the same numbers, bit for bit.
 
 A user who switches from stepping the Mesa model to `simulate` (or whose sweep now
 runs on the fast path) must get exactly the table and summary they got before: every

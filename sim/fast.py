@@ -6,11 +6,12 @@ and runs every week with the compiled `sim.kernels.run_weeks`, which calls the s
 steps in only where the week needs it: at a week with scheduled events, and after a
 week in which members leave (the newcomers' draws). No Mesa agent and no
 DataCollector are built, so a run is about ten times faster; its per-step table and
-summary equal TrustModel's to the last bit (tests/test_simulate.py).
+summary equal TrustModel's to the last bit (tests/test_fast.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,7 @@ def simulate(
     steps: int | None = None,
     keep_steps: bool | int = True,
     team_table: bool | None = False,
+    on_week: Callable[[int], None] | None = None,
     **params: Any,
 ) -> Run:
     """Run a whole run on the fast path; the same numbers as stepping TrustModel.
@@ -117,6 +119,8 @@ def simulate(
             computed from every week all the same).
         team_table: keep one row per team and week (`Run.teams`); None keeps it up
             to 50 teams, as TrustModel does.
+        on_week: called with each week's number once it is done (a progress bar);
+            the compiled loop then returns to Python every week.
         **params: parameters overriding the scenario's, validated like a file's.
 
     Returns:
@@ -145,6 +149,8 @@ def simulate(
         state._start_week(t)
         later = [w for w in event_weeks if w > t]
         last = min(later[0] - 1, horizon) if later else horizon
+        if on_week is not None:
+            last = t
         net, masks = state._measure_arguments()
         t, leavers = kernels.run_weeks(  # type: ignore[call-arg]
             t,
@@ -160,6 +166,8 @@ def simulate(
         if len(leavers):
             state._replace(leavers, state.rngs["turnover"])
             measure_week(t)
+        if on_week is not None:
+            on_week(t)
         t += 1
 
     summary = summarize(table, team_largest[-1], p.competence_target)
