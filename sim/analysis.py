@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 __all__ = [
     "Comparison",
@@ -44,6 +43,8 @@ def bootstrap_ci(values: np.ndarray, seed: int = 0) -> tuple[float, float]:
 
     Percentile intervals above BCA_MAX values, or where BCa fails on an odd sample.
     """
+    from scipy import stats  # imported here: scipy.stats takes 0.5 s to import
+
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
     if len(v) == 0:
@@ -74,6 +75,8 @@ def a12(a: np.ndarray, b: np.ndarray) -> float:
     0.5 = no effect; 0.56, 0.64, 0.71 mark small, medium, large effects (Vargha and
     Delaney 2000).
     """
+    from scipy import stats  # imported here: scipy.stats takes 0.5 s to import
+
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
@@ -152,6 +155,8 @@ def paired_differences(results: pd.DataFrame, a: str, b: str, outcome: str) -> p
 def _wilcoxon(diff: np.ndarray) -> float:
     if len(diff) < 2 or np.all(diff == 0):
         return 1.0 if len(diff) else math.nan
+    from scipy import stats  # imported here: scipy.stats takes 0.5 s to import
+
     return float(stats.wilcoxon(diff, zero_method="wilcox").pvalue)
 
 
@@ -281,6 +286,8 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
 
 def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
     """Mean and its 95% t-interval (fast: used for bands over many steps)."""
+    from scipy import stats  # imported here: scipy.stats takes 0.5 s to import
+
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
     if len(v) == 0:
