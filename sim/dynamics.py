@@ -271,8 +271,8 @@ class TrustState:
             + cross * kernels.CROSS
             + (org.role[net.dst] == MANAGER) * kernels.TO_MANAGER
             + (org.role[net.dst] == COACH) * kernels.TO_COACH
-        ).astype(np.int64)
-        self.edge_team = np.where(within, ts, 0)
+        ).astype(np.int8)  # small types: the measures read these every week, edge by edge
+        self.edge_team = np.where(within, ts, 0).astype(np.int32)
 
     # ------------------------------------------------------------------- week
     def _week_arguments(self) -> tuple[Any, ...]:
@@ -304,7 +304,11 @@ class TrustState:
     def _measure_arguments(self) -> tuple[Any, Any]:
         """The network and masks sim.kernels.measure takes, from the current state."""
         net = self.net
-        return (net.src, net.dst, net.rev), (self.edge_category, self.edge_team, self.measure_team)
+        return (net.indptr, net.dst, net.rev), (
+            self.edge_category,
+            self.edge_team,
+            self.measure_team,
+        )
 
     def _start_week(self, t: int) -> None:
         """The counters start at 0; then the week's scheduled events, in file order."""

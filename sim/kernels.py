@@ -186,7 +186,9 @@ def learning_round(
         first = indptr[i]
         total = 0.0
         for e in range(first, indptr[i + 1]):
-            w = _choice_weight(tr[e], skill[dst[e], k] - skill[i, k], selectivity)
+            gap = skill[dst[e], k] - skill[i, k]
+            # A contact who knows no more weighs 0 whatever the trust: no power taken.
+            w = _choice_weight(tr[e], gap, selectivity) if gap > 0.0 else 0.0
             weight[e - first] = w
             total += w
         if total <= 0.0:
@@ -285,6 +287,27 @@ def learning_round(
 
 
 @_jit
+def _common_contacts(indptr: Any, dst: Any, i: int, j: int, nth: int) -> Any:
+    """Contacts k shared by i and j, in order: their count, or the nth one's edges (i, k), (j, k).
+
+    With nth < 0, counts them all; else stops at the nth (from 0) and returns its edges.
+    """
+    e_i, end_i = indptr[i], indptr[i + 1]
+    count = 0
+    for e_j in range(indptr[j], indptr[j + 1]):
+        k = dst[e_j]
+        while e_i < end_i and dst[e_i] < k:
+            e_i += 1
+        if e_i == end_i:
+            break
+        if dst[e_i] == k:
+            if count == nth:
+                return count, e_i, e_j
+            count += 1
+    return count, -1, -1
+
+
+@_jit
 def gossip(
     tr: Any, indptr: Any, dst: Any, talker: Any, u_pick: Any, u_topic: Any, weight: float
 ) -> None:
@@ -313,21 +336,15 @@ def gossip(
                 if cum > target:
                     break
         j = dst[e_ij]
-        common = 0
-        for e_jk in range(indptr[j], indptr[j + 1]):
-            if find_edge(indptr, dst, i, dst[e_jk]) >= 0:
-                common += 1
+        # The contacts of j who are contacts of i: both lists are sorted, so one merge
+        # finds them in j's order.
+        common = _common_contacts(indptr, dst, i, j, -1)[0]
         if common == 0:
             continue
         nth = min(int(u_topic[i] * common), common - 1)
-        for e_jk in range(indptr[j], indptr[j + 1]):
-            e_ik = find_edge(indptr, dst, i, dst[e_jk])
-            if e_ik >= 0:
-                if nth == 0:
-                    target_edge[a] = e_ik
-                    new_value[a] = _gossip_update(tr[e_ik], tr[e_ij], tr[e_jk], weight)
-                    break
-                nth -= 1
+        _, e_ik, e_jk = _common_contacts(indptr, dst, i, j, nth)
+        target_edge[a] = e_ik
+        new_value[a] = _gossip_update(tr[e_ik], tr[e_ij], tr[e_jk], weight)
     for a in range(m):
         if target_edge[a] >= 0:
             tr[target_edge[a]] = new_value[a]
@@ -376,26 +393,29 @@ def endorse(
 
 @_jit
 def components(
-    src: Any, dst: Any, tr: Any, rev: Any, team: Any, n_teams: int, threshold: float
+    indptr: Any, dst: Any, tr: Any, rev: Any, team: Any, n_teams: int, threshold: float
 ) -> Any:
     """Fragmentation (docs/ODD.md): per team, its bonded graph's components and largest share.
 
     Pairs inside a team are bonded when min(T[i, j], T[j, i]) >= threshold. Union-find
-    with path halving.
+    with path halving, over the pairs in edge order.
     """
     n = len(team)
     parent = np.arange(n)
-    for e in range(len(src)):
-        i, j = src[e], dst[e]
-        if i < j and team[i] >= 0 and team[i] == team[j] and min(tr[e], tr[rev[e]]) >= threshold:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            while parent[j] != j:
-                parent[j] = parent[parent[j]]
-                j = parent[j]
-            if i != j:
-                parent[max(i, j)] = min(i, j)
+    for a in range(n):
+        if team[a] < 0:
+            continue
+        for e in range(indptr[a], indptr[a + 1]):
+            i, j = a, dst[e]
+            if i < j and team[i] == team[j] and min(tr[e], tr[rev[e]]) >= threshold:
+                while parent[i] != i:
+                    parent[i] = parent[parent[i]]
+                    i = parent[i]
+                while parent[j] != j:
+                    parent[j] = parent[parent[j]]
+                    j = parent[j]
+                if i != j:
+                    parent[max(i, j)] = min(i, j)
     size = np.zeros(n, dtype=np.int64)
     team_size = np.zeros(n_teams, dtype=np.int64)
     for i in range(n):
@@ -428,17 +448,28 @@ def trust_means(tr: Any, category: Any, team_of_src: Any, n_teams: int) -> Any:
     counts = np.zeros(5)
     team_sum = np.zeros(n_teams)
     team_count = np.zeros(n_teams)
+    s0 = s1 = s2 = s3 = s4 = 0.0  # in registers: each sum still adds in edge order
+    n1 = n2 = n3 = n4 = 0
     for e in range(len(tr)):
-        sums[0] += tr[e]
-        counts[0] += 1
+        t = tr[e]
+        s0 += t
         c = category[e]
-        for b in range(4):
-            if c & (1 << b):
-                sums[b + 1] += tr[e]
-                counts[b + 1] += 1
         if c & WITHIN:
-            team_sum[team_of_src[e]] += tr[e]
+            s1 += t
+            n1 += 1
+            team_sum[team_of_src[e]] += t
             team_count[team_of_src[e]] += 1
+        if c & CROSS:
+            s2 += t
+            n2 += 1
+        if c & TO_MANAGER:
+            s3 += t
+            n3 += 1
+        if c & TO_COACH:
+            s4 += t
+            n4 += 1
+    sums[0], sums[1], sums[2], sums[3], sums[4] = s0, s1, s2, s3, s4
+    counts[0], counts[1], counts[2], counts[3], counts[4] = len(tr), n1, n2, n3, n4
     means = np.full(5, np.nan)
     for b in range(5):
         if counts[b] > 0:
@@ -706,15 +737,19 @@ def week(
     talker = np.flatnonzero(u_talk < fp[F_GOSSIP_RATE])
     if len(talker):
         gossip(tr, indptr, dst, talker, u_pick, u_about, fp[F_GOSSIP_WEIGHT])
-    # 8. Decay.
+    # 8. Decay, edge by edge in place (no temporary arrays the size of the network).
     if ip[I_BETA] == 1:
-        new_trust, new_evidence = _beta_forget(tr, evidence, baseline, fp[F_BETA_FORGETTING])
-        tr[:] = new_trust
-        evidence[:] = new_evidence
+        for e in range(len(tr)):
+            tr[e], evidence[e] = _beta_forget(
+                tr[e], evidence[e], baseline[e], fp[F_BETA_FORGETTING]
+            )
     else:
-        tr[:] = _decay_toward(tr, baseline, fp[F_TRUST_DECAY])
+        for e in range(len(tr)):
+            tr[e] = _decay_toward(tr[e], baseline[e], fp[F_TRUST_DECAY])
     if fp[F_SKILL_DECAY] > 0:
-        skill[:] = _forget(skill, fp[F_SKILL_DECAY])
+        for i in range(skill.shape[0]):
+            for k in range(skill.shape[1]):
+                skill[i, k] = _forget(skill[i, k], fp[F_SKILL_DECAY])
     # 9. Turnover: who leaves (the newcomers are drawn by the caller).
     if fp[F_TURNOVER_RATE] <= 0:
         return np.empty(0, dtype=np.int64)
@@ -739,15 +774,15 @@ def measure(
     """Every measure of docs/ODD.md section 8, written into `row` (in MEASURES order).
 
     Also each team's within-team trust, bonded components and largest share, into
-    the three team arrays. net: src, dst, rev. masks: edge category, team of each
+    the three team arrays. net: indptr, dst, rev. masks: edge category, team of each
     within-team edge, team of each person for the measures (-1: external coach).
     """
-    src, dst, rev = net
+    indptr, dst, rev = net
     category, edge_team, measure_team = masks
     n_teams = len(team_trust)
     means, per_team = trust_means(tr, category, edge_team, n_teams)
     mean_skill, p10, gini = skill_stats(skill, n_members)
-    components_, largest = components(src, dst, tr, rev, measure_team, n_teams, bond_threshold)
+    components_, largest = components(indptr, dst, tr, rev, measure_team, n_teams, bond_threshold)
     needs, asks, silences, helps, successes, breaches = (
         counts[0],
         counts[1],

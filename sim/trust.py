@@ -85,7 +85,8 @@ def beta_forget(
     a = trust * evidence
     a_new = 2.0 * prior_mean + forgetting * (a - 2.0 * prior_mean)
     n_new = 2.0 + forgetting * (evidence - 2.0)
-    return np.clip(a_new / n_new, 0.0, 1.0), n_new
+    # clip to [0, 1], written so that it serves scalars in the compiled week too
+    return np.minimum(np.maximum(a_new / n_new, 0.0), 1.0), n_new
 
 
 RULES: dict[str, TrustRule] = {"asymmetric": asymmetric_update, "beta": beta_update}

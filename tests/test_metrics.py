@@ -64,18 +64,18 @@ def test_components_by_hand():
     # bonds 0-1 and 2-3 (both directions >= 0.5): two components, the largest half the team
     both = {(0, 1): 0.9, (1, 0): 0.6, (2, 3): 0.5, (3, 2): 0.7}
     net, tr, team = _four_person_team(both)
-    count, largest = kernels.components(net.src, net.dst, tr, net.rev, team, 1, 0.5)
+    count, largest = kernels.components(net.indptr, net.dst, tr, net.rev, team, 1, 0.5)
     assert count.tolist() == [2]
     assert largest.tolist() == [0.5]
     # a one-sided bond does not count: 0-1 is broken by T[1, 0] = 0.4
     net, tr, team = _four_person_team({**both, (1, 0): 0.4})
-    count, largest = kernels.components(net.src, net.dst, tr, net.rev, team, 1, 0.5)
+    count, largest = kernels.components(net.indptr, net.dst, tr, net.rev, team, 1, 0.5)
     assert count.tolist() == [3]
     assert largest.tolist() == [0.5]
     # a chain 0-1-2 and 3 alone: two components, the largest three quarters
     chain = {(0, 1): 0.9, (1, 0): 0.9, (1, 2): 0.9, (2, 1): 0.9}
     net, tr, team = _four_person_team(chain)
-    count, largest = kernels.components(net.src, net.dst, tr, net.rev, team, 1, 0.5)
+    count, largest = kernels.components(net.indptr, net.dst, tr, net.rev, team, 1, 0.5)
     assert count.tolist() == [2]
     assert largest.tolist() == [0.75]
 

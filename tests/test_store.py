@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import math
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers_cli import trustsim
@@ -34,6 +36,16 @@ def write(path: Path, text: str) -> Path:
 
 def read_only(folder: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{folder / DB_NAME}?mode=ro", uri=True, timeout=5)
+
+
+def stored_steps(db: sqlite3.Connection) -> list[tuple[str, int]]:
+    """(run_id, step) of every stored per-step row, decoded from the store's blocks."""
+    width = int(db.execute("SELECT count(*) FROM step_columns").fetchone()[0])
+    out = []
+    for run_id, data in db.execute("SELECT run_id, data FROM step_arrays"):
+        block = np.frombuffer(data, dtype=np.float64).reshape(-1, width)
+        out.extend((run_id, int(step)) for step in block[:, 0])
+    return out
 
 
 def stored_count(folder: Path) -> int:
@@ -119,12 +131,10 @@ def test_kill_9_then_resume_gives_exactly_the_expected_runs(tmp_path: Path) -> N
         total, distinct = db.execute("SELECT count(*), count(DISTINCT run_id) FROM runs").fetchone()
         statuses = {r[0] for r in db.execute("SELECT DISTINCT status FROM runs")}
         summaries = db.execute("SELECT count(*), count(DISTINCT run_id) FROM summaries").fetchone()
-        steps = db.execute(
-            "SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT run_id, step FROM steps)) "
-            "FROM steps"
-        ).fetchone()
-        step_runs = {r[0] for r in db.execute("SELECT DISTINCT run_id FROM steps")}
-        per_run = {r[0] for r in db.execute("SELECT count(*) FROM steps GROUP BY run_id")}
+        rows = stored_steps(db)
+        steps = (len(rows), len(set(rows)))
+        step_runs = {run_id for run_id, _ in rows}
+        per_run = set(collections.Counter(run_id for run_id, _ in rows).values())
     finally:
         db.close()
     assert set(ids) == expected
@@ -401,10 +411,11 @@ def small_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stored_rows(folder: Path) -> dict[str, int]:
     db = read_only(folder)
     try:
-        return {
+        counts = {
             name: int(db.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
-            for name in ("runs", "summaries", "steps")
+            for name in ("runs", "summaries")
         }
+        return {**counts, "steps": len(stored_steps(db))}
     finally:
         db.close()
 
@@ -567,3 +578,56 @@ def test_kill_9_of_a_two_worker_sweep_leaves_no_worker_behind(tmp_path: Path) ->
     while time.monotonic() < deadline and _processes_naming(str(out)):
         time.sleep(0.1)
     assert _processes_naming(str(out)) == []  # the workers died with the runner
+
+
+def _result(run_id: str, steps: Any) -> dict[str, Any]:
+    return {"run_id": run_id, "scenario": "s", "status": "done", "summary": {}, "steps": steps}
+
+
+def test_steps_are_stored_as_blocks_and_read_back_tidy(tmp_path: Path) -> None:
+    rows = np.array([[0, *range(len(MEASURES))], [4, *range(len(MEASURES))]], dtype=float)
+    rows[1, 1 + MEASURES.index("trust_in_coach")] = math.nan
+    store = ResultsStore(tmp_path)
+    store.write_many([_result("a/p0/r0", rows), _result("a/p0/r1", rows[:1].tolist())])
+    steps = store.table("steps")
+    store.close()
+    assert list(steps.columns) == ["run_id", "step", *MEASURES]
+    assert steps["run_id"].tolist() == ["a/p0/r0", "a/p0/r0", "a/p0/r1"]
+    assert steps["step"].tolist() == [0, 4, 0]
+    assert steps["step"].dtype == np.int64
+    assert math.isnan(steps["trust_in_coach"].iloc[1])
+    assert steps["mean_skill"].tolist() == [MEASURES.index("mean_skill")] * 3
+    db = read_only(tmp_path)
+    try:
+        assert db.execute("SELECT count(*) FROM step_arrays").fetchone()[0] == 2
+    finally:
+        db.close()
+
+
+def test_a_store_with_one_row_per_step_is_read_and_extended_as_it_is(tmp_path: Path) -> None:
+    """Stores written before 2026-12-02 keep their steps table: resume adds rows to it."""
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    columns = "".join(f', "{m}" REAL' for m in MEASURES)
+    db.execute(
+        f"CREATE TABLE steps (run_id TEXT, step INTEGER{columns}, PRIMARY KEY (run_id, step))"
+    )
+    db.execute(
+        f"INSERT INTO steps VALUES ('old/p0/r0', 0{', 0.5' * len(MEASURES)})",
+    )
+    db.commit()
+    db.close()
+    store = ResultsStore(tmp_path)
+    assert store.step_rows
+    block = np.array([[0, *[0.25] * len(MEASURES)], [2, *[0.75] * len(MEASURES)]])
+    store.write_many([_result("new/p0/r0", block)])
+    steps = store.table("steps")
+    store.close()
+    assert steps["run_id"].tolist() == ["old/p0/r0", "new/p0/r0", "new/p0/r0"]
+    assert steps["step"].tolist() == [0, 0, 2]
+    assert steps["mean_trust"].tolist() == [0.5, 0.25, 0.75]
+    db = read_only(tmp_path)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        db.close()
+    assert "step_arrays" not in tables

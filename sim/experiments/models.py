@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.metrics import MEASURES, SUMMARY_KEYS
@@ -34,7 +35,8 @@ __all__ = [
     "run_parameters",
 ]
 
-Rows = list[tuple[Any, ...]]
+# A run's kept per-step rows ("step", then the kind's measures): tuples or a 2-D array.
+Rows = list[tuple[Any, ...]] | NDArray[np.float64]
 RunFn = Callable[[Any, int, int], tuple[dict[str, Any], Rows]]
 
 
@@ -137,7 +139,7 @@ def run_trust_model(scenario: Scenario, seed: int, keep_steps: int) -> tuple[dic
     from sim.fast import simulate
 
     run = simulate(scenario, seed, keep_steps=keep_steps)
-    return run.summary, run.rows()
+    return run.summary, run.table
 
 
 def warm_trust_model() -> None:

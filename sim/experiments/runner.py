@@ -52,17 +52,22 @@ def run_batch(
 ) -> list[RunResult]:
     """Run a batch in this process; a run that raises is returned as failed, with its traceback."""
     out = []
+    described: dict[int, tuple[str, dict[str, Any]]] = {}  # per setup: replications share it
     for spec in specs:
         started = time.perf_counter()
+        key = id(spec.scenario)
+        if key not in described:
+            described[key] = (spec.scenario.digest(), run_parameters(spec.scenario))
+        digest, params = described[key]
         result: RunResult = {
             "run_id": spec.run_id,
             "scenario": spec.scenario.name,
-            "scenario_hash": spec.scenario.digest(),
+            "scenario_hash": digest,
             "point": spec.point,
             "swept": dict(spec.swept),
             "replication": spec.replication,
             "seed": spec.seed,
-            "parameters": run_parameters(spec.scenario),
+            "parameters": params,
         }
         try:
             summary, rows = run_fn(spec.scenario, spec.seed, keep_steps)
@@ -189,9 +194,8 @@ class _Backend:
                 for fut in pending:
                     fut.cancel()
         else:
-            for b in batches:
-                for spec in b:  # in this process: store every run as soon as it is done
-                    yield run_batch([spec], keep, run_fn)
+            for b in batches:  # in this process: store each batch as soon as it is done
+                yield run_batch(b, keep, run_fn)
 
     def close(self) -> None:
         if self.pool is not None:

@@ -4,7 +4,12 @@ Tables, all keyed by run_id (tidy):
 - runs: run id, scenario name and hash, sweep point, replication, seed, status
   ("done" or "failed"), error text, wall time, and every parameter of the run;
 - summaries: the run-level results (final values, means over the run, ...);
-- steps: the kept per-step rows, keyed by (run_id, step).
+- steps: the kept per-step rows, keyed by (run_id, step). On disk each run's rows are
+  one block of float64 values (table step_arrays, its columns named in step_columns),
+  so that storing a run's hundred weeks costs one value to bind, not 1,700;
+  `ResultsStore.table("steps")` gives the tidy table. Stores written before
+  2026-12-02 keep one SQL row per step (table steps) and are read and extended as
+  they are.
 
 Each batch of runs is written in one transaction as it comes back from a worker (a
 run at a time without workers), so a kill loses at most the runs in flight, and a run
@@ -19,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.metrics import MEASURES, SUMMARY_KEYS
@@ -77,15 +83,18 @@ class ResultsStore:
         self.parameter_names = list(
             parameter_names if parameter_names is not None else [*parameters(), "events"]
         )
+        self._ids: set[str] | None = None
         self.db = sqlite3.connect(self.path, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.step_rows = False  # True: a store of before 2026-12-02, one SQL row per step
         self._adopt_existing()
         self._create()
         columns = {
             "runs": [*RUN_COLUMNS, *self.parameter_names],
             "summaries": ["run_id", *self.summary_keys],
             "steps": ["run_id", "step", *self.measures],
+            "step_arrays": ["run_id", "data"],
         }
         self._insert_sql = {
             table: f"INSERT INTO {table} ({_names(cols)}) VALUES ({', '.join('?' * len(cols))})"
@@ -105,6 +114,10 @@ class ResultsStore:
             self.summary_keys = summaries[1:]
         if steps:
             self.measures = steps[2:]
+            self.step_rows = True
+        elif columns("step_columns"):
+            names = self.db.execute("SELECT name FROM step_columns ORDER BY position").fetchall()
+            self.measures = [r[0] for r in names][1:]
 
     def _create(self) -> None:
         params = "".join(f', "{p}"' for p in self.parameter_names)
@@ -119,10 +132,22 @@ class ResultsStore:
             self.db.execute(
                 f"CREATE TABLE IF NOT EXISTS summaries (run_id TEXT PRIMARY KEY{summary})"
             )
+            if self.step_rows:
+                self.db.execute(
+                    f"CREATE TABLE IF NOT EXISTS steps (run_id TEXT, step INTEGER{steps}, "
+                    "PRIMARY KEY (run_id, step))"
+                )
+                return
             self.db.execute(
-                f"CREATE TABLE IF NOT EXISTS steps (run_id TEXT, step INTEGER{steps}, "
-                "PRIMARY KEY (run_id, step))"
+                "CREATE TABLE IF NOT EXISTS step_arrays (run_id TEXT PRIMARY KEY, data BLOB)"
             )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS step_columns (position INTEGER PRIMARY KEY, name TEXT)"
+            )
+            if not self.db.execute("SELECT count(*) FROM step_columns").fetchone()[0]:
+                self.db.executemany(
+                    "INSERT INTO step_columns VALUES (?, ?)", enumerate(["step", *self.measures])
+                )
 
     @staticmethod
     def exists(folder: Path) -> bool:
@@ -154,7 +179,7 @@ class ResultsStore:
         """
         runs: list[list[Any]] = []
         summaries: list[list[Any]] = []
-        steps: list[tuple[Any, ...]] = []
+        steps: list[Any] = []
         for result in results:
             run_id = result["run_id"]
             params: dict[str, Any] = result.get("parameters", {})
@@ -165,14 +190,32 @@ class ResultsStore:
             summary = result.get("summary")
             if summary is not None:
                 summaries.append([run_id] + [_sql_value(summary.get(k)) for k in self.summary_keys])
-            steps.extend((run_id, *row) for row in result.get("steps") or ())
-        ids = [(row[0],) for row in runs]
+            rows = result.get("steps")
+            if rows is None or len(rows) == 0:
+                continue
+            if self.step_rows:
+                steps.extend((run_id, *row) for row in np.asarray(rows).tolist())
+            else:
+                block = np.ascontiguousarray(rows, dtype=np.float64)
+                if block.ndim != 2 or block.shape[1] != 1 + len(self.measures):
+                    raise ValueError(f"run {run_id}: steps of shape {block.shape} do not fit")
+                steps.append((run_id, block.tobytes()))
+        step_table = "steps" if self.step_rows else "step_arrays"
+        known = self._known_ids()
+        again = [(row[0],) for row in runs if row[0] in known]  # stored before: replaced
         with self.db:
-            for table in ("steps", "summaries", "runs"):
-                self.db.executemany(f"DELETE FROM {table} WHERE run_id = ?", ids)
+            for table in (step_table, "summaries", "runs") if again else ():
+                self.db.executemany(f"DELETE FROM {table} WHERE run_id = ?", again)
             self.db.executemany(self._insert_sql["runs"], runs)
             self.db.executemany(self._insert_sql["summaries"], summaries)
-            self.db.executemany(self._insert_sql["steps"], steps)
+            self.db.executemany(self._insert_sql[step_table], steps)
+        known.update(row[0] for row in runs)
+
+    def _known_ids(self) -> set[str]:
+        """The run ids stored so far (read once, then kept up to date by write_many)."""
+        if self._ids is None:
+            self._ids = {r[0] for r in self.db.execute("SELECT run_id FROM runs")}
+        return self._ids
 
     def done_from_replication(self, replication: int) -> int:
         """How many done runs have this replication number or a higher one."""
@@ -187,7 +230,23 @@ class ResultsStore:
         """One table as a DataFrame: "runs", "summaries" or "steps"."""
         if name not in ("runs", "summaries", "steps"):
             raise ValueError(f"no table {name!r}")
+        if name == "steps" and not self.step_rows:
+            return self._step_table()
         return self._typed(pd.read_sql_query(f"SELECT * FROM {name}", self.db))
+
+    def _step_table(self) -> pd.DataFrame:
+        """The tidy per-step table from the stored blocks, in the order they were stored."""
+        width = 1 + len(self.measures)
+        ids, blocks = [], []
+        for run_id, data in self.db.execute("SELECT run_id, data FROM step_arrays ORDER BY rowid"):
+            block = np.frombuffer(data, dtype=np.float64).reshape(-1, width)
+            ids.append(np.full(len(block), run_id, dtype=object))
+            blocks.append(block)
+        values = np.concatenate(blocks) if blocks else np.empty((0, width))
+        frame = pd.DataFrame(values[:, 1:], columns=self.measures)
+        frame.insert(0, "step", values[:, 0].astype(np.int64))
+        frame.insert(0, "run_id", np.concatenate(ids) if ids else np.empty(0, dtype=object))
+        return frame
 
     def results(self) -> pd.DataFrame:
         """Done runs joined with their summaries: one row per run, tidy."""
