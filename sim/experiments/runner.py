@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -248,6 +249,7 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for lib in ("trustsim", "mesa", "numpy", "scipy", "pandas", "numba", "pydantic", "distributed"):
