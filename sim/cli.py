@@ -24,6 +24,8 @@ __all__ = ["main"]
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PACKAGE_ROOT / "scenarios"
 RESULTS_DIR = Path("results")
+# As sim.report.FIGURE_FORMATS, which is not imported here: it imports matplotlib.
+FIGURE_FORMATS = ("png", "svg", "pdf")
 
 SUMMARY_ROWS = (
     ("mean_trust", "mean trust"),
@@ -337,7 +339,7 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         if not args.no_report and not report.interrupted:
             from sim.experiments.reporting import write_report
 
-            md, html = write_report(tables)
+            md, html = write_report(tables, formats=_figure_formats(args))
             print(f"report: {html} (and {md.name}, figures/)")
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -371,7 +373,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     """`trustsim report`: report.md, report.html and figures of a results folder."""
     from sim.experiments.reporting import write_report
 
-    md, html = write_report(args.results)
+    md, html = write_report(args.results, formats=_figure_formats(args))
     print(f"wrote {html}, {md} and {md.parent / 'figures'}/")
     return 0
 
@@ -512,6 +514,25 @@ def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip report.md/report.html (the results are still printed)",
     )
+    _format_argument(parser)
+
+
+def _format_argument(parser: argparse.ArgumentParser) -> None:
+    """The report's figure formats: PNG always, SVG or PDF when asked."""
+    parser.add_argument(
+        "--format",
+        action="append",
+        dest="formats",
+        choices=FIGURE_FORMATS,
+        default=None,
+        help="also save the report's figures in this format (repeatable); PNG is always "
+        "saved, as report.html embeds it",
+    )
+
+
+def _figure_formats(args: argparse.Namespace) -> tuple[str, ...]:
+    """PNG, then the formats asked with --format, each once."""
+    return tuple(dict.fromkeys(("png", *(args.formats or ()))))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -624,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
         "beside the store: the question, what was run, the statistics, every figure.",
     )
     rep.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
+    _format_argument(rep)
     rep.set_defaults(func=cmd_report)
 
     plot = sub.add_parser(
@@ -640,7 +662,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an outcome to draw (repeatable; default: the experiment's)",
     )
     plot.add_argument(
-        "--format", choices=("png", "svg", "pdf"), default="png", help="file format (default png)"
+        "--format", choices=FIGURE_FORMATS, default="png", help="file format (default png)"
     )
     plot.add_argument(
         "--size",

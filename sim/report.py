@@ -407,11 +407,14 @@ def build_report(
     comp: analysis.Comparison,
     folder: Path,
     networks: NetworkTables | None = None,
-    formats: Sequence[str] = ("png", "svg"),
+    formats: Sequence[str] = ("png",),
     sensitivity: SensitivityResults | None = None,
     facts: Sequence[Fact] | None = None,
 ) -> tuple[Path, Path]:
     """Write figures/, report.md and report.html into the results folder.
+
+    Each figure is saved once in each format: PNG always (report.html embeds it, and
+    report.md links it), and those of `formats` besides.
 
     Returns:
         The paths of report.md and report.html.

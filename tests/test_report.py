@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -190,7 +191,7 @@ def test_report_md_names_every_scenario_and_links_every_figure(reported: Reporte
     pngs = sorted(figures.glob("*.png"))
     for png in pngs:
         assert f"](figures/{png.name})" in md, png.name
-        assert png.with_suffix(".svg").is_file(), f"{png.stem}.svg"
+    assert not list(figures.glob("*.svg")), "SVG only when asked"
     linked = re.findall(r"\]\((figures/[^)]+)\)", md)
     assert len(linked) == len(pngs)
     for link in linked:
@@ -427,6 +428,43 @@ def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> No
     linked = re.findall(r"\]\((figures/[^)]+)\)", md)
     assert linked
     assert all((folder / link).is_file() for link in linked)
+
+
+@pytest.mark.slow
+def test_cli_report_saves_each_figure_once_per_format_asked(
+    small_results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    from sim import cli
+
+    saved: list[Path] = []
+    savefig = Figure.savefig
+
+    def counting(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
+        saved.append(Path(fname))
+        savefig(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", counting)
+    plain, asked = tmp_path / "plain", tmp_path / "asked"
+    for folder in (plain, asked):
+        shutil.copytree(small_results, folder)
+    assert cli.main(["report", str(plain)]) == 0
+    assert cli.main(["report", str(asked), "--format", "svg"]) == 0
+    for folder, formats in ((plain, {".png"}), (asked, {".png", ".svg"})):
+        here = [p for p in saved if p.is_relative_to(folder)]
+        assert len(here) == len(set(here)), "a figure saved twice"
+        names = {p.stem for p in here}
+        assert names
+        expected = [folder / "figures" / f"{n}{f}" for n in names for f in formats]
+        assert sorted(here) == sorted(expected)
+        on_disk = {p.relative_to(folder) for p in (folder / "figures").iterdir()}
+        assert on_disk == {p.relative_to(folder) for p in here}
+    svg = (asked / "figures" / "time_mean_skill.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg
+    page = (asked / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page  # report.html embeds the PNG files
+    assert "image/svg" not in page
 
 
 @pytest.mark.slow

@@ -52,11 +52,13 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.Net
 def write_report(
     folder: str | Path | ResultsTables,
     outcomes: tuple[str, ...] | None = None,
-    formats: Sequence[str] = ("png", "svg"),
+    formats: Sequence[str] = ("png",),
 ) -> tuple[Path, Path]:
     """Write report.md, report.html and figures/ beside the store.
 
-    `folder` may be its tables, already read (then with their own outcomes).
+    `folder` may be its tables, already read (then with their own outcomes). The
+    figures are PNG files (report.html embeds them), and also SVG or PDF when `formats`
+    names them.
     """
     tables = tables_of(folder, outcomes)
     comp = comparison(tables)
