@@ -15,17 +15,22 @@ import time
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.scenario import PRESETS, Scenario, ScenarioError, describe_file, load_scenario, preset
+
+if TYPE_CHECKING:
+    from sim.experiments import Experiment
 
 __all__ = ["main"]
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PACKAGE_ROOT / "scenarios"
 RESULTS_DIR = Path("results")
-# As sim.report.FIGURE_FORMATS, which is not imported here: it imports matplotlib.
+# The formats a report's or plot's figures can be saved in.
 FIGURE_FORMATS = ("png", "svg", "pdf")
+# Why a report is not drawn again.
+UNCHANGED = "results, experiment and code unchanged"
 
 SUMMARY_ROWS = (
     ("mean_trust", "mean trust"),
@@ -276,12 +281,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     from sim.experiments import load_experiment, run
-    from sim.experiments.compare import (
-        load_results,
-        write_comparison,
-        write_sensitivity,
-        write_validation,
-    )
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be 1 or more")
@@ -327,20 +326,7 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         samples=samples,
     )
     if report.done or report.skipped:
-        tables = load_results(report.folder)  # read once for every file written below
-        comparison = write_comparison(tables)
-        if exp.sensitivity is not None:
-            print(write_sensitivity(tables))
-        elif exp.validation is not None:  # the facts are the point; pairs go to compare.md
-            print(write_validation(tables))
-            print(f"every pair of scenarios compared: {report.folder / 'compare.md'}")
-        else:
-            print(comparison)
-        if not args.no_report and not report.interrupted:
-            from sim.experiments.reporting import write_report
-
-            md, html = write_report(tables, formats=_figure_formats(args))
-            print(f"report: {html} (and {md.name}, figures/)")
+        _write_results(args, exp, report.folder, draw=not args.no_report and not report.interrupted)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     print(report.line(exp.name))
@@ -351,6 +337,54 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         )
         return 130
     return 1 if report.failed else 0
+
+
+def _analysis_files(exp: Experiment) -> tuple[str, ...]:
+    """The files a sweep writes beside its store before the report; it prints the first."""
+    if exp.sensitivity is not None:
+        return ("sensitivity.md", "sensitivity.csv", "compare.md", "compare.csv")
+    if exp.validation is not None:  # the facts are the point; pairs go to compare.md
+        return ("validation.md", "compare.md", "compare.csv")
+    return ("compare.md", "compare.csv")
+
+
+def _write_results(args: argparse.Namespace, exp: Experiment, folder: Path, draw: bool) -> None:
+    """Print a sweep's results; write them and (if `draw`) the report beside the store.
+
+    When the report and those files are up to date (the store, the experiment, the
+    options and the code as when they were written), they are printed as written.
+    """
+    from sim.experiments import freshness
+    from sim.experiments.compare import (
+        load_results,
+        write_comparison,
+        write_sensitivity,
+        write_validation,
+    )
+
+    files = _analysis_files(exp)
+    fresh = draw and freshness.up_to_date(folder, args.formats or (), also=files)
+    if fresh:
+        text = (folder / files[0]).read_text(encoding="utf-8")
+    else:
+        tables = load_results(folder)  # read once for every file written below
+        text = write_comparison(tables)
+        if exp.sensitivity is not None:
+            text = write_sensitivity(tables)
+        elif exp.validation is not None:
+            text = write_validation(tables) or ""
+    print(text)
+    if exp.sensitivity is None and exp.validation is not None:
+        print(f"every pair of scenarios compared: {folder / 'compare.md'}")
+    if fresh:
+        print(f"report up to date ({UNCHANGED}): {folder / 'report.html'}")
+    elif draw:
+        from sim.experiments.reporting import write_report
+
+        md, html = write_report(
+            tables, formats=args.formats or (), written_with=[folder / f for f in files]
+        )
+        print(f"report: {html} (and {md.name}, figures/)")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -371,9 +405,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """`trustsim report`: report.md, report.html and figures of a results folder."""
+    from sim.experiments import freshness
+
+    folder = Path(args.results)
+    if not args.force and freshness.up_to_date(folder, args.formats or ()):
+        print(f"report up to date ({UNCHANGED}): {folder / 'report.html'} (--force draws it again)")
+        return 0
     from sim.experiments.reporting import write_report
 
-    md, html = write_report(args.results, formats=_figure_formats(args))
+    md, html = write_report(folder, formats=args.formats or ())
     print(f"wrote {html}, {md} and {md.parent / 'figures'}/")
     return 0
 
@@ -530,11 +570,6 @@ def _format_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _figure_formats(args: argparse.Namespace) -> tuple[str, ...]:
-    """PNG, then the formats asked with --format, each once."""
-    return tuple(dict.fromkeys(("png", *(args.formats or ()))))
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with help on every command and option."""
     parser = argparse.ArgumentParser(
@@ -646,6 +681,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
     _format_argument(rep)
+    rep.add_argument(
+        "--force",
+        action="store_true",
+        help="draw the report even when it is up to date (the results, the experiment, "
+        "the formats and the code as when it was drawn)",
+    )
     rep.set_defaults(func=cmd_report)
 
     plot = sub.add_parser(

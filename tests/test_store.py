@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -567,3 +568,27 @@ def test_kill_9_of_a_two_worker_sweep_leaves_no_worker_behind(tmp_path: Path) ->
     while time.monotonic() < deadline and _processes_naming(str(out)):
         time.sleep(0.1)
     assert _processes_naming(str(out)) == []  # the workers died with the runner
+
+
+def test_store_digest_changes_with_every_run_written_and_only_then(tmp_path: Path) -> None:
+    assert ResultsStore.digest(tmp_path) == ""  # no store
+    store = ResultsStore(tmp_path / "a")
+    try:
+        digests = [ResultsStore.digest(tmp_path / "a")]
+        store.write(result("a"))
+        digests.append(ResultsStore.digest(tmp_path / "a"))
+        assert ResultsStore.digest(tmp_path / "a") == digests[-1], "reading changes nothing"
+        store.write(result("b", status="failed"))
+        digests.append(ResultsStore.digest(tmp_path / "a"))
+        store.write({**result("b"), "wall_time": 0.02})  # the failed run, run again
+        digests.append(ResultsStore.digest(tmp_path / "a"))
+    finally:
+        store.close()
+    assert len(set(digests)) == len(digests)
+    db = sqlite3.connect(tmp_path / "a" / DB_NAME)
+    with db:
+        db.execute("DELETE FROM steps WHERE run_id = 'a' AND step = 1")
+    db.close()
+    assert ResultsStore.digest(tmp_path / "a") not in digests, "a row removed"
+    shutil.copytree(tmp_path / "a", tmp_path / "copy")
+    assert ResultsStore.digest(tmp_path / "copy") == ResultsStore.digest(tmp_path / "a")
