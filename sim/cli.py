@@ -325,11 +325,16 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         steps=args.steps,
         samples=samples,
     )
+    after = None
     if report.done or report.skipped:
-        _write_results(args, exp, report.folder, draw=not args.no_report and not report.interrupted)
+        began = time.perf_counter()
+        done = _write_results(
+            args, exp, report.folder, draw=not args.no_report and not report.interrupted
+        )
+        after = (done, time.perf_counter() - began) if done else None
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(report.line(exp.name))
+    print(report.line(exp.name, after))
     if report.interrupted:
         print(
             "interrupted: the runs above are stored; run again with --resume to finish",
@@ -348,11 +353,16 @@ def _analysis_files(exp: Experiment) -> tuple[str, ...]:
     return ("compare.md", "compare.csv")
 
 
-def _write_results(args: argparse.Namespace, exp: Experiment, folder: Path, draw: bool) -> None:
+def _write_results(
+    args: argparse.Namespace, exp: Experiment, folder: Path, draw: bool
+) -> str | None:
     """Print a sweep's results; write them and (if `draw`) the report beside the store.
 
     When the report and those files are up to date (the store, the experiment, the
     options and the code as when they were written), they are printed as written.
+
+    Returns:
+        What was computed, in words for the final line (None when nothing was).
     """
     from sim.experiments import freshness
     from sim.experiments.compare import (
@@ -378,13 +388,16 @@ def _write_results(args: argparse.Namespace, exp: Experiment, folder: Path, draw
         print(f"every pair of scenarios compared: {folder / 'compare.md'}")
     if fresh:
         print(f"report up to date ({UNCHANGED}): {folder / 'report.html'}")
-    elif draw:
-        from sim.experiments.reporting import write_report
+        return None
+    if not draw:
+        return "the statistics"
+    from sim.experiments.reporting import write_report
 
-        md, html = write_report(
-            tables, formats=args.formats or (), written_with=[folder / f for f in files]
-        )
-        print(f"report: {html} (and {md.name}, figures/)")
+    md, html = write_report(
+        tables, formats=args.formats or (), written_with=[folder / f for f in files]
+    )
+    print(f"report: {html} (and {md.name}, figures/)")
+    return "the statistics and the report"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
