@@ -232,6 +232,20 @@ def timed_sweep(*args: str) -> tuple[list[str], float]:
     return done.stdout.strip().splitlines(), time.perf_counter() - started
 
 
+def imported(*args: str) -> set[str]:
+    """The modules `trustsim ARGS` imports (Python's -X importtime, on stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+
+
 def test_a_sweep_says_what_its_time_covers_and_a_second_one_that_it_ran_nothing(
     tmp_path: Path,
 ) -> None:
@@ -251,6 +265,10 @@ def test_a_sweep_says_what_its_time_covers_and_a_second_one_that_it_ran_nothing(
         f"report up to date (results, experiment and code unchanged): {out / 'report.html'}",
         f"small: 4 runs already stored, none run ({out})",
     ]
+    modules = imported("sweep", str(path), "--out", str(out), "--resume", "--workers", "1")
+    assert "sim.experiments.runner" in modules  # what the sweep needs
+    drawing = {"matplotlib", "sim.plots", "sim.report", "sim.experiments.reporting"}
+    assert not modules & drawing, "nothing that draws is imported when nothing is drawn"
 
     more, wall = timed_sweep(
         str(path), "--out", str(out), "--resume", "--replications", "3", "--no-report"
