@@ -5,8 +5,8 @@ the command-line overrides, the commit and versions it quotes), the outcomes and
 reference analysed, the figure formats, and the code that draws it with its libraries.
 write_report records digests of those, and the size and time of every file it wrote,
 in report_key.json beside the report. A report whose inputs are the same and whose
-files are as it left them need not be drawn again. Checking imports neither matplotlib
-nor the model, so a sweep with nothing left to run stays quick.
+files are as it left them need not be drawn again. Checking reads none of the tables
+and imports no matplotlib, so a sweep with nothing left to run stays quick.
 """
 
 from __future__ import annotations
