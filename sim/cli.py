@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sim.scenario import PRESETS, Scenario, ScenarioError, describe_file, load_scenario, preset
 
 if TYPE_CHECKING:
+    from sim.experiments import Experiment
     from sim.fast import Run
 
 __all__ = ["main"]
@@ -27,6 +28,10 @@ __all__ = ["main"]
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = PACKAGE_ROOT / "scenarios"
 RESULTS_DIR = Path("results")
+# The formats a report's or plot's figures can be saved in.
+FIGURE_FORMATS = ("png", "svg", "pdf")
+# Why a report is not drawn again.
+UNCHANGED = "results, experiment and code unchanged"
 
 SUMMARY_ROWS = (
     ("mean_trust", "mean trust"),
@@ -282,12 +287,6 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     from sim.experiments import load_experiment, run
-    from sim.experiments.compare import (
-        load_results,
-        write_comparison,
-        write_sensitivity,
-        write_validation,
-    )
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be 1 or more")
@@ -332,24 +331,16 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         steps=args.steps,
         samples=samples,
     )
+    after = None
     if report.done or report.skipped:
-        tables = load_results(report.folder)  # read once for every file written below
-        comparison = write_comparison(tables)
-        if exp.sensitivity is not None:
-            print(write_sensitivity(tables))
-        elif exp.validation is not None:  # the facts are the point; pairs go to compare.md
-            print(write_validation(tables))
-            print(f"every pair of scenarios compared: {report.folder / 'compare.md'}")
-        else:
-            print(comparison)
-        if not args.no_report and not report.interrupted:
-            from sim.experiments.reporting import write_report
-
-            md, html = write_report(tables)
-            print(f"report: {html} (and {md.name}, figures/)")
+        began = time.perf_counter()
+        done = _write_results(
+            args, exp, report.folder, draw=not args.no_report and not report.interrupted
+        )
+        after = (done, time.perf_counter() - began) if done else None
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(report.line(exp.name))
+    print(report.line(exp.name, after))
     if report.interrupted:
         print(
             "interrupted: the runs above are stored; run again with --resume to finish",
@@ -357,6 +348,62 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         )
         return 130
     return 1 if report.failed else 0
+
+
+def _analysis_files(exp: Experiment) -> tuple[str, ...]:
+    """The files a sweep writes beside its store before the report; it prints the first."""
+    if exp.sensitivity is not None:
+        return ("sensitivity.md", "sensitivity.csv", "compare.md", "compare.csv")
+    if exp.validation is not None:  # the facts are the point; pairs go to compare.md
+        return ("validation.md", "compare.md", "compare.csv")
+    return ("compare.md", "compare.csv")
+
+
+def _write_results(
+    args: argparse.Namespace, exp: Experiment, folder: Path, draw: bool
+) -> str | None:
+    """Print a sweep's results; write them and (if `draw`) the report beside the store.
+
+    When the report and those files are up to date (the store, the experiment, the
+    options and the code as when they were written), they are printed as written.
+
+    Returns:
+        What was computed, in words for the final line (None when nothing was).
+    """
+    from sim.experiments import freshness
+    from sim.experiments.compare import (
+        load_results,
+        write_comparison,
+        write_sensitivity,
+        write_validation,
+    )
+
+    files = _analysis_files(exp)
+    fresh = draw and freshness.up_to_date(folder, args.formats or (), also=files)
+    if fresh:
+        text = (folder / files[0]).read_text(encoding="utf-8")
+    else:
+        tables = load_results(folder)  # read once for every file written below
+        text = write_comparison(tables)
+        if exp.sensitivity is not None:
+            text = write_sensitivity(tables)
+        elif exp.validation is not None:
+            text = write_validation(tables) or ""
+    print(text)
+    if exp.sensitivity is None and exp.validation is not None:
+        print(f"every pair of scenarios compared: {folder / 'compare.md'}")
+    if fresh:
+        print(f"report up to date ({UNCHANGED}): {folder / 'report.html'}")
+        return None
+    if not draw:
+        return "the statistics"
+    from sim.experiments.reporting import write_report
+
+    md, html = write_report(
+        tables, formats=args.formats or (), written_with=[folder / f for f in files]
+    )
+    print(f"report: {html} (and {md.name}, figures/)")
+    return "the statistics and the report"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -377,9 +424,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """`trustsim report`: report.md, report.html and figures of a results folder."""
+    from sim.experiments import freshness
+
+    folder = Path(args.results)
+    if not args.force and freshness.up_to_date(folder, args.formats or ()):
+        print(f"report up to date ({UNCHANGED}): {folder / 'report.html'} (--force draws it again)")
+        return 0
     from sim.experiments.reporting import write_report
 
-    md, html = write_report(args.results)
+    md, html = write_report(folder, formats=args.formats or ())
     print(f"wrote {html}, {md} and {md.parent / 'figures'}/")
     return 0
 
@@ -520,6 +573,20 @@ def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip report.md/report.html (the results are still printed)",
     )
+    _format_argument(parser)
+
+
+def _format_argument(parser: argparse.ArgumentParser) -> None:
+    """The report's figure formats: PNG always, SVG or PDF when asked."""
+    parser.add_argument(
+        "--format",
+        action="append",
+        dest="formats",
+        choices=FIGURE_FORMATS,
+        default=None,
+        help="also save the report's figures in this format (repeatable); PNG is always "
+        "saved, as report.html embeds it",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -632,6 +699,13 @@ def build_parser() -> argparse.ArgumentParser:
         "beside the store: the question, what was run, the statistics, every figure.",
     )
     rep.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
+    _format_argument(rep)
+    rep.add_argument(
+        "--force",
+        action="store_true",
+        help="draw the report even when it is up to date (the results, the experiment, "
+        "the formats and the code as when it was drawn)",
+    )
     rep.set_defaults(func=cmd_report)
 
     plot = sub.add_parser(
@@ -648,7 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="an outcome to draw (repeatable; default: the experiment's)",
     )
     plot.add_argument(
-        "--format", choices=("png", "svg", "pdf"), default="png", help="file format (default png)"
+        "--format", choices=FIGURE_FORMATS, default="png", help="file format (default png)"
     )
     plot.add_argument(
         "--size",

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -30,8 +30,10 @@ from sim.validation import Fact, findings, verdict_table
 __all__ = [
     "FigureEntry",
     "Report",
+    "ReportFiles",
     "build_figures",
     "build_report",
+    "linked_figures",
     "median_run",
     "save_figures",
     "swept_parameters",
@@ -50,9 +52,6 @@ class FigureEntry:
     figure: Figure
 
 
-FIGURE_FORMATS = ("png", "svg", "pdf")
-
-
 def save_figures(
     entries: Sequence[FigureEntry], figure_dir: Path, formats: Sequence[str]
 ) -> list[Path]:
@@ -68,20 +67,17 @@ def save_figures(
     return written
 
 
-def _remove_earlier_figures(folder: Path, keep: set[str]) -> None:
-    """Remove the figures an earlier report.md here showed and this one will not.
+def linked_figures(markdown: str) -> list[str]:
+    """The names of the figures a report.md links (figures/NAME.png), in order."""
+    return re.findall(r"\]\(figures/([^)/]+)\.png\)", markdown)
 
-    A report drawn again (after --resume, or with other outcomes) may have fewer
-    figures; one left from before would be read as current. Only the names the earlier
-    report linked are removed: figures from `trustsim plot` and files of the user's stay.
-    """
-    earlier = folder / "report.md"
-    if not earlier.exists():
-        return
-    linked = re.findall(r"\]\(figures/([^)/]+)\.png\)", earlier.read_text(encoding="utf-8"))
-    for name in set(linked) - keep:
-        for fmt in FIGURE_FORMATS:
-            (folder / "figures" / f"{name}.{fmt}").unlink(missing_ok=True)
+
+class ReportFiles(NamedTuple):
+    """The files build_report wrote."""
+
+    md: Path
+    html: Path
+    figures: list[Path]
 
 
 @dataclass
@@ -407,22 +403,24 @@ def build_report(
     comp: analysis.Comparison,
     folder: Path,
     networks: NetworkTables | None = None,
-    formats: Sequence[str] = ("png", "svg"),
+    formats: Sequence[str] = ("png",),
     sensitivity: SensitivityResults | None = None,
     facts: Sequence[Fact] | None = None,
-) -> tuple[Path, Path]:
+) -> ReportFiles:
     """Write figures/, report.md and report.html into the results folder.
 
+    Each figure is saved once in each format: PNG always (report.html embeds it, and
+    report.md links it), and those of `formats` besides.
+
     Returns:
-        The paths of report.md and report.html.
+        The paths of report.md, report.html and the figure files.
     """
     folder = Path(folder)
     figure_dir = folder / "figures"
     entries = build_figures(
         runs, results, steps, comp, networks, sensitivity=sensitivity, facts=facts
     )
-    _remove_earlier_figures(folder, {entry.name for entry in entries})
-    save_figures(entries, figure_dir, list(dict.fromkeys(("png", *formats))))
+    figures = save_figures(entries, figure_dir, list(dict.fromkeys(("png", *formats))))
 
     names = list(dict.fromkeys(results["scenario"]))
     swept = swept_parameters(runs)
@@ -520,7 +518,7 @@ def build_report(
     md_path, html_path = folder / "report.md", folder / "report.html"
     md_path.write_text(rep.markdown(), encoding="utf-8")
     html_path.write_text(rep.html(figure_dir), encoding="utf-8")
-    return md_path, html_path
+    return ReportFiles(md_path, html_path, figures)
 
 
 def _swept_values(column: pd.Series) -> str:

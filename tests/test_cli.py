@@ -6,10 +6,12 @@ import fcntl
 import json
 import os
 import pty
+import re
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -206,3 +208,72 @@ def test_a_large_run_shows_a_progress_bar_in_a_terminal(tmp_path: Path) -> None:
     assert "/20 [" in text  # tqdm's "k/20 [elapsed<left, rate]"
     assert "week/s" in text
     assert "large_org: 20 weeks, 11111 people" in text
+
+
+SMALL_EXPERIMENT = """# Does peer-led coaching teach more than no coaching in six weeks?
+scenarios = ["peer_led", "no_coaching"]
+replications = 2
+seed = 3
+steps = 6
+keep_steps = 1
+outcomes = ["mean_skill"]
+"""
+
+RAN = re.compile(
+    r"^small: (\d+) runs done, 0 failed(?:, (\d+) already stored)?, in (\d+\.\d) s running "
+    r"and storing them; (the statistics(?: and the report)?) took (\d+\.\d) s more \((.+)\)$"
+)
+
+
+def timed_sweep(*args: str) -> tuple[list[str], float]:
+    started = time.perf_counter()
+    done = trustsim("sweep", *args, "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines(), time.perf_counter() - started
+
+
+def imported(*args: str) -> set[str]:
+    """The modules `trustsim ARGS` imports (Python's -X importtime, on stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+
+
+def test_a_sweep_says_what_its_time_covers_and_a_second_one_that_it_ran_nothing(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "small.toml", SMALL_EXPERIMENT)
+    out = tmp_path / "out"
+    lines, wall = timed_sweep(str(path), "--out", str(out))
+    found = RAN.match(lines[-1])
+    assert found, lines[-1]
+    assert found.group(1, 2, 4, 6) == ("4", None, "the statistics and the report", str(out))
+    running, after = float(found.group(3)), float(found.group(5))
+    assert after > 0  # drawing a report takes a while
+    assert running + after <= wall, "the seconds are parts of the command's time"
+    assert lines[-2] == f"report: {out / 'report.html'} (and report.md, figures/)"
+
+    again, _ = timed_sweep(str(path), "--out", str(out), "--resume")
+    assert again[-2:] == [
+        f"report up to date (results, experiment and code unchanged): {out / 'report.html'}",
+        f"small: 4 runs already stored, none run ({out})",
+    ]
+    modules = imported("sweep", str(path), "--out", str(out), "--resume", "--workers", "1")
+    assert "sim.experiments.runner" in modules  # what the sweep needs
+    drawing = {"matplotlib", "sim.plots", "sim.report", "sim.experiments.reporting"}
+    assert not modules & drawing, "nothing that draws is imported when nothing is drawn"
+
+    more, wall = timed_sweep(
+        str(path), "--out", str(out), "--resume", "--replications", "3", "--no-report"
+    )
+    found = RAN.match(more[-1])
+    assert found, more[-1]
+    assert found.group(1, 2, 4) == ("2", "4", "the statistics")
+    assert float(found.group(3)) + float(found.group(5)) <= wall

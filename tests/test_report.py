@@ -14,9 +14,13 @@ import html
 import json
 import re
 import shutil
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -190,7 +194,7 @@ def test_report_md_names_every_scenario_and_links_every_figure(reported: Reporte
     pngs = sorted(figures.glob("*.png"))
     for png in pngs:
         assert f"](figures/{png.name})" in md, png.name
-        assert png.with_suffix(".svg").is_file(), f"{png.stem}.svg"
+    assert not list(figures.glob("*.svg")), "SVG only when asked"
     linked = re.findall(r"\]\((figures/[^)]+)\)", md)
     assert len(linked) == len(pngs)
     for link in linked:
@@ -406,7 +410,9 @@ def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> No
     # An earlier report showed a figure of another outcome; the user keeps own files.
     figures = folder / "figures"
     figures.mkdir(exist_ok=True)
-    for name in ("time_an_old_outcome.png", "time_an_old_outcome.svg", "my_annotated.png"):
+    # A report of before records were kept wrote SVG too; a PDF from `trustsim plot` stays.
+    old = ("time_an_old_outcome.png", "time_an_old_outcome.svg", "time_mean_skill.svg")
+    for name in (*old, "my_annotated.png", "time_mean_skill.pdf"):
         (figures / name).write_bytes(b"old")
     (figures / "notes.txt").write_text("mine", encoding="utf-8")
     (folder / "report.md").write_text(
@@ -421,12 +427,180 @@ def test_cli_report_writes_the_report(small_results: Path, tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
     md = (folder / "report.md").read_text(encoding="utf-8")
     assert not list(figures.glob("time_an_old_outcome.*")), "the old report's figure is gone"
+    assert not (figures / "time_mean_skill.svg").exists(), "SVG is no longer asked for"
+    assert (figures / "time_mean_skill.pdf").read_bytes() == b"old"
     assert (figures / "my_annotated.png").read_bytes() == b"old"
     assert (figures / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert (figures / "time_mean_skill.png").stat().st_size > 1000  # drawn again
     linked = re.findall(r"\]\((figures/[^)]+)\)", md)
     assert linked
     assert all((folder / link).is_file() for link in linked)
+
+
+@pytest.mark.slow
+def test_cli_report_saves_each_figure_once_per_format_asked(
+    small_results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    from sim import cli
+
+    saved: list[Path] = []
+    savefig = Figure.savefig
+
+    def counting(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
+        saved.append(Path(fname))
+        savefig(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", counting)
+    plain, asked = tmp_path / "plain", tmp_path / "asked"
+    for folder in (plain, asked):
+        shutil.copytree(small_results, folder)
+    assert cli.main(["report", str(plain)]) == 0
+    assert cli.main(["report", str(asked), "--format", "svg"]) == 0
+    for folder, formats in ((plain, {".png"}), (asked, {".png", ".svg"})):
+        here = [p for p in saved if p.is_relative_to(folder)]
+        assert len(here) == len(set(here)), "a figure saved twice"
+        names = {p.stem for p in here}
+        assert names
+        expected = [folder / "figures" / f"{n}{f}" for n in names for f in formats]
+        assert sorted(here) == sorted(expected)
+        on_disk = {p.relative_to(folder) for p in (folder / "figures").iterdir()}
+        assert on_disk == {p.relative_to(folder) for p in here}
+    svg = (asked / "figures" / "time_mean_skill.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg
+    page = (asked / "report.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in page  # report.html embeds the PNG files
+    assert "image/svg" not in page
+
+
+def report_files(folder: Path) -> dict[str, tuple[int, int]]:
+    """The files a report and a sweep's comparison write, each with its size and time."""
+    names = ("report.md", "report.html", "report_key.json", "compare.md", "compare.csv")
+    paths = [*(folder / n for n in names if (folder / n).exists()), *folder.glob("figures/*")]
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(paths)
+    }
+
+
+UP_TO_DATE = "report up to date (results, experiment and code unchanged): "
+
+# Modules that only drawing needs: a report that is up to date imports none of them.
+DRAWING = ("matplotlib", "sim.plots", "sim.report", "sim.experiments.reporting")
+
+
+@pytest.mark.slow
+def test_cli_report_is_drawn_again_only_when_forced_or_its_files_changed(
+    small_results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim import cli
+
+    folder = tmp_path / "results"
+    shutil.copytree(small_results, folder)
+    assert cli.main(["report", str(folder)]) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {folder / 'report.html'}")
+    drawn = report_files(folder)
+    assert "figures/time_mean_skill.png" in drawn
+    # Again, as a user runs it: not drawn, and nothing that draws is imported.
+    script = (
+        "import sys; from sim import cli; code = cli.main(['report', sys.argv[1]]); "
+        f"print([m for m in {DRAWING!r} if m in sys.modules]); sys.exit(code)"
+    )
+    again = subprocess.run(
+        [sys.executable, "-c", script, str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == [
+        f"{UP_TO_DATE}{folder / 'report.html'} (--force draws it again)",
+        "[]",
+    ]
+    assert report_files(folder) == drawn
+    assert cli.main(["report", str(folder), "--force"]) == 0
+    assert capsys.readouterr().out.startswith("wrote ")
+    forced = report_files(folder)
+    assert forced.keys() == drawn.keys()
+    assert all(forced[name][1] > drawn[name][1] for name in drawn), "every file written again"
+    # A file the report wrote changed since (another program, `trustsim plot`): drawn again.
+    edited = folder / "figures" / "time_mean_skill.png"
+    edited.write_bytes(b"edited")
+    assert cli.main(["report", str(folder)]) == 0
+    assert capsys.readouterr().out.startswith("wrote ")
+    assert edited.read_bytes().startswith(b"\x89PNG")
+
+
+SMALL = """# Does peer-led coaching teach more than no coaching in six weeks?
+scenarios = ["peer_led", "no_coaching"]
+replications = 2
+seed = 3
+steps = 6
+keep_steps = 1
+outcomes = ["mean_skill"]
+"""
+
+
+@pytest.mark.slow
+def test_a_sweep_draws_its_report_again_only_when_the_store_file_or_formats_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim import cli
+
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL, encoding="utf-8")
+    out = tmp_path / "out"
+    html_line = f"report: {out / 'report.html'} (and report.md, figures/)"
+
+    def sweep(*options: str) -> str:
+        args = ["sweep", str(path), "--out", str(out), "--workers", "1", "--resume", *options]
+        assert cli.main(args) == 0
+        return capsys.readouterr().out
+
+    first = sweep()
+    assert html_line in first
+    drawn = report_files(out)
+    again = sweep()
+    assert f"{UP_TO_DATE}{out / 'report.html'}" in again
+    assert html_line not in again
+    assert report_files(out) == drawn, "nothing written again"
+    comparison = (out / "compare.md").read_text(encoding="utf-8")
+    assert comparison in first
+    assert comparison in again, "the comparison is printed as it was written"
+
+    # The same run run again (removed from the store, then resumed): the store changed.
+    with sqlite3.connect(out / "results.sqlite") as db:
+        for table in ("runs", "summaries", "step_arrays"):
+            db.execute(f"DELETE FROM {table} WHERE run_id = 'peer_led/p0/r1'")
+    db.close()
+    rerun = sweep()
+    assert html_line in rerun
+    assert UP_TO_DATE not in rerun
+
+    # Runs added.
+    more = sweep("--replications", "3")
+    assert html_line in more
+    assert "3 replications each" in (out / "report.md").read_text(encoding="utf-8")
+    assert UP_TO_DATE in sweep("--replications", "3")
+
+    # The experiment file changed (its question); nothing is run.
+    question = "Does peer-led coaching teach more than no coaching in six weeks, or less?"
+    path.write_text(SMALL.replace(SMALL.splitlines()[0], f"# {question}"), encoding="utf-8")
+    changed = sweep("--replications", "3")
+    assert html_line in changed
+    assert question in (out / "report.md").read_text(encoding="utf-8")
+
+    # SVG asked, then no longer.
+    pngs = sorted(p.stem for p in out.glob("figures/*.png"))
+    assert html_line in sweep("--replications", "3", "--format", "svg")
+    assert sorted(p.stem for p in out.glob("figures/*.svg")) == pngs
+    assert UP_TO_DATE in sweep("--replications", "3", "--format", "svg")
+    assert html_line in sweep("--replications", "3")
+    assert not list(out.glob("figures/*.svg")), "the SVG files of the earlier report are gone"
+    assert sorted(p.stem for p in out.glob("figures/*.png")) == pngs
 
 
 @pytest.mark.slow

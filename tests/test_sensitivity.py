@@ -202,7 +202,7 @@ def test_cli_samples_override_resume_and_changed_plan(tmp_path: Path) -> None:
         "sensitivity", str(path), "--samples", "16", "--out", str(out), "--resume", "--no-report"
     )
     assert again.returncode == 0, again.stderr
-    assert "0 runs done, 0 failed, 80 already stored" in again.stdout
+    assert "ishigami_sobol: 80 runs already stored, none run" in again.stdout
     # Saltelli's design for N = 32 begins with the one for N = 16: resuming extends it
     more = trustsim("sensitivity", str(path), "--samples", "32", "--out", str(out), "--resume")
     assert more.returncode == 0, more.stderr

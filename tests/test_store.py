@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -631,3 +632,27 @@ def test_a_store_with_one_row_per_step_is_read_and_extended_as_it_is(tmp_path: P
     finally:
         db.close()
     assert "step_arrays" not in tables
+
+
+def test_store_digest_changes_with_every_run_written_and_only_then(tmp_path: Path) -> None:
+    assert ResultsStore.digest(tmp_path) == ""  # no store
+    store = ResultsStore(tmp_path / "a")
+    try:
+        digests = [ResultsStore.digest(tmp_path / "a")]
+        store.write(result("a"))
+        digests.append(ResultsStore.digest(tmp_path / "a"))
+        assert ResultsStore.digest(tmp_path / "a") == digests[-1], "reading changes nothing"
+        store.write(result("b", status="failed"))
+        digests.append(ResultsStore.digest(tmp_path / "a"))
+        store.write({**result("b"), "wall_time": 0.02})  # the failed run, run again
+        digests.append(ResultsStore.digest(tmp_path / "a"))
+    finally:
+        store.close()
+    assert len(set(digests)) == len(digests)
+    db = sqlite3.connect(tmp_path / "a" / DB_NAME)
+    with db:
+        db.execute("DELETE FROM step_arrays WHERE run_id = 'a'")
+    db.close()
+    assert ResultsStore.digest(tmp_path / "a") not in digests, "a run's steps removed"
+    shutil.copytree(tmp_path / "a", tmp_path / "copy")
+    assert ResultsStore.digest(tmp_path / "copy") == ResultsStore.digest(tmp_path / "a")

@@ -30,8 +30,10 @@ from sim.validation import Fact, Validation, check_facts, findings, verdict_tabl
 
 __all__ = [
     "ResultsTables",
+    "analysed",
     "experiment_file",
     "load_results",
+    "read_manifest",
     "sensitivity_results",
     "tables_of",
     "write_comparison",
@@ -53,6 +55,7 @@ class ResultsTables:
     manifest: dict[str, Any]
     outcomes: tuple[str, ...]
     reference: str | None
+    store_digest: str = ""  # ResultsStore.digest, taken before the tables were read
     _comparison: analysis.Comparison | None = field(default=None, repr=False)
 
     @property
@@ -72,6 +75,9 @@ def load_results(
     folder = Path(folder)
     if not ResultsStore.exists(folder):
         raise ScenarioError([f"{folder}: no results store here (results.sqlite)"])
+    # First: a run written while the tables are read makes the tables newer than the
+    # digest, never older (a report recorded with it is then drawn again, not kept).
+    digest = ResultsStore.digest(folder)
     store = ResultsStore(folder)
     try:
         results = store.results()
@@ -81,8 +87,7 @@ def load_results(
         store.close()
     if results.empty:
         raise ScenarioError([f"{folder}: the store holds no finished runs yet"])
-    path = folder / "manifest.json"
-    meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    meta = read_manifest(folder)
     names = meta.get("scenarios")
     order = {name: i for i, name in enumerate(names if isinstance(names, list) else [])}
     results = results.assign(_order=results["scenario"].map(order).fillna(len(order)))
@@ -90,15 +95,28 @@ def load_results(
         columns="_order"
     )
     results = results.reset_index(drop=True)
-    settings = _experiment_settings(meta)
-    chosen = tuple(outcomes or settings.get("outcomes") or meta.get("outcomes") or DEFAULT_OUTCOMES)
+    chosen, ref = analysed(meta, outcomes, reference)
     unknown = [o for o in chosen if o not in results.columns]
     if unknown:
         raise ScenarioError([f"{folder}: unknown outcome(s) {', '.join(unknown)}"])
-    ref = reference or settings.get("reference")
     if ref is not None and ref not in set(results["scenario"]):
         raise ScenarioError([f"{folder}: reference {ref!r} is not one of the scenarios"])
-    return ResultsTables(folder, runs, results, steps, meta, chosen, ref)
+    return ResultsTables(folder, runs, results, steps, meta, chosen, ref, digest)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """A results folder's manifest.json ({} when it has none)."""
+    path = folder / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def analysed(
+    meta: dict[str, Any], outcomes: tuple[str, ...] | None = None, reference: str | None = None
+) -> tuple[tuple[str, ...], str | None]:
+    """The outcomes and reference analysed: those asked, else the experiment file's."""
+    settings = _experiment_settings(meta)
+    chosen = tuple(outcomes or settings.get("outcomes") or meta.get("outcomes") or DEFAULT_OUTCOMES)
+    return chosen, reference or settings.get("reference")
 
 
 def tables_of(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim import report
+from sim.experiments import freshness
 from sim.experiments.compare import (
     ResultsTables,
     comparison,
@@ -52,15 +53,25 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.Net
 def write_report(
     folder: str | Path | ResultsTables,
     outcomes: tuple[str, ...] | None = None,
-    formats: Sequence[str] = ("png", "svg"),
+    formats: Sequence[str] = ("png",),
+    written_with: Sequence[Path] = (),
 ) -> tuple[Path, Path]:
-    """Write report.md, report.html and figures/ beside the store.
+    """Write report.md, report.html and figures/ beside the store, and their record.
 
-    `folder` may be its tables, already read (then with their own outcomes).
+    `folder` may be its tables, already read (then with their own outcomes). The
+    figures are PNG files (report.html embeds them), and also SVG or PDF when `formats`
+    names them. Files an earlier report here wrote and this one does not (a figure it
+    no longer draws, a format no longer asked) are removed. The record
+    (freshness.RECORD) lists the report's files and `written_with`: files just written
+    from the same tables (compare.md), which a sweep with nothing to run prints again.
     """
     tables = tables_of(folder, outcomes)
+    inputs = freshness.report_inputs(tables, formats)
+    earlier = freshness.read_record(tables.folder)
+    earlier_files = _earlier_files(tables.folder, earlier)
+    freshness.forget(tables.folder)  # until the new report is complete
     comp = comparison(tables)
-    return report.build_report(
+    written = report.build_report(
         tables.runs,
         tables.results,
         tables.steps,
@@ -68,10 +79,35 @@ def write_report(
         comp,
         tables.folder,
         networks=median_networks(tables),
-        formats=formats,
+        formats=freshness.figure_formats(formats),
         sensitivity=sensitivity_results(tables),
         facts=validation_results(tables),
     )
+    for path in earlier_files - set(written.figures):
+        path.unlink(missing_ok=True)
+    freshness.record(
+        tables.folder, inputs, [written.md, written.html, *written.figures, *written_with], earlier
+    )
+    return written.md, written.html
+
+
+def _earlier_files(folder: Path, earlier: freshness.Record | None) -> set[Path]:
+    """The figure files the report last drawn here wrote.
+
+    As its record lists them; a report drawn before records were kept wrote each figure
+    its report.md links as PNG and SVG. Figures from `trustsim plot` and files of the
+    user's are not among them, so they stay.
+    """
+    figures = folder / "figures"
+    if earlier is not None:
+        listed = earlier.get("files")
+        names = listed if isinstance(listed, dict) else {}
+        return {folder / name for name in names if (folder / name).parent == figures}
+    md = folder / "report.md"
+    if not md.exists():
+        return set()
+    linked = report.linked_figures(md.read_text(encoding="utf-8"))
+    return {figures / f"{name}.{fmt}" for name in linked for fmt in ("png", "svg")}
 
 
 def redraw_figures(

@@ -101,13 +101,24 @@ class RunReport:
             self._tables = tidy_results(self.folder)
         return self._tables
 
-    def line(self, name: str) -> str:
-        """The final line a user reads."""
-        extra = f", {self.skipped} already stored" if self.skipped else ""
+    def line(self, name: str, after: tuple[str, float] | None = None) -> str:
+        """The final line a user reads: what was run, and what its time covers.
+
+        The seconds are those of running the runs and storing them (starting the
+        workers aside); `after` names what was done after them (the statistics, the
+        report) and gives its seconds.
+        """
         state = "interrupted: " if self.interrupted else ""
+        then = f"; {after[0]} took {after[1]:.1f} s" if after else ""
+        if not self.done and not self.failed:
+            ran = f"{self.skipped} runs already stored, none run" if self.skipped else "none run"
+            return f"{name}: {state}{ran}{then} ({self.folder})"
+        extra = f", {self.skipped} already stored" if self.skipped else ""
+        if then:
+            then += " more"
         return (
             f"{name}: {state}{self.done} runs done, {self.failed} failed{extra}, "
-            f"in {self.seconds:.1f} s ({self.folder})"
+            f"in {self.seconds:.1f} s running and storing them{then} ({self.folder})"
         )
 
 

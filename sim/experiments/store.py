@@ -18,6 +18,7 @@ id is a primary key, so nothing is ever stored twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -166,6 +167,34 @@ class ResultsStore:
             return 0
         finally:
             db.close()
+
+    @staticmethod
+    def digest(folder: Path) -> str:
+        """A digest of what the folder's store holds, taken without reading its tables.
+
+        A run is written with its wall time, measured as it ran, so a run added, run
+        again or removed changes the runs' ids, statuses and wall times, or the tables'
+        row counts; the digest hashes those. ("" without a store.)
+        """
+        if not ResultsStore.exists(folder):
+            return ""
+        db = sqlite3.connect(Path(folder) / DB_NAME, timeout=30)
+        digest = hashlib.sha256()
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            counts = [f"SELECT count(*) FROM {t}" for t in ("runs", "summaries", "steps")]
+            if "step_arrays" in tables:  # its blocks: how many, and how many bytes
+                counts[2] = "SELECT count(*), total(length(data)) FROM step_arrays"
+            for query in counts:
+                digest.update(f"{query} {db.execute(query).fetchone()}\n".encode())
+            rows = db.execute("SELECT run_id, status, wall_time FROM runs ORDER BY run_id")
+            for row in rows:
+                digest.update(repr(row).encode())
+        except sqlite3.OperationalError:  # created, but no table yet
+            return ""
+        finally:
+            db.close()
+        return digest.hexdigest()
 
     def write(self, result: RunResult) -> None:
         """Store one finished run (done or failed) atomically, replacing an earlier try."""
