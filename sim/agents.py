@@ -8,14 +8,12 @@ import mesa
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.structure import COACH, MANAGER
+from sim.structure import ROLE_NAMES
 
 if TYPE_CHECKING:
     from sim.model import TrustModel
 
 __all__ = ["TeamMember"]
-
-ROLE_NAMES = {0: "member", MANAGER: "manager", COACH: "coach"}
 
 
 class TeamMember(mesa.Agent):

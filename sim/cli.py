@@ -147,7 +147,7 @@ def run_one(scenario: Scenario, seed: int, progress: bool, team_table: bool | No
             scenario,
             seed,
             team_table=team_table,
-            on_week=(lambda _: bar.update()) if show and large else None,
+            on_week=(lambda week, _: bar.update(week > 0)) if show and large else None,
         )
 
 

@@ -101,7 +101,7 @@ def simulate(
     steps: int | None = None,
     keep_steps: bool | int = True,
     team_table: bool | None = False,
-    on_week: Callable[[int], None] | None = None,
+    on_week: Callable[[int, TrustState], None] | None = None,
     **params: Any,
 ) -> Run:
     """Run a whole run on the fast path; the same numbers as stepping TrustModel.
@@ -119,8 +119,9 @@ def simulate(
             computed from every week all the same).
         team_table: keep one row per team and week (`Run.teams`); None keeps it up
             to 50 teams, as TrustModel does.
-        on_week: called with each week's number once it is done (a progress bar);
-            the compiled loop then returns to Python every week.
+        on_week: called as on_week(week, state) at the start (week 0) and after
+            each week, with the run's state to read (a progress bar, network
+            snapshots); the compiled loop then returns to Python every week.
         **params: parameters overriding the scenario's, validated like a file's.
 
     Returns:
@@ -143,6 +144,8 @@ def simulate(
         state._measure_into(table[t, 1:], (team_trust[t], team_components[t], team_largest[t]))
 
     measure_week(0)
+    if on_week is not None:
+        on_week(0, state)
     event_weeks = sorted(w for w in state._events if 1 <= w <= horizon)
     t = 1
     while t <= horizon:
@@ -167,7 +170,7 @@ def simulate(
             state._replace(leavers, state.rngs["turnover"])
             measure_week(t)
         if on_week is not None:
-            on_week(t)
+            on_week(t, state)
         t += 1
 
     summary = summarize(table, team_largest[-1], p.competence_target)

@@ -11,9 +11,13 @@ from __future__ import annotations
 import base64
 import html
 import json
+import multiprocessing
+import os
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -45,26 +49,67 @@ NetworkTables = dict[str, tuple[pd.DataFrame, pd.DataFrame, str]]
 
 @dataclass
 class FigureEntry:
-    """A figure with its file name (no extension) and a caption saying what to look for."""
+    """A figure with its file name (no extension) and a caption saying what to look for.
+
+    `draw` makes the figure, when it is first asked for (`figure`): a report's figures
+    can then be drawn in several processes at once.
+    """
 
     name: str
     caption: str
-    figure: Figure
+    draw: Callable[[], Figure]
+
+    @cached_property
+    def figure(self) -> Figure:
+        """The figure, drawn on first use."""
+        return self.draw()
 
 
 def save_figures(
     entries: Sequence[FigureEntry], figure_dir: Path, formats: Sequence[str]
 ) -> list[Path]:
-    """Save the figures into figure_dir in each format, close them; return the files."""
+    """Save the figures into figure_dir in each format, close them; return the files.
+
+    Drawing and encoding the figures is most of a report's time, and each is drawn on
+    its own: where the system can fork, the figures are shared out among processes,
+    one per core, each drawing and saving its share (they inherit the tables the
+    figures are drawn from; nothing is pickled).
+    """
     figure_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    paths = [[figure_dir / f"{e.name}.{fmt}" for fmt in formats] for e in entries]
+    workers = min(os.cpu_count() or 1, len(entries) // 4)
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
+        with warnings.catch_warnings():  # matplotlib's threads are fork-safe here
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+            children = [
+                ctx.Process(target=_save_share, args=(entries, paths, k, workers))
+                for k in range(workers)
+            ]
+            for child in children:
+                child.start()
+        for child in children:
+            child.join()
+        failed = [c.exitcode for c in children if c.exitcode != 0]
+        if failed:
+            raise RuntimeError(f"saving the figures failed (exit codes {failed})")
+    else:
+        _save_share(entries, paths, 0, 1)
     for entry in entries:
-        for fmt in formats:
-            path = figure_dir / f"{entry.name}.{fmt}"
+        if "figure" in entry.__dict__:  # drawn here (with one process)
+            plt.close(entry.figure)
+    return [path for group in paths for path in group]
+
+
+def _save_share(
+    entries: Sequence[FigureEntry], paths: list[list[Path]], share: int, shares: int
+) -> None:
+    """Save every `shares`-th figure from `share` on, in each of its formats."""
+    for entry, group in list(zip(entries, paths, strict=True))[share::shares]:
+        for path in group:
             entry.figure.savefig(path, dpi=200)
-            written.append(path)
-        plt.close(entry.figure)
-    return written
+        if shares > 1:
+            plt.close(entry.figure)
 
 
 def linked_figures(markdown: str) -> list[str]:
@@ -213,7 +258,7 @@ def build_figures(
                     f"{nice.removesuffix(', run mean')} week by week: the mean over runs per "
                     "scenario, with its 95% confidence band. Look for where the lines part and "
                     "whether the bands overlap.",
-                    plots.time_series(over, _base(outcome), colours, size=size),
+                    partial(plots.time_series, over, _base(outcome), colours, size=size),
                 )
             )
         if len(swept) == 1:
@@ -223,7 +268,7 @@ def build_figures(
                     f"by_{swept[0]}_{outcome}",
                     f"{nice} against {swept[0]}, one line per scenario (mean and 95% CI). Look at "
                     "how the gap between the lines changes along the axis.",
-                    plots.by_parameter(table, swept[0], outcome, colours, size=size),
+                    partial(plots.by_parameter, table, swept[0], outcome, colours, size=size),
                 )
             )
         elif grid:  # a full two-parameter grid (a sampled design is shown as distributions)
@@ -236,7 +281,7 @@ def build_figures(
                     f"distribution_{outcome}",
                     f"{nice} of every run, per scenario (box: quartiles and median). Look at the "
                     "overlap: a difference in means can hide a wide spread.",
-                    plots.distributions(results, outcome, colours, size=size),
+                    partial(plots.distributions, results, outcome, colours, size=size),
                 )
             )
             pairs = comp.pairs[comp.pairs["outcome"] == outcome]
@@ -247,7 +292,7 @@ def build_figures(
                         f"Paired differences in {nice} (same seeds), with 95% CIs, A12 and "
                         "Holm's p. A filled dot is a difference beyond noise (p < 0.05); an "
                         "open one is not.",
-                        plots.forest(pairs, outcome, colours, size=size),
+                        partial(plots.forest, pairs, outcome, colours, size=size),
                     )
                 )
     entries.extend(_sensitivity_figures(sensitivity, size))
@@ -259,7 +304,7 @@ def build_figures(
                 "panel's title: (1) trust against help-seeking and skill across teams, (2) weeks "
                 "to fall and to recover around a breach, (3) the endorsement's effect against "
                 "trust in the sponsor, (4) the effect by number of levels (95% CIs).",
-                plots.stylized_facts(facts, size=size),
+                partial(plots.stylized_facts, facts, size=size),
             )
         )
     for scenario, (nodes, edges, title) in (networks or {}).items():
@@ -271,7 +316,7 @@ def build_figures(
                 f"{', '.join(str(w) for w in weeks)}. Look for teams whose ties thin out "
                 "(fragmentation)"
                 + (" and for the coach's ties." if (nodes["role"] == "coach").any() else "."),
-                plots.network(nodes, edges, title, size=size),
+                partial(plots.network, nodes, edges, title, size=size),
             )
         )
     return entries
@@ -301,8 +346,8 @@ def _sensitivity_figures(res: SensitivityResults | None, size: str) -> list[Figu
                 "longest mu* bars; where sigma is longer than mu*, the effect depends on "
                 "where the other parameters are (non-linear, or interacting)."
             )
-        figure = plots.sensitivity_bars(rows, str(outcome), res.replications, size=size)
-        entries.append(FigureEntry(name, caption, figure))
+        draw = partial(plots.sensitivity_bars, rows, str(outcome), res.replications, size=size)
+        entries.append(FigureEntry(name, caption, draw))
     return entries
 
 
@@ -332,8 +377,15 @@ def _two_parameter(
             f"heatmap_{outcome}_{name}",
             f"{nice} of {name} over the grid of {x} and {y} (mean over runs; the same colour "
             "scale for every scenario). Look at the direction in which it changes fastest.",
-            plots.sweep_heatmap(
-                means[means["scenario"] == name], x, y, outcome, name, size=size, norm=norm
+            partial(
+                plots.sweep_heatmap,
+                means[means["scenario"] == name],
+                x,
+                y,
+                outcome,
+                name,
+                size=size,
+                norm=norm,
             ),
         )
         for name in names
@@ -352,7 +404,7 @@ def _two_parameter(
                 f"Where {a} or {b} gives the higher {nice}: the winner's colour, hatched grey "
                 "where the paired difference is not significant (Holm-adjusted p >= 0.05); the "
                 "number is the mean difference.",
-                plots.winner_map(pairs, x, y, outcome, colours, size=size),
+                partial(plots.winner_map, pairs, x, y, outcome, colours, size=size),
             )
         )
     return entries
@@ -375,7 +427,7 @@ def _lines_by_second_parameter(
         f"lines_{outcome}",
         f"{nice} against {x}, one line per value of {y} (mean and 95% CI). Look at how the "
         f"effect of {x} changes with {y}.",
-        plots.by_parameter(table, x, outcome, plots.scenario_colours(order), size=size),
+        partial(plots.by_parameter, table, x, outcome, plots.scenario_colours(order), size=size),
     )
 
 

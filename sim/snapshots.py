@@ -12,17 +12,20 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from sim.agents import ROLE_NAMES
-from sim.model import TrustModel
+from sim.dynamics import TrustState
+from sim.fast import simulate
 from sim.scenario import Scenario
+from sim.structure import ROLE_NAMES
 
 __all__ = ["network_snapshot", "record_run"]
 
 
-def network_snapshot(model: TrustModel) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The model's network now: nodes and undirected edges (each pair once)."""
+def network_snapshot(
+    model: TrustState, step: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The network now (a TrustModel, or a fast run's state at `step`): nodes, edges once."""
     org, net = model.org, model.net
-    step = int(model.steps)
+    step = int(getattr(model, "steps", 0)) if step is None else step
     nodes = pd.DataFrame(
         {
             "step": step,
@@ -62,25 +65,20 @@ def record_run(
     Returns:
         nodes, edges (both with a "step" column) and the run's per-step measures.
     """
-    model = TrustModel(scenario, rng=seed)
     wanted = None if at_steps is None else set(at_steps)
     node_parts, edge_parts = [], []
 
-    def keep() -> None:
-        if wanted is None or int(model.steps) in wanted:
-            nodes, edges = network_snapshot(model)
+    def keep(week: int, state: TrustState) -> None:
+        if wanted is None or week in wanted:
+            nodes, edges = network_snapshot(state, week)
             node_parts.append(nodes)
             edge_parts.append(edges)
+        if on_step is not None and week > 0:
+            on_step(week)
 
-    keep()
-    while model.running:
-        model.step()
-        keep()
-        if on_step is not None:
-            on_step(int(model.steps))
-    measures = model.datacollector.get_model_vars_dataframe()
+    run = simulate(scenario, seed, on_week=keep)
     return (
         pd.concat(node_parts, ignore_index=True),
         pd.concat(edge_parts, ignore_index=True),
-        measures,
+        run.steps,
     )

@@ -16,9 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["COACH", "MANAGER", "MEMBER", "Network", "Organization", "build_organization"]
+__all__ = [
+    "COACH",
+    "MANAGER",
+    "MEMBER",
+    "ROLE_NAMES",
+    "Network",
+    "Organization",
+    "build_organization",
+]
 
 MEMBER, MANAGER, COACH = 0, 1, 2
+ROLE_NAMES = {MEMBER: "member", MANAGER: "manager", COACH: "coach"}
 IntArray = NDArray[np.int64]
 
 

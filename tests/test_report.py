@@ -445,11 +445,13 @@ def test_cli_report_saves_each_figure_once_per_format_asked(
 
     from sim import cli
 
-    saved: list[Path] = []
+    # Figures are saved in forked processes: each save is logged to a file they share.
+    log = tmp_path / "saved.log"
     savefig = Figure.savefig
 
     def counting(self: Figure, fname: Any, *args: Any, **kwargs: Any) -> None:
-        saved.append(Path(fname))
+        with log.open("a", encoding="utf-8") as f:
+            f.write(f"{fname}\n")
         savefig(self, fname, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", counting)
@@ -458,6 +460,7 @@ def test_cli_report_saves_each_figure_once_per_format_asked(
         shutil.copytree(small_results, folder)
     assert cli.main(["report", str(plain)]) == 0
     assert cli.main(["report", str(asked), "--format", "svg"]) == 0
+    saved = [Path(line) for line in log.read_text(encoding="utf-8").splitlines()]
     for folder, formats in ((plain, {".png"}), (asked, {".png", ".svg"})):
         here = [p for p in saved if p.is_relative_to(folder)]
         assert len(here) == len(set(here)), "a figure saved twice"
@@ -670,3 +673,29 @@ def test_cli_animate_refuses_a_non_gif_output(
     assert len(lines) == 1, lines
     assert ".gif" in lines[0], lines
     assert not out.exists()
+
+
+def _small_figure() -> Any:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1])
+    return fig
+
+
+def _broken_figure() -> Any:
+    raise ValueError("this figure cannot be drawn")
+
+
+def test_figures_drawn_in_several_processes_are_all_saved_and_a_failure_is_an_error(
+    tmp_path: Path,
+) -> None:
+    from sim.report import FigureEntry, save_figures
+
+    entries = [FigureEntry(f"f{i}", "", _small_figure) for i in range(9)]
+    written = save_figures(entries, tmp_path / "ok", ["png"])
+    assert sorted(p.name for p in written) == sorted(f"f{i}.png" for i in range(9))
+    assert all(p.stat().st_size > 0 for p in written)
+    broken = [*entries, FigureEntry("broken", "", _broken_figure)]
+    with pytest.raises(RuntimeError, match="saving the figures failed"):
+        save_figures(broken, tmp_path / "bad", ["png"])

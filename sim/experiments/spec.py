@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from scipy.stats import qmc
 
 from sim.experiments.models import ModelKind, Setup, kind
 from sim.scenario import (
@@ -158,6 +157,8 @@ def sweep_points(
         values = [sweep.parameters[n] for n in names]
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
     assert sweep.samples is not None  # checked at load
+    from scipy.stats import qmc  # imported here: scipy.stats takes a second to import
+
     if sweep.method == "lhs":
         unit = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(seed)).random(
             sweep.samples
