@@ -9,7 +9,6 @@ the model (one stream per mechanism) and passed in: the kernels draw nothing.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numba
@@ -20,9 +19,8 @@ from sim import learning, mechanisms, trust
 __all__ = ["components", "endorse", "find_edge", "gossip", "learning_round"]
 
 _jit = numba.njit(cache=True, nogil=True)
-# The sorts below take the GIL for a few microseconds (numpy's sort, in object mode);
-# numba warns that such code runs with the GIL despite nogil, which is what is meant.
-warnings.filterwarnings("ignore", "Code running in object mode won't allow parallel execution")
+# The sorts below call numpy in object mode, which holds the GIL for those microseconds.
+_jit_with_gil = numba.njit(cache=True)
 
 _choice_weight = _jit(mechanisms.choice_weight)
 _ask_probability = _jit(mechanisms.ask_probability)
@@ -46,25 +44,25 @@ MANAGER, COACH = 1, 2
 _NUMPY_SORT_FROM = 1000
 
 
-@_jit
+@_jit_with_gil
 def _sorted(x: Any) -> Any:
-    """x sorted ascending (a new array): the same values in the same order, whoever sorts."""
+    """The values sorted ascending (a new array): the same order, whoever sorts."""
     if len(x) >= _NUMPY_SORT_FROM:
         with numba.objmode(out="float64[:]"):
             out = np.sort(x)
-        return out
+        return out  # noqa: RET504  (object mode hands values out by assignment only)
     out = x.copy()
     out.sort()
     return out
 
 
-@_jit
+@_jit_with_gil
 def _argsort(x: Any) -> Any:
     """The order that sorts x (distinct values, as uniform draws are, sort one way only)."""
     if len(x) >= _NUMPY_SORT_FROM:
         with numba.objmode(out="int64[:]"):
             out = np.argsort(x)
-        return out
+        return out  # noqa: RET504  (object mode hands values out by assignment only)
     return np.argsort(x)
 
 
