@@ -4,6 +4,8 @@ The report starts with the machine and the library versions, because speed numbe
 mean nothing without them; then the model's speed, scale against the per-agent
 reference, the sweep runner, and the workshop app. Numbers come from one run on
 whatever else the machine is doing: compare ratios within a run, not across runs.
+With TRUSTSIM_BEFORE=DIR (a checkout of an earlier commit, e.g. made with `git
+worktree add /tmp/before <commit>`), the scale table times that commit's model too.
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def machine() -> str:
 def main() -> str:
     """Every benchmark, as one Markdown report."""
     parts = [machine()]
+    before = os.environ.get("TRUSTSIM_BEFORE", "")  # a checkout of an earlier commit
     for bench in (bench_model, bench_scale, bench_runner, bench_app):
-        parts.append(bench.main())
+        parts.append(bench_scale.main(before) if bench is bench_scale else bench.main())
         print(parts[-1], flush=True)
     return "\n".join(parts)
 

@@ -209,13 +209,13 @@ class ResultsStore:
         runs: list[list[Any]] = []
         summaries: list[list[Any]] = []
         steps: list[Any] = []
+        columns: dict[int, list[Any]] = {}  # the replications of a setup share its parameters
         for result in results:
             run_id = result["run_id"]
             params: dict[str, Any] = result.get("parameters", {})
-            runs.append(
-                [_sql_value(result.get(c)) for c in RUN_COLUMNS]
-                + [_sql_value(params.get(p)) for p in self.parameter_names]
-            )
+            if id(params) not in columns:
+                columns[id(params)] = [_sql_value(params.get(p)) for p in self.parameter_names]
+            runs.append([_sql_value(result.get(c)) for c in RUN_COLUMNS] + columns[id(params)])
             summary = result.get("summary")
             if summary is not None:
                 summaries.append([run_id] + [_sql_value(summary.get(k)) for k in self.summary_keys])
