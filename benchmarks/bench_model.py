@@ -5,7 +5,9 @@ Targets (issue 12): a run with its per-step table and summary on the fast path
 DataCollector, measured in this process, the two interleaved; at least 300 runs a
 second on one core. Both sides build the organization, run 104 weeks, and return the
 per-step table (a DataFrame) and the summary; both give the same numbers
-(tests/test_fast.py). Run: `make bench` or `.venv/bin/python benchmarks/bench_model.py`.
+(tests/test_fast.py). Interleaved, each fast run follows a stepped one, whose model
+has just filled the caches and left garbage to collect: a fast run costs about 1.5
+times what it costs in a sweep's row of runs. Run: `make bench` or `.venv/bin/python benchmarks/bench_model.py`.
 """
 
 from __future__ import annotations

@@ -53,10 +53,13 @@ class Run:
     @property
     def steps(self) -> pd.DataFrame:
         """The per-step table, as TrustModel's `datacollector.get_model_vars_dataframe()`."""
-        frame = pd.DataFrame(self.table, columns=list(COLUMNS))
-        for name in ("step", *INTEGER_MEASURES):
-            frame[name] = frame[name].astype(np.int64)
-        return frame
+        integers = {"step", *INTEGER_MEASURES}
+        return pd.DataFrame(
+            {
+                name: self.table[:, c].astype(np.int64) if name in integers else self.table[:, c]
+                for c, name in enumerate(COLUMNS)
+            }
+        )
 
     @property
     def teams(self) -> pd.DataFrame | None:
