@@ -7,7 +7,8 @@ second on one core. Both sides build the organization, run 104 weeks, and return
 per-step table (a DataFrame) and the summary; both give the same numbers
 (tests/test_fast.py). Interleaved, each fast run follows a stepped one, whose model
 has just filled the caches and left garbage to collect: a fast run costs about 1.5
-times what it costs in a sweep's row of runs. Run: `make bench` or `.venv/bin/python benchmarks/bench_model.py`.
+times what it costs in a sweep's row of runs.
+Run: `make bench` or `.venv/bin/python benchmarks/bench_model.py`.
 """
 
 from __future__ import annotations
