@@ -8,6 +8,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# A sweep small enough to run in a test: two scenarios, two replications, six weeks.
+SMALL_EXPERIMENT = """# Does peer-led coaching teach more than no coaching in six weeks?
+scenarios = ["peer_led", "no_coaching"]
+replications = 2
+seed = 3
+steps = 6
+keep_steps = 1
+outcomes = ["mean_skill"]
+"""
+
 
 def trustsim(
     *args: str, cwd: Path | None = None, timeout: float = 300

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers_cli import trustsim
+from helpers_cli import SMALL_EXPERIMENT, trustsim
 
 from sim.metrics import MEASURES
 
@@ -209,15 +209,6 @@ def test_a_large_run_shows_a_progress_bar_in_a_terminal(tmp_path: Path) -> None:
     assert "week/s" in text
     assert "large_org: 20 weeks, 11111 people" in text
 
-
-SMALL_EXPERIMENT = """# Does peer-led coaching teach more than no coaching in six weeks?
-scenarios = ["peer_led", "no_coaching"]
-replications = 2
-seed = 3
-steps = 6
-keep_steps = 1
-outcomes = ["mean_skill"]
-"""
 
 RAN = re.compile(
     r"^small: (\d+) runs done, 0 failed(?:, (\d+) already stored)?, in (\d+\.\d) s running "

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from figure_checks import misfits
-from helpers_cli import trustsim
+from helpers_cli import SMALL_EXPERIMENT, trustsim
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_hex
@@ -537,16 +537,6 @@ def test_cli_report_is_drawn_again_only_when_forced_or_its_files_changed(
     assert edited.read_bytes().startswith(b"\x89PNG")
 
 
-SMALL = """# Does peer-led coaching teach more than no coaching in six weeks?
-scenarios = ["peer_led", "no_coaching"]
-replications = 2
-seed = 3
-steps = 6
-keep_steps = 1
-outcomes = ["mean_skill"]
-"""
-
-
 @pytest.mark.slow
 def test_a_sweep_draws_its_report_again_only_when_the_store_file_or_formats_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -554,7 +544,7 @@ def test_a_sweep_draws_its_report_again_only_when_the_store_file_or_formats_chan
     from sim import cli
 
     path = tmp_path / "small.toml"
-    path.write_text(SMALL, encoding="utf-8")
+    path.write_text(SMALL_EXPERIMENT, encoding="utf-8")
     out = tmp_path / "out"
     html_line = f"report: {out / 'report.html'} (and report.md, figures/)"
 
@@ -591,7 +581,8 @@ def test_a_sweep_draws_its_report_again_only_when_the_store_file_or_formats_chan
 
     # The experiment file changed (its question); nothing is run.
     question = "Does peer-led coaching teach more than no coaching in six weeks, or less?"
-    path.write_text(SMALL.replace(SMALL.splitlines()[0], f"# {question}"), encoding="utf-8")
+    first_line = SMALL_EXPERIMENT.splitlines()[0]
+    path.write_text(SMALL_EXPERIMENT.replace(first_line, f"# {question}"), encoding="utf-8")
     changed = sweep("--replications", "3")
     assert html_line in changed
     assert question in (out / "report.md").read_text(encoding="utf-8")
