@@ -539,6 +539,8 @@ def pairwise_sum(x: Any) -> float:
     compiled step's means equal those numpy gave, to the last bit. The halving runs
     on an explicit stack: numba's cache does not load recursive functions safely.
     """
+    if len(x) <= 128:
+        return _block_sum(x, 0, len(x))
     lo_of = np.zeros(64, dtype=np.int64)
     n_of = np.zeros(64, dtype=np.int64)
     stage = np.zeros(64, dtype=np.int64)
@@ -655,6 +657,14 @@ _forget = _jit(learning.forget)
 
 
 @_jit
+def _uniforms(rng: Any, out: Any) -> Any:
+    """Fill `out` with uniforms from rng, in order: the values of rng.random(len(out))."""
+    for i in range(len(out)):
+        out[i] = rng.random()
+    return out
+
+
+@_jit
 def week(
     t: int,
     skill: Any,
@@ -711,8 +721,8 @@ def week(
             )
     # 1. Need. Every stream draws a fixed number of values per week, whoever needs
     # them, so the draws line up across scenarios (common random numbers).
-    u_need = r_need.random(s)
-    u_topic = r_need.random(s)
+    u = np.empty((11, s))  # the week's uniforms, one allocation: rows filled in draw order
+    u_need, u_topic = _uniforms(r_need, u[0]), _uniforms(r_need, u[1])
     n_learners = 0
     is_learner = np.zeros(s, dtype=np.bool_)
     for i in range(s):
@@ -722,12 +732,9 @@ def week(
             n_learners += 1
     learner = np.flatnonzero(is_learner)
     topic = need_topic(skill, learner, u_topic[learner])
-    u_choice = r_choice.random(s)
-    u_voice = r_voice.random(s)
-    u_order = r_response.random(s)
-    u_accept = r_response.random(s)
-    u_out = r_outcome.random(s)
-    u_breach = r_breach.random(s)
+    u_choice, u_voice = _uniforms(r_choice, u[2]), _uniforms(r_voice, u[3])
+    u_order, u_accept = _uniforms(r_response, u[4]), _uniforms(r_response, u[5])
+    u_out, u_breach = _uniforms(r_outcome, u[6]), _uniforms(r_breach, u[7])
     counts[0] += n_learners
     if n_learners > 0:
         asks, silences, helps, successes, breaches = learning_round(
@@ -760,9 +767,8 @@ def week(
         counts[4] += successes
         counts[5] += breaches
     # 7. Gossip.
-    u_talk = r_gossip.random(s)
-    u_pick = r_gossip.random(s)
-    u_about = r_gossip.random(s)
+    u_talk, u_pick = _uniforms(r_gossip, u[8]), _uniforms(r_gossip, u[9])
+    u_about = _uniforms(r_gossip, u[10])
     talker = np.flatnonzero(u_talk < fp[F_GOSSIP_RATE])
     if len(talker):
         gossip(tr, indptr, dst, talker, u_pick, u_about, fp[F_GOSSIP_WEIGHT])
