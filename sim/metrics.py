@@ -100,10 +100,10 @@ def summarize(
     """
     run = table[1:] if len(table) > 1 else table
     finite = ~np.isnan(run)
-    counted = finite.sum(axis=0)
+    counted = finite.sum(axis=0).tolist()
     # As pandas' mean: the sum of the values that are not NaN (numpy's pairwise sum,
-    # column by column), over their count.
-    totals = [np.where(finite[:, c], run[:, c], 0.0).sum() for c in range(table.shape[1])]
+    # column by column: each column a contiguous row here), over their count.
+    totals = np.where(finite, run, 0.0).T.copy().sum(axis=1).tolist()
     out: dict[str, Any] = {}
     last = table[-1].tolist()
     for c, name in enumerate(MEASURES, start=1):
