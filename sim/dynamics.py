@@ -10,6 +10,10 @@ stand on it, so there is one implementation of the week.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -27,7 +31,14 @@ from sim.structure import (
     contact_pairs,
 )
 
-__all__ = ["STREAMS", "Streams", "TrustState", "seed_sequence", "week_parameters"]
+__all__ = [
+    "STREAMS",
+    "Streams",
+    "TrustState",
+    "interrupt_after",
+    "seed_sequence",
+    "week_parameters",
+]
 
 # One random stream per mechanism (docs/ODD.md: "each mechanism draws from its own
 # stream"), always spawned in this order, so switching one mechanism on or off does
@@ -56,6 +67,32 @@ BENEVOLENCE_SD = 0.1
 INTEGRITY_SD = 0.03
 COACH_BENEVOLENCE = 0.9
 BETA_PRIOR_WEIGHT = 2.0
+
+
+@contextlib.contextmanager
+def interrupt_after() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) while compiled code runs; raise KeyboardInterrupt once it returns.
+
+    A KeyboardInterrupt raised inside a numba function (where it calls back into
+    Python) comes out as another error, which a sweep would store as a failed run and
+    go on. In the main thread, SIGINT is noted instead while the block runs, and
+    raised as KeyboardInterrupt after it; elsewhere (signals go to the main thread
+    only) the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        if callable(previous):
+            previous(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)  # the system's default: end the process
 
 
 def seed_sequence(rng: Any) -> np.random.SeedSequence:
@@ -346,7 +383,8 @@ class TrustState:
 
     def _week(self, t: int) -> None:
         """Week t after its events: phases 0b to 9 (docs/ODD.md), the newcomers included."""
-        leavers = kernels.week(t, *self._week_arguments())
+        with interrupt_after():
+            leavers = kernels.week(t, *self._week_arguments())
         if len(leavers):
             self._replace(leavers, self.rngs["turnover"])
 

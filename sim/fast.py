@@ -20,7 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim import kernels
-from sim.dynamics import STREAMS, TrustState, seed_sequence
+from sim.dynamics import STREAMS, TrustState, interrupt_after, seed_sequence
 from sim.metrics import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, summarize
 from sim.scenario import Scenario
 
@@ -119,9 +119,9 @@ def simulate(
         steps: the horizon, instead of the scenario's `steps`.
         keep_steps: True keeps every week's row in `Run.table`; an integer k keeps
             every k-th week and the last; False (or 0) keeps none (the summary is
-            computed from every week all the same).
-        team_table: keep one row per team and week (`Run.teams`); None keeps it up
-            to 50 teams, as TrustModel does.
+            computed from every week all the same). The team rows follow it.
+        team_table: keep one row per team and kept week (`Run.teams`); None keeps it
+            up to 50 teams, as TrustModel does.
         on_week: called as on_week(week, state) at the start (week 0) and after
             each week, with the run's state to read (a progress bar, network
             snapshots); the compiled loop then returns to Python every week.
@@ -130,6 +130,8 @@ def simulate(
     Returns:
         The Run: summary, kept per-step table and team rows.
     """
+    if isinstance(keep_steps, float) or int(keep_steps) < 0:
+        raise ValueError(f"keep_steps = {keep_steps!r}: True, False, or a whole number >= 0")
     base = scenario if scenario is not None else Scenario()
     if steps is not None:
         params["steps"] = steps
@@ -137,14 +139,18 @@ def simulate(
     state = _FastState(p, seed_sequence(seed))
     n_teams = state.org.n_teams
     horizon = p.steps
+    keep_teams = n_teams <= 50 if team_table is None else team_table
     table = np.empty((horizon + 1, len(COLUMNS)))
-    team_trust = np.empty((horizon + 1, n_teams))
-    team_components = np.empty((horizon + 1, n_teams), dtype=np.int64)
-    team_largest = np.empty((horizon + 1, n_teams))
+    # Week t's team rows go to row t % rows: every week when kept, else one row reused.
+    rows = horizon + 1 if keep_teams else 1
+    team_trust = np.empty((rows, n_teams))
+    team_components = np.empty((rows, n_teams), dtype=np.int64)
+    team_largest = np.empty((rows, n_teams))
 
     def measure_week(t: int) -> None:
         table[t, 0] = t
-        state._measure_into(table[t, 1:], (team_trust[t], team_components[t], team_largest[t]))
+        r = t % rows
+        state._measure_into(table[t, 1:], (team_trust[r], team_components[r], team_largest[r]))
 
     measure_week(0)
     if on_week is not None:
@@ -158,17 +164,18 @@ def simulate(
         if on_week is not None:
             last = t
         net, masks = state._measure_arguments()
-        t, leavers = kernels.run_weeks(  # type: ignore[call-arg]
-            t,
-            last,
-            *state._week_arguments(),
-            net,
-            masks,
-            table,
-            team_trust,
-            team_components,
-            team_largest,
-        )
+        with interrupt_after():
+            t, leavers = kernels.run_weeks(  # type: ignore[call-arg]
+                t,
+                last,
+                *state._week_arguments(),
+                net,
+                masks,
+                table,
+                team_trust,
+                team_components,
+                team_largest,
+            )
         if len(leavers):
             state._replace(leavers, state.rngs["turnover"])
             measure_week(t)
@@ -176,11 +183,10 @@ def simulate(
             on_week(t, state)
         t += 1
 
-    summary = summarize(table, team_largest[-1], p.competence_target)
+    summary = summarize(table, team_largest[horizon % rows], p.competence_target)
     kept = _kept_rows(horizon, keep_steps)
-    keep_teams = n_teams <= 50 if team_table is None else team_table
     teams = (
-        (np.arange(horizon + 1), team_trust, team_components, team_largest) if keep_teams else None
+        (kept, team_trust[kept], team_components[kept], team_largest[kept]) if keep_teams else None
     )
     return Run(
         scenario=p,
@@ -209,6 +215,7 @@ def warm_up() -> None:
     compiled code; `make` calls it once after installing, so that the first run a
     user starts does not spend seconds compiling.
     """
+    events = [{"type": "breach", "at": 2}, {"type": "reorg", "at": 3}]
     for rule in ("asymmetric", "beta"):
         simulate(
             Scenario(
@@ -221,6 +228,7 @@ def warm_up() -> None:
                 steps=3,
                 turnover_rate=0.5,
                 skill_decay=0.1,
+                events=events,  # type: ignore[arg-type]
             ),
             0,
         )

@@ -9,6 +9,10 @@ the model (one stream per mechanism) and passed in: the kernels draw nothing.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -17,6 +21,43 @@ import numpy as np
 from sim import learning, mechanisms, trust
 
 __all__ = ["components", "endorse", "find_edge", "gossip", "learning_round"]
+
+
+def _drop_stale_cache(sources: list[Path], cache: Path) -> bool:
+    """Delete numba's cached kernels when any compiled source changed since they were made.
+
+    numba keys its cache on the file of the function it compiles (this one), not on
+    the files of the functions that function calls (mechanisms.py, learning.py,
+    trust.py): an edited formula would silently keep its old compiled code. So the
+    cache carries a digest of every compiled source; when it differs, the cache goes.
+
+    Returns:
+        True when cached kernels were deleted.
+    """
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+    stamp = cache / "kernels.sources.sha256"
+    try:
+        if stamp.read_text(encoding="ascii") == digest:
+            return False
+    except OSError:
+        pass
+    dropped = False
+    for path in sources:
+        for old in cache.glob(f"{path.stem}.*.nb[ic]"):
+            with contextlib.suppress(OSError):  # another process may have removed it
+                old.unlink()
+                dropped = True
+    with contextlib.suppress(OSError):  # a read-only install: numba will not cache either
+        cache.mkdir(exist_ok=True)
+        fresh = stamp.with_suffix(f".{os.getpid()}")
+        fresh.write_text(digest, encoding="ascii")
+        fresh.replace(stamp)
+    return dropped
+
+
+HERE = Path(__file__).resolve().parent
+COMPILED_SOURCES = [HERE / f"{name}.py" for name in ("kernels", "mechanisms", "learning", "trust")]
+_drop_stale_cache(COMPILED_SOURCES, HERE / "__pycache__")
 
 _jit = numba.njit(cache=True, nogil=True)
 # The sorts below call numpy in object mode, which holds the GIL for those microseconds.
@@ -877,7 +918,8 @@ def run_weeks(
     The caller resets the counters and applies the events of week t0; the weeks
     after it have none. Stops early after a week in which members leave, before its
     measures, so that the caller can draw the newcomers and measure that week.
-    table[t, 1:] receives week t's measures; the team arrays get row t.
+    table[t, 1:] receives week t's measures; the team arrays get row t modulo their
+    rows (one row when the team rows are not kept).
 
     Returns:
         The last week run, and the members who left in it (empty if none).
@@ -900,8 +942,8 @@ def run_weeks(
             fp[F_BOND_THRESHOLD],
             counts,
             table[t, 1:],
-            team_trust[t],
-            team_components[t],
-            team_largest[t],
+            team_trust[t % len(team_trust)],
+            team_components[t % len(team_trust)],
+            team_largest[t % len(team_trust)],
         )
     return t1, np.empty(0, dtype=np.int64)

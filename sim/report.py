@@ -14,6 +14,8 @@ import json
 import multiprocessing
 import os
 import re
+import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,7 +80,10 @@ def save_figures(
     figure_dir.mkdir(parents=True, exist_ok=True)
     paths = [[figure_dir / f"{e.name}.{fmt}" for fmt in formats] for e in entries]
     workers = min(os.cpu_count() or 1, len(entries) // 4)
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    # Forking a process that has threads (a notebook, a test runner) can deadlock: as
+    # the sweep runner does, fork only on Linux from a process with no other thread.
+    forkable = sys.platform == "linux" and threading.active_count() == 1
+    if workers > 1 and forkable:
         ctx = multiprocessing.get_context("fork")
         with warnings.catch_warnings():  # matplotlib's threads are fork-safe here
             warnings.filterwarnings("ignore", "This process .* is multi-threaded")

@@ -8,6 +8,9 @@ column of every week, every summary key, every team row.
 from __future__ import annotations
 
 import math
+import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +231,60 @@ def test_values_stay_in_bounds_at_scale() -> None:
     assert np.all((values[~np.isnan(values)] >= 0) & (values[~np.isnan(values)] <= 1))
     assert run.n_people == 3000 + sum(level_sizes(3000, 3))
     assert run.n_teams == level_sizes(3000, 3)[-1]
+
+
+def test_team_rows_follow_the_kept_weeks() -> None:
+    scenario = preset("top_down_internal", levels=2, members=24, steps=10)
+    teams = simulate(scenario, 1, keep_steps=4, team_table=True).teams
+    full = simulate(scenario, 1, team_table=True).teams
+    assert teams is not None
+    assert full is not None
+    assert sorted(set(teams["step"])) == [0, 4, 8, 10]
+    expected = full[full["step"].isin([0, 4, 8, 10])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(teams, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("keep", [-1, 2.5])
+def test_keep_steps_must_be_a_whole_number(keep: Any) -> None:
+    with pytest.raises(ValueError, match="keep_steps"):
+        simulate(preset("no_coaching", steps=3), 1, keep_steps=keep)
+
+
+def test_ctrl_c_in_the_compiled_loop_is_a_keyboard_interrupt() -> None:
+    """A SIGINT while compiled code runs comes out as KeyboardInterrupt once it returns.
+
+    (Raised inside numba, it came out as a TypeError or SystemError, which a sweep
+    stored as a failed run before going on.)
+    """
+    scenario = preset("top_down_internal", members=3000, levels=3, steps=3000)
+    simulate(scenario.with_(steps=2), 1)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            simulate(scenario, 1)
+    finally:
+        timer.cancel()
+
+
+def test_a_changed_formula_drops_the_compiled_cache(tmp_path: Path) -> None:
+    """numba keys its cache on kernels.py only: an edited formula elsewhere drops it."""
+    from sim.kernels import _drop_stale_cache
+
+    source, other = tmp_path / "kernels.py", tmp_path / "mechanisms.py"
+    source.write_text("a = 1\n")
+    other.write_text("b = 1\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    compiled = [cache / "kernels.week-1.py313.nbi", cache / "mechanisms.refusal-2.py313.1.nbc"]
+    for path in compiled:
+        path.write_bytes(b"x")
+    assert _drop_stale_cache([source, other], cache)  # no digest yet: not to be trusted
+    assert not any(p.exists() for p in compiled)
+    for path in compiled:
+        path.write_bytes(b"x")
+    assert not _drop_stale_cache([source, other], cache)  # unchanged: kept
+    assert all(p.exists() for p in compiled)
+    other.write_text("b = 2\n")  # a formula edited
+    assert _drop_stale_cache([source, other], cache)
+    assert not any(p.exists() for p in compiled)

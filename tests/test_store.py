@@ -656,3 +656,25 @@ def test_store_digest_changes_with_every_run_written_and_only_then(tmp_path: Pat
     assert ResultsStore.digest(tmp_path / "a") not in digests, "a run's steps removed"
     shutil.copytree(tmp_path / "a", tmp_path / "copy")
     assert ResultsStore.digest(tmp_path / "copy") == ResultsStore.digest(tmp_path / "a")
+
+
+def test_rows_an_older_trustsim_added_beside_the_step_blocks_are_read_too(tmp_path: Path) -> None:
+    """An older trustsim opening a store with step blocks creates its steps table there."""
+    block = np.array([[0, *[0.25] * len(MEASURES)], [2, *[0.75] * len(MEASURES)]])
+    store = ResultsStore(tmp_path)
+    store.write_many([_result("new/p0/r0", block)])
+    store.close()
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    columns = "".join(f', "{m}" REAL' for m in MEASURES)
+    db.execute(f"CREATE TABLE steps (run_id TEXT, step INTEGER{columns})")
+    db.commit()
+    again = ResultsStore(tmp_path)
+    assert not again.step_rows
+    assert again.table("steps")["run_id"].tolist() == ["new/p0/r0"] * 2  # empty table: ignored
+    db.execute(f"INSERT INTO steps VALUES ('old/p0/r0', 0{', 0.5' * len(MEASURES)})")
+    db.commit()
+    db.close()
+    steps = again.table("steps")
+    again.close()
+    assert sorted(steps["run_id"]) == ["new/p0/r0", "new/p0/r0", "old/p0/r0"]
+    assert steps["step"].dtype == np.int64

@@ -49,11 +49,18 @@ __all__ = ["RunReport", "run", "run_batch", "run_trust_model"]
 
 
 def run_batch(
-    specs: Sequence[RunSpec], keep_steps: int, run_fn: RunFn = run_trust_model
+    specs: Sequence[RunSpec],
+    keep_steps: int,
+    run_fn: RunFn = run_trust_model,
+    described: dict[int, tuple[str, dict[str, Any]]] | None = None,
 ) -> list[RunResult]:
-    """Run a batch in this process; a run that raises is returned as failed, with its traceback."""
+    """Run a batch in this process; a run that raises is returned as failed, with its traceback.
+
+    `described` keeps each setup's digest and parameters (its replications share them)
+    across calls; by default, within the batch.
+    """
     out = []
-    described: dict[int, tuple[str, dict[str, Any]]] = {}  # per setup: replications share it
+    described = {} if described is None else described
     for spec in specs:
         started = time.perf_counter()
         key = id(spec.scenario)
@@ -206,8 +213,18 @@ class _Backend:
                 for fut in pending:
                     fut.cancel()
         else:
-            for b in batches:  # in this process: store each batch as soon as it is done
-                yield run_batch(b, keep, run_fn)
+            # In this process: store what is done every 16 runs or half a second, so
+            # that short runs are stored in batches and a kill loses little of long ones.
+            described: dict[int, tuple[str, dict[str, Any]]] = {}
+            done: list[RunResult] = []
+            since = time.perf_counter()
+            for spec in (s for b in batches for s in b):
+                done += run_batch([spec], keep, run_fn, described)
+                if len(done) >= 16 or time.perf_counter() - since >= 0.5:
+                    yield done
+                    done, since = [], time.perf_counter()
+            if done:
+                yield done
 
     def close(self) -> None:
         if self.pool is not None:

@@ -7,12 +7,13 @@ Tables, all keyed by run_id (tidy):
 - steps: the kept per-step rows, keyed by (run_id, step). On disk each run's rows are
   one block of float64 values (table step_arrays, its columns named in step_columns),
   so that storing a run's hundred weeks costs one value to bind, not 1,700;
-  `ResultsStore.table("steps")` gives the tidy table. Stores written before
-  2026-12-02 keep one SQL row per step (table steps) and are read and extended as
-  they are.
+  `ResultsStore.table("steps")` gives the tidy table. Stores with a steps table and
+  no step blocks (written by trustsim before the blocks) keep one SQL row per step
+  and are read and extended as they are; rows an older trustsim added to a store with
+  blocks are read with them.
 
-Each batch of runs is written in one transaction as it comes back from a worker (a
-run at a time without workers), so a kill loses at most the runs in flight, and a run
+Each batch of runs is written in one transaction as it comes back from a worker (or,
+without workers, as this process finishes it), so a kill loses at most the runs in flight, and a run
 id is a primary key, so nothing is ever stored twice.
 """
 
@@ -113,12 +114,12 @@ class ResultsStore:
             self.parameter_names = runs[len(RUN_COLUMNS) :]
         if summaries:
             self.summary_keys = summaries[1:]
-        if steps:
-            self.measures = steps[2:]
-            self.step_rows = True
-        elif columns("step_columns"):
+        if columns("step_columns"):  # step blocks: a steps table beside them is also read
             names = self.db.execute("SELECT name FROM step_columns ORDER BY position").fetchall()
             self.measures = [r[0] for r in names][1:]
+        elif steps:
+            self.measures = steps[2:]
+            self.step_rows = True
 
     def _create(self) -> None:
         params = "".join(f', "{p}"' for p in self.parameter_names)
@@ -260,7 +261,14 @@ class ResultsStore:
         if name not in ("runs", "summaries", "steps"):
             raise ValueError(f"no table {name!r}")
         if name == "steps" and not self.step_rows:
-            return self._step_table()
+            blocks = self._step_table()
+            # An older trustsim that touched this store may have added rows to a steps
+            # table of its own (it creates one when it opens a store): they count too.
+            known = {r[1] for r in self.db.execute("PRAGMA table_info(steps)")}
+            if not known or not self.db.execute("SELECT 1 FROM steps LIMIT 1").fetchone():
+                return blocks
+            rows = self._typed(pd.read_sql_query("SELECT * FROM steps", self.db))
+            return pd.concat([rows[blocks.columns], blocks], ignore_index=True)
         return self._typed(pd.read_sql_query(f"SELECT * FROM {name}", self.db))
 
     def _step_table(self) -> pd.DataFrame:
