@@ -96,9 +96,18 @@ def interrupt_after() -> Iterator[None]:
 
 
 def seed_sequence(rng: Any) -> np.random.SeedSequence:
-    """One SeedSequence from whatever a caller passes as `rng` (Mesa's convention)."""
+    """One SeedSequence from whatever a caller passes as `rng` (Mesa's convention).
+
+    A SeedSequence passed in is copied, not spawned from: the same object passed twice
+    gives the same run (spawning would have moved it on), and the caller's is untouched.
+    """
     if isinstance(rng, np.random.SeedSequence):
-        return rng
+        return np.random.SeedSequence(
+            rng.entropy,
+            spawn_key=rng.spawn_key,
+            pool_size=rng.pool_size,
+            n_children_spawned=rng.n_children_spawned,
+        )
     if isinstance(rng, np.random.Generator):
         return np.random.SeedSequence(int(rng.integers(2**63)))
     return np.random.SeedSequence(rng)

@@ -288,3 +288,13 @@ def test_a_changed_formula_drops_the_compiled_cache(tmp_path: Path) -> None:
     other.write_text("b = 2\n")  # a formula edited
     assert _drop_stale_cache([source, other], cache)
     assert not any(p.exists() for p in compiled)
+
+
+def test_the_same_seed_sequence_twice_gives_the_same_run() -> None:
+    seq = np.random.SeedSequence(99)
+    a, b = simulate(preset("hybrid", steps=10), seq), simulate(preset("hybrid", steps=10), seq)
+    pd.testing.assert_frame_equal(a.steps, b.steps, check_exact=True)
+    assert seq.n_children_spawned == 0  # the caller's sequence is not moved on
+    model = stepped(preset("hybrid", steps=10), seq)
+    pd.testing.assert_frame_equal(a.steps, model.datacollector.get_model_vars_dataframe())
+    pd.testing.assert_frame_equal(a.steps, simulate(preset("hybrid", steps=10), 99).steps)
