@@ -5,7 +5,7 @@ and runs every week with the compiled `sim.kernels.run_weeks`, which calls the s
 `sim.kernels.week` and `sim.kernels.measure` that TrustModel.step calls. Python
 steps in only where the week needs it: at a week with scheduled events, and after a
 week in which members leave (the newcomers' draws). No Mesa agent and no
-DataCollector are built, so a run is about ten times faster; its per-step table and
+DataCollector are built, so a run is about seven times faster; its per-step table and
 summary equal TrustModel's to the last bit (tests/test_fast.py).
 """
 
