@@ -190,7 +190,10 @@ class TrustState:
         baseline: the trust each edge decays back towards.
         evidence: the Beta rule's evidence per edge.
         sponsor_active: false after `sponsor_withdraws`.
+        team_largest_share: each team's largest bonded share when last measured.
     """
+
+    team_largest_share: NDArray[np.float64]
 
     def _build(self, p: Scenario, streams: list[np.random.SeedSequence]) -> None:
         """Build the organization, draw everyone's traits and initial trust (ODD section 5)."""
@@ -400,17 +403,18 @@ class TrustState:
     def _measure_into(self, row: NDArray[np.float64], team_rows: tuple[Any, Any, Any]) -> None:
         """This state's measures into `row` (MEASURES order) and the three team rows."""
         net, masks = self._measure_arguments()
-        kernels.measure(
-            self.trust,
-            net,
-            masks,
-            self.skill,
-            self.org.n_members,
-            self.params.bond_threshold,
-            self._counts,
-            row,
-            *team_rows,
-        )
+        with interrupt_after():  # its skill sort calls back into Python at scale
+            kernels.measure(
+                self.trust,
+                net,
+                masks,
+                self.skill,
+                self.org.n_members,
+                self.params.bond_threshold,
+                self._counts,
+                row,
+                *team_rows,
+            )
 
     def _need_topic(self, learner: NDArray[np.int64], u: NDArray[np.float64]) -> NDArray[np.int64]:
         """Topic of each need, drawn with weight 1 - s_i[k] (docs/ODD.md 7.7)."""

@@ -78,16 +78,6 @@ class Run:
             }
         )
 
-    def rows(self) -> list[tuple[Any, ...]]:
-        """The kept steps as plain tuples (step and counts as int), for the results store."""
-        ints = [0, *(1 + MEASURES.index(name) for name in INTEGER_MEASURES)]
-        out = []
-        for row in self.table.tolist():
-            for c in ints:
-                row[c] = int(row[c])
-            out.append(tuple(row))
-        return out
-
 
 class _FastState(TrustState):
     """A run's state with no Mesa around it."""

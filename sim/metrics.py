@@ -60,11 +60,14 @@ def gini(x: NDArray[np.float64]) -> float:
     return float(2.0 * np.sum(np.arange(1, n + 1) * x) / (n * total) - (n + 1) / n)
 
 
-def measure(model: TrustState) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The state's measures now (docs/ODD.md section 8), and one row per team.
+def measure(
+    model: TrustState, team_rows: bool = True
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The state's measures now (docs/ODD.md section 8), and one row per team if asked.
 
     The compiled `sim.kernels.measure` computes them, for TrustModel's DataCollector
-    and the fast path alike.
+    and the fast path alike. Each team's largest bonded share is kept as
+    `model.team_largest_share` (the summary's `disintegrated` reads it).
     """
     n_teams = model.org.n_teams
     row = np.empty(len(MEASURES))
@@ -73,15 +76,20 @@ def measure(model: TrustState) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     values: dict[str, Any] = dict(zip(MEASURES, row.tolist(), strict=True))
     for name in INTEGER_MEASURES:
         values[name] = int(values[name])
+    model.team_largest_share = largest
+    if not team_rows:
+        return values, []
+    step = int(getattr(model, "steps", 0))
+    per_team = zip(trust.tolist(), components.tolist(), largest.tolist(), strict=True)
     rows = [
         {
-            "step": int(getattr(model, "steps", 0)),
+            "step": step,
             "team": team,
-            "within_team_trust": float(trust[team]),
-            "components": int(components[team]),
-            "largest_component_share": float(largest[team]),
+            "within_team_trust": t,
+            "components": c,
+            "largest_component_share": share,
         }
-        for team in range(n_teams)
+        for team, (t, c, share) in enumerate(per_team)
     ]
     return values, rows
 

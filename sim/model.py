@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from sim.agents import TeamMember
 from sim.dynamics import STREAMS, TrustState, seed_sequence
-from sim.metrics import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, summarize
+from sim.metrics import MEASURES, TEAM_COLUMNS, measure, summarize
 from sim.scenario import Event, Scenario
 
 __all__ = ["STREAMS", "TrustModel"]
@@ -70,9 +70,6 @@ class TrustModel(TrustState, mesa.Model):
             model_reporters={"step": _step_number, **{name: name for name in MEASURES}},
             tables={"teams": list(TEAM_COLUMNS)} if self.team_table else None,
         )
-        n_teams = self.org.n_teams
-        self._row = np.empty(len(MEASURES))
-        self._team_rows = (np.empty(n_teams), np.empty(n_teams, dtype=np.int64), np.empty(n_teams))
         self._collect()
 
     # Mesa's base class assigns its own experimental Scenario to `self.scenario`;
@@ -115,27 +112,11 @@ class TrustModel(TrustState, mesa.Model):
     # ------------------------------------------------------------ measurement
     def _collect(self) -> None:
         """This step's measures as attributes, recorded by the DataCollector."""
-        self._measure_into(self._row, self._team_rows)
-        values = dict(zip(MEASURES, self._row.tolist(), strict=True))
-        for name in INTEGER_MEASURES:
-            values[name] = int(values[name])
+        values, rows = measure(self, team_rows=self.team_table)
         self.__dict__.update(values)
-        self.team_largest_share = self._team_rows[2].copy()
         self.datacollector.collect(self)
-        if self.team_table:
-            step = int(self.steps)
-            trust, components, largest = (r.tolist() for r in self._team_rows)
-            for team in range(self.org.n_teams):
-                self.datacollector.add_table_row(
-                    "teams",
-                    {
-                        "step": step,
-                        "team": team,
-                        "within_team_trust": trust[team],
-                        "components": components[team],
-                        "largest_component_share": largest[team],
-                    },
-                )
+        for row in rows:
+            self.datacollector.add_table_row("teams", row)
 
     def summary(self) -> dict[str, Any]:
         """Run-level results: final and mean values, time_to_competence, disintegrated."""

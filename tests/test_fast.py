@@ -209,9 +209,6 @@ def test_keep_steps() -> None:
     )
     assert none.steps.empty
     assert none.summary == pytest.approx(full.summary, nan_ok=True)
-    rows = every4.rows()
-    assert [r[0] for r in rows] == [0, 4, 8, 10]
-    assert all(type(r[0]) is int and type(r[MEASURES.index("needs") + 1]) is int for r in rows)
 
 
 def test_team_rows_only_when_asked() -> None:
