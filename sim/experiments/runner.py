@@ -166,6 +166,18 @@ class _Backend:
             except OSError as exc:
                 raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
             self.own_client = True
+        self.warm_up = warm_up
+        self.started = False
+
+    def _start(self) -> None:
+        """Ready the workers, once, when there is something to run.
+
+        A resumed sweep with nothing left to run starts no worker and loads no kernel.
+        """
+        if self.started:
+            return
+        self.started = True
+        workers, warm_up = self.workers, self.warm_up
         if self.client is not None and warm_up is not None:
             self.client.run(warm_up)  # each Dask worker loads the compiled kernels once, now
         if self.client is None and workers > 1:
@@ -179,7 +191,7 @@ class _Backend:
                 initializer=_start_worker,
                 initargs=(os.getpid() if forked else 0, None if forked else warm_up),
             )
-            # Start every worker now, before a progress bar (a thread) exists here. The
+            # Start every worker now, before the executor starts its own thread. The
             # process has native threads (OpenBLAS, jemalloc), which Python warns about
             # at a fork; those libraries make themselves safe to fork (pthread_atfork).
             with warnings.catch_warnings():
@@ -190,6 +202,9 @@ class _Backend:
     def map(
         self, batches: list[list[RunSpec]], keep: int, run_fn: RunFn
     ) -> Iterator[list[RunResult]]:
+        if not batches:
+            return
+        self._start()
         if self.client is not None:
             from distributed import as_completed
 
