@@ -483,6 +483,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: must be from 0 to 65535")
     with socket.socket() as probe:
+        # As the server binds: a port left in TIME_WAIT by a server just stopped is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((args.host, args.port))
         except OSError as exc:
@@ -490,9 +492,17 @@ def cmd_app(args: argparse.Namespace) -> int:
                 f"--port {args.port} on {args.host}: cannot listen there ({exc.strerror}); "
                 "choose another --port"
             ) from None
+    if args.host in ("127.0.0.1", "localhost", "::1"):
+        reach = "only this machine can open it"
+    else:
+        reach = (
+            f"listening on {args.host}: anyone who can reach this machine on port "
+            f"{args.port} can open it and change what it shows; --host 127.0.0.1 keeps it "
+            "to this machine"
+        )
     print(
-        f"trustsim workshop app: open http://{args.host}:{args.port} in a browser "
-        "(Ctrl-C stops it)",
+        f"trustsim workshop app: open http://{args.host}:{args.port} in a browser; "
+        f"{reach} (Ctrl-C stops it)",
         flush=True,
     )
     command = [
@@ -510,8 +520,15 @@ def cmd_app(args: argparse.Namespace) -> int:
         "--log-level",
         "warning",
     ]
+    # The charts are drawn in the browser by plotly.js, served from the plotly package
+    # (no CDN: a workshop room may have no internet).
+    import plotly
+
+    scripts = Path(plotly.__file__).resolve().parent / "package_data"
+    os.environ["SOLARA_ASSETS_EXTRA_LOCATIONS"] = str(scripts)
     # The server replaces this process, so Ctrl-C and kill reach it directly.
     os.environ.setdefault("SOLARA_CHECK_VERSION", "False")
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # it covered the charts
     os.execv(sys.executable, command)
     return 0  # not reached
 
@@ -735,8 +752,9 @@ def build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser(
         "app",
         help="start the workshop web app (for trainers)",
-        description="Start the workshop web app: presets, sliders, a live "
-        "network, event buttons, two scenarios side by side.",
+        description="Start the workshop web app: a guided story in chapters (each asks "
+        "the room, plays the run, reveals the answer from 50 runs), then a sandbox with "
+        "two scenarios side by side, sliders, events, uploads and exports.",
     )
     app.add_argument(
         "--host",

@@ -100,7 +100,7 @@ class TrustModel(TrustState, mesa.Model):
             self.people[i] = TeamMember(self, int(i))
 
     def trigger(self, event_type: str, **fields: Any) -> None:
-        """Make an event happen now, between steps (the workshop app's event buttons).
+        """Make an event happen now, between steps (for a user stepping the model by hand).
 
         Args:
             event_type: "breach", "sponsor_withdraws", "sponsor_returns",
