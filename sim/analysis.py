@@ -299,6 +299,34 @@ def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
+def not_applicable(results: pd.DataFrame, outcome: str) -> list[str]:
+    """Scenarios for which an outcome does not apply: no run of theirs has a value.
+
+    trust_in_coach has no value without a coach; a scenario with some values and some
+    gaps (failed runs) is not one of these.
+    """
+    if outcome not in results:
+        return []
+    has = results.groupby("scenario", sort=False)[outcome].apply(lambda v: v.notna().any())
+    return [str(s) for s, any_value in has.items() if not any_value]
+
+
+def not_applicable_sentence(results: pd.DataFrame, outcomes: Sequence[str]) -> str:
+    """One sentence: where each outcome does not apply (so it has no figure, cell or row)."""
+    parts = []
+    for outcome in outcomes:
+        where = not_applicable(results, outcome)
+        if where:
+            parts.append(f"{outcome} does not apply to {', '.join(where)}")
+    if not parts:
+        return ""
+    return (
+        "; ".join(parts)
+        + " (none of their runs has a value, e.g. trust in a coach where there is none), "
+        "so no figure, cell or comparison shows it for them."
+    )
+
+
 def over_time(steps: pd.DataFrame, runs: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """Per scenario, point and step: mean of an outcome across runs, its 95% t-CI, and n.
 
@@ -492,6 +520,14 @@ class Comparison:
         """Outcomes some scenario has no value for (e.g. trust_in_coach without a coach)."""
         return sorted(set(self.pairs.loc[self.pairs["n"] == 0, "outcome"]))
 
+    def not_applicable_sentence(self) -> str:
+        """Where each outcome does not apply, in one sentence ("" if it applies everywhere)."""
+        return not_applicable_sentence(self.results, self.outcomes)
+
+    def missing_otherwise(self) -> list[str]:
+        """Outcomes missing for some scenario for another reason than not applying there."""
+        return [o for o in self.missing() if not not_applicable(self.results, o)]
+
     def markdown(self) -> str:
         """The comparison as Markdown (compare.md, and what sweep prints)."""
         lines = [f"# {self.title}: comparison", ""]
@@ -513,9 +549,12 @@ class Comparison:
             lines += ["## Paired differences", "", *(f"- {s}" for s in self.sentences()), ""]
         elif 0 < len(self.points) <= 60:  # one scenario over a sweep: point by point
             lines += ["## Per sweep point", "", to_markdown(self.per_point()), ""]
-        if self.missing():
+        if self.not_applicable_sentence():
+            lines += [self.not_applicable_sentence(), ""]
+        if self.missing_otherwise():
             lines += [
-                f"Not compared where a scenario has no value: {', '.join(self.missing())}.",
+                "Not compared where a scenario has no value (failed or unfinished runs): "
+                f"{', '.join(self.missing_otherwise())}.",
                 "",
             ]
         return "\n".join(lines)

@@ -9,6 +9,7 @@ ends with the manifest. It reads tables only (never a model).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 import multiprocessing
@@ -253,8 +254,19 @@ def build_figures(
     # A sensitivity design samples its points to estimate indices: its figures are the
     # indices (pooling thousands of points into distributions would say little). In a
     # validation experiment the scenarios play different parts: its figure is the facts.
+    all_results, all_runs, all_names, all_pairs = results, done_runs, names, comp.pairs
     for outcome in outcomes if sensitivity is None and not facts else ():
         nice = plots.short_label(outcome)
+        # A scenario where the outcome does not apply gets no figure, line or cell for it.
+        absent = set(analysis.not_applicable(all_results, outcome))
+        names = [n for n in all_names if n not in absent]
+        if not names:
+            continue
+        results = all_results[~all_results["scenario"].isin(absent)]
+        done_runs = all_runs[~all_runs["scenario"].isin(absent)]
+        comp = dataclasses.replace(
+            comp, pairs=all_pairs[~(all_pairs["a"].isin(absent) | all_pairs["b"].isin(absent))]
+        )
         if not swept and not steps.empty and _base(outcome) in steps:
             over = analysis.over_time(steps, done_runs, _base(outcome))
             entries.append(
@@ -300,6 +312,8 @@ def build_figures(
                         partial(plots.forest, pairs, outcome, colours, size=size),
                     )
                 )
+    results, done_runs, names = all_results, all_runs, all_names
+    comp = dataclasses.replace(comp, pairs=all_pairs)
     entries.extend(_sensitivity_figures(sensitivity, size))
     if facts:
         entries.append(
@@ -549,8 +563,14 @@ def build_report(
             rep.add("ul", shown["sentence"].tolist())
         else:
             rep.add("ul", sentences)
-    if comp.missing():
-        rep.add("p", f"Not compared where a scenario has no value: {', '.join(comp.missing())}.")
+    if comp.not_applicable_sentence():
+        rep.add("p", comp.not_applicable_sentence())
+    if comp.missing_otherwise():
+        rep.add(
+            "p",
+            "Not compared where a scenario has no value (failed or unfinished runs): "
+            f"{', '.join(comp.missing_otherwise())}.",
+        )
     rep.add("h2", "Figures")
     for entry in entries:
         rep.add("figure", (entry.name, entry.caption))

@@ -208,3 +208,21 @@ def test_compare_with_reference_and_holm_across_pairs() -> None:
     assert pairs["p_holm"].tolist() == pytest.approx(holm(pairs["p_wilcoxon"].tolist()))
     verdicts = dict(zip(pairs["a"], pairs.apply(analysis.verdict, axis=1), strict=True))
     assert verdicts == {"up": "higher", "same": "no clear difference"}
+
+
+def test_an_outcome_does_not_apply_only_where_no_run_has_a_value() -> None:
+    from sim.analysis import not_applicable, not_applicable_sentence
+
+    results = pd.DataFrame(
+        {
+            "scenario": ["a", "a", "b", "b", "c", "c"],
+            "trust_in_coach": [0.5, 0.6, np.nan, np.nan, 0.4, np.nan],  # c: one failed run
+            "mean_skill": [0.5, 0.6, 0.4, 0.5, 0.4, 0.3],
+        }
+    )
+    assert not_applicable(results, "trust_in_coach") == ["b"]
+    assert not_applicable(results, "mean_skill") == []
+    assert not_applicable(results, "not_an_outcome") == []
+    sentence = not_applicable_sentence(results, ["mean_skill", "trust_in_coach"])
+    assert sentence.startswith("trust_in_coach does not apply to b (")
+    assert not_applicable_sentence(results, ["mean_skill"]) == ""

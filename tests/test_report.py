@@ -690,3 +690,39 @@ def test_figures_drawn_in_several_processes_are_all_saved_and_a_failure_is_an_er
     broken = [*entries, FigureEntry("broken", "", _broken_figure)]
     with pytest.raises(RuntimeError, match="saving the figures failed"):
         save_figures(broken, tmp_path / "bad", ["png"])
+
+
+GRID_WITH_PEERS = """# Where does a sponsored coach keep its trust?
+scenarios = ["top_down_internal", "peer_led"]
+replications = 2
+seed = 5
+steps = 8
+keep_steps = 0
+outcomes = ["trust_in_coach", "mean_skill"]
+
+[sweep]
+method = "factorial"
+[sweep.parameters]
+management_trust_scale = [0.3, 1.0]
+propensity_mean = [0.4, 0.6]
+"""
+
+
+def test_an_outcome_that_does_not_apply_gets_no_figure_and_one_sentence(tmp_path: Path) -> None:
+    """trust_in_coach under peer_led (no coach): no empty heatmap, no +nan winner map."""
+    exp = tmp_path / "grid.toml"
+    exp.write_text(GRID_WITH_PEERS, encoding="utf-8")
+    out = tmp_path / "out"
+    done = trustsim("sweep", str(exp), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    figures = {p.stem for p in (out / "figures").glob("*.png")}
+    assert "heatmap_trust_in_coach_top_down_internal" in figures
+    assert "heatmap_trust_in_coach_peer_led" not in figures
+    assert "winner_trust_in_coach" not in figures
+    assert {"heatmap_mean_skill_peer_led", "winner_mean_skill"} <= figures
+    text = (out / "report.md").read_text(encoding="utf-8")
+    sentence = "trust_in_coach does not apply to peer_led"
+    assert sentence in text
+    assert sentence in done.stdout
+    assert "n = 0 runs" not in text
+    assert "+nan" not in text
