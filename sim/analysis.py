@@ -299,6 +299,42 @@ def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
+# "First week that ..." outcomes: a run that never gets there by the horizon is censored
+# there (every run has the same horizon, so the censoring is administrative).
+CENSORED_OUTCOMES = ("time_to_competence",)
+
+
+def restricted(results: pd.DataFrame, outcomes: Sequence[str], steps: int) -> pd.DataFrame:
+    """Censored outcomes as restricted times: a run that never got there counts as `steps`.
+
+    The mean of min(T, horizon) is the restricted mean time up to the horizon, which a
+    Kaplan-Meier curve gives too; because every run is censored at the same horizon, it
+    is observed for every run, so paired differences and their tests stay valid. A mean
+    over only the runs that got there would be biased against the slower scenario.
+    """
+    todo = [o for o in outcomes if o in CENSORED_OUTCOMES and o in results]
+    if not todo or steps <= 0:
+        return results
+    return results.assign(**{o: results[o].astype(float).fillna(float(steps)) for o in todo})
+
+
+def censored_sentence(results: pd.DataFrame, outcomes: Sequence[str], steps: int) -> str:
+    """How many runs of each scenario never got there, for every censored outcome."""
+    parts = []
+    for outcome in outcomes:
+        if outcome not in CENSORED_OUTCOMES or outcome not in results or steps <= 0:
+            continue
+        counts = results.groupby("scenario", sort=False)[outcome].agg(
+            never=lambda v: int(v.isna().sum()), n="size"
+        )
+        listed = ", ".join(f"{s} {int(r.never)} of {int(r.n)}" for s, r in counts.iterrows())
+        parts.append(
+            f"{outcome}: runs that never got there by week {steps} (each counted as {steps}, "
+            f"so the means are restricted means up to week {steps}): {listed}"
+        )
+    return "; ".join(parts) + "." if parts else ""
+
+
 def not_applicable(results: pd.DataFrame, outcome: str) -> list[str]:
     """Scenarios for which an outcome does not apply: no run of theirs has a value.
 
@@ -383,6 +419,8 @@ def outcome_label(outcome: str, steps: int) -> str:
         return outcome
     if outcome.endswith("_avg"):
         return f"{outcome.removesuffix('_avg')} (mean over weeks 1-{steps})"
+    if outcome in CENSORED_OUTCOMES:
+        return f"{outcome} (restricted mean up to week {steps})"
     return f"{outcome} at week {steps}"
 
 
@@ -457,6 +495,7 @@ class Comparison:
     desc: pd.DataFrame
     pairs: pd.DataFrame
     points: dict[int, str]
+    censored: str = ""  # how many runs never reached a "first week that" outcome
 
     @classmethod
     def of(
@@ -472,10 +511,14 @@ class Comparison:
     ) -> Comparison:
         """Describe every scenario and compare the pairs (sweep points kept apart)."""
         labels = {o: outcome_label(o, steps) for o in outcomes}
+        censored = censored_sentence(results, outcomes, steps)
+        results = restricted(results, outcomes, steps)
         points = point_labels(results)
         desc = describe(results, outcomes)
         pairs = compare(results, outcomes, reference=reference, labels=labels, point_labels=points)
-        return cls(title, question, results, tuple(outcomes), steps, failed, desc, pairs, points)
+        return cls(
+            title, question, results, tuple(outcomes), steps, failed, desc, pairs, points, censored
+        )
 
     def tidy(self) -> pd.DataFrame:
         """One table: a row per scenario statistic and per pair."""
@@ -551,6 +594,8 @@ class Comparison:
             lines += ["## Per sweep point", "", to_markdown(self.per_point()), ""]
         if self.not_applicable_sentence():
             lines += [self.not_applicable_sentence(), ""]
+        if self.censored:
+            lines += [self.censored, ""]
         if self.missing_otherwise():
             lines += [
                 "Not compared where a scenario has no value (failed or unfinished runs): "

@@ -255,6 +255,63 @@ def time_series(
     return fig
 
 
+def survival(
+    results: pd.DataFrame,
+    outcome: str,
+    horizon: int,
+    colours: dict[str, str],
+    ax: Axes | None = None,
+    size: str = "slide",
+) -> Figure:
+    """Kaplan-Meier curves of a "first week that" outcome: the share of runs not there yet.
+
+    `results` holds the raw outcome (NaN: never got there by `horizon`, censored there);
+    the band is the 95% CI (scipy.stats.ecdf, Greenwood).
+    """
+    from scipy import stats  # imported here: scipy.stats takes 0.5 s to import
+
+    fig, ax = _axes(ax, size)
+    for scenario, rows in results.groupby("scenario", sort=False):
+        t = rows[outcome].astype(float).to_numpy()
+        if len(t) == 0:
+            continue
+        data = stats.CensoredData(
+            uncensored=t[~np.isnan(t)], right=np.full(np.isnan(t).sum(), horizon)
+        )
+        sf = stats.ecdf(data).sf
+        ci = sf.confidence_interval(0.95)
+        weeks = np.arange(horizon + 1)
+        c = colours[str(scenario)]
+        ls, lw = line_style(str(scenario), colours)
+        ax.fill_between(
+            weeks,
+            ci.low.evaluate(weeks),
+            ci.high.evaluate(weeks),
+            step="post",
+            color=c,
+            alpha=0.18,
+            lw=0,
+        )
+        never = int(np.isnan(t).sum())
+        ax.step(
+            weeks,
+            sf.evaluate(weeks),
+            where="post",
+            color=c,
+            lw=lw,
+            ls=ls,
+            label=f"{scenario} ({never} of {len(t)} never)",
+        )
+    ax.set_xlim(0, horizon)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("week")
+    ax.set_ylabel("share of runs not there yet")
+    _finish(ax, f"{short_label(outcome)}: Kaplan-Meier, 95% CI (censored at week {horizon})", size)
+    ax.grid(alpha=0.3)
+    _legend_outside(ax, size)
+    return fig
+
+
 def distributions(
     results: pd.DataFrame,
     outcome: str,

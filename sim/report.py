@@ -242,6 +242,8 @@ def build_figures(
     per-outcome figures) and the stylized facts (likewise).
     """
     outcomes = list(outcomes or comp.outcomes)
+    raw_results = results
+    results = analysis.restricted(results, outcomes, comp.steps)  # as the statistics count it
     names = list(dict.fromkeys(results["scenario"]))
     colours = plots.scenario_colours(names)
     swept = swept_parameters(runs)
@@ -276,6 +278,23 @@ def build_figures(
                     "scenario, with its 95% confidence band. Look for where the lines part and "
                     "whether the bands overlap.",
                     partial(plots.time_series, over, _base(outcome), colours, size=size),
+                )
+            )
+        if outcome in analysis.CENSORED_OUTCOMES and not swept and comp.steps > 0:
+            entries.append(
+                FigureEntry(
+                    f"survival_{outcome}",
+                    f"{nice}: the share of runs not there yet, week by week (Kaplan-Meier, 95% "
+                    f"CI); a run that never got there is censored at week {comp.steps}. Look "
+                    "for the curve that falls first, and at how many never got there.",
+                    partial(
+                        plots.survival,
+                        raw_results[raw_results["scenario"].isin(names)],
+                        outcome,
+                        comp.steps,
+                        colours,
+                        size=size,
+                    ),
                 )
             )
         if len(swept) == 1:
@@ -565,6 +584,8 @@ def build_report(
             rep.add("ul", sentences)
     if comp.not_applicable_sentence():
         rep.add("p", comp.not_applicable_sentence())
+    if comp.censored:
+        rep.add("p", comp.censored)
     if comp.missing_otherwise():
         rep.add(
             "p",

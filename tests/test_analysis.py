@@ -226,3 +226,29 @@ def test_an_outcome_does_not_apply_only_where_no_run_has_a_value() -> None:
     sentence = not_applicable_sentence(results, ["mean_skill", "trust_in_coach"])
     assert sentence.startswith("trust_in_coach does not apply to b (")
     assert not_applicable_sentence(results, ["mean_skill"]) == ""
+
+
+def test_time_to_competence_counts_runs_that_never_got_there_at_the_horizon() -> None:
+    """Never a mean over the runs that finished: that favours the slow scenario's lucky runs."""
+    from sim.analysis import Comparison
+
+    results = pd.DataFrame(
+        {
+            "scenario": ["fast"] * 4 + ["slow"] * 4,
+            "point": 0,
+            "replication": [0, 1, 2, 3] * 2,
+            "time_to_competence": [10, 12, 14, 16, 20, np.nan, np.nan, 30],
+        }
+    )
+    comp = Comparison.of(results, ["time_to_competence"], reference="fast", steps=104)
+    slow = comp.desc[comp.desc["scenario"] == "slow"].iloc[0]
+    assert slow["n"] == 4
+    assert slow["mean"] == pytest.approx((20 + 104 + 104 + 30) / 4)  # not (20 + 30) / 2
+    (pair,) = comp.pairs.itertuples()
+    assert pair.n == 4
+    assert pair.mean_diff == pytest.approx((20 - 10 + 104 - 12 + 104 - 14 + 30 - 16) / 4)
+    assert "restricted mean up to week 104" in pair.sentence
+    assert "at week 104" not in pair.sentence.replace("up to week 104", "")
+    assert "slow 2 of 4" in comp.censored
+    assert "fast 0 of 4" in comp.censored
+    assert comp.censored in comp.markdown()

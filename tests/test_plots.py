@@ -659,3 +659,16 @@ def test_plot_run_lines_are_the_run_measures() -> None:
     for ax in (ax_t, ax_s):
         assert ax.get_xlabel() == "week"
         assert "(0-1)" in ax.get_ylabel()
+
+
+def test_survival_curve_is_the_hand_computed_kaplan_meier() -> None:
+    """Times 2, 4, 4 and one never (censored at 10): S = 1, 3/4 from week 2, 1/4 from week 4."""
+    results = pd.DataFrame({"scenario": ["a"] * 4, "time_to_competence": [2.0, 4.0, np.nan, 4.0]})
+    fig = plots.survival(results, "time_to_competence", 10, {"a": "#0072B2"})
+    line = fig.axes[0].lines[0]
+    y = dict(zip(line.get_xdata(), line.get_ydata(), strict=True))
+    assert [y[w] for w in (0, 1, 2, 3, 4, 9, 10)] == pytest.approx(
+        [1, 1, 0.75, 0.75, 0.25, 0.25, 0.25]
+    )
+    assert "1 of 4 never" in line.get_label()
+    plt.close(fig)
