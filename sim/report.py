@@ -469,6 +469,55 @@ def _lines_by_second_parameter(
     )
 
 
+def structure_changes(runs: pd.DataFrame, swept: Sequence[str]) -> str:
+    """What the organization's make-up does across the sweep besides the swept factors.
+
+    More levels of hierarchy over the same members also split them into more, smaller
+    teams, each with its own coach: a sweep of levels changes those too. Said in one
+    sentence ("" when the make-up stays the same, or the runs are not the trust model's).
+    """
+    from sim.structure import build_organization
+
+    needed = {"members", "levels", "coach", "point"}
+    if not swept or not needed <= set(runs.columns):
+        return ""
+    rows = []
+    for _, run in runs.drop_duplicates("point").iterrows():
+        members, levels = int(run["members"]), int(run["levels"])
+        if members > 200_000:
+            return ""
+        org = build_organization(members, levels, external_coaches=run["coach"] == "external")
+        sizes = org.team_sizes()
+        lo, hi = int(sizes.min()), int(sizes.max())
+        rows.append(
+            {
+                "where": ", ".join(f"{p} = {run[p]}" for p in swept),
+                "team size": str(lo) if lo == hi else f"{lo}-{hi}",
+                "front-line teams": str(org.n_teams),
+                "managers": str(org.n_managers),
+                "coaches": str(org.n_teams if run["coach"] != "none" else 0),
+            }
+        )
+    table = pd.DataFrame(rows)
+    changing = [c for c in table.columns if c != "where" and table[c].nunique() > 1]
+    changing = [c for c in changing if c not in swept]
+    if not changing:
+        return ""
+    listed = table if len(table) <= 8 else table.iloc[:8]
+    parts = [
+        f"{c}: "
+        + ", ".join(f"{v} ({w})" for v, w in zip(listed[c], listed["where"], strict=True))
+        + (", ..." if len(table) > 8 else "")
+        for c in changing
+    ]
+    return (
+        f"Besides {', '.join(swept)}, the organization changes across the sweep, so an "
+        "effect of the swept factor includes these (a confound to keep in mind): "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 def _differing_parameters(
     runs: pd.DataFrame, names: list[str], skip: Sequence[str]
 ) -> pd.DataFrame:
@@ -548,6 +597,9 @@ def build_report(
         values = "; ".join(_swept_values(runs[p]) for p in swept)
         kind = "Sampled" if sensitivity is not None else "Swept"
         rep.add("p", f"{kind}, for every scenario: {values}.")
+        confound = structure_changes(runs, swept)
+        if confound:
+            rep.add("p", confound)
     if sensitivity is not None:
         _sensitivity_section(rep, sensitivity)
     if facts:

@@ -55,6 +55,16 @@ class Organization:
         """Number of front-line teams."""
         return len(self.team_manager)
 
+    def team_sizes(self) -> IntArray:
+        """People in each front-line team: its members and coach (not its manager)."""
+        in_team = (self.team >= 0) & (self.role != MANAGER) & ~self.external
+        return np.bincount(self.team[in_team], minlength=self.n_teams)
+
+    @property
+    def n_managers(self) -> int:
+        """Managers at every level."""
+        return int((self.role == MANAGER).sum())
+
     @property
     def n_staff(self) -> int:
         """Members and managers (everyone but external coaches)."""

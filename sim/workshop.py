@@ -433,9 +433,8 @@ def _drawing(state: TrustState) -> dict[str, Any]:
     week's node skill and edge trust, and the organization in words.
     """
     org, _net = state.org, state.net
-    in_team = (org.team >= 0) & (org.role != MANAGER) & ~org.external
-    sizes = np.bincount(org.team[in_team], minlength=org.n_teams)
-    managers = int((org.role == MANAGER).sum())
+    sizes = org.team_sizes()
+    managers = org.n_managers
     levels = org.levels
     teams = (
         f"{_count(org.n_members, 'person', 'people')} in {_count(org.n_teams, 'team')} of "

@@ -726,3 +726,19 @@ def test_an_outcome_that_does_not_apply_gets_no_figure_and_one_sentence(tmp_path
     assert sentence in done.stdout
     assert "n = 0 runs" not in text
     assert "+nan" not in text
+
+
+def test_a_sweep_of_levels_names_what_else_changes_with_them() -> None:
+    """Levels 1 to 4 over 48 members also change team size and the number of coaches."""
+    runs = pd.DataFrame(
+        {"point": [0, 1, 2, 3], "members": 48, "levels": [1, 2, 3, 4], "coach": "internal"}
+    )
+    text = report.structure_changes(runs, ["levels"])
+    assert text.startswith("Besides levels, the organization changes")
+    assert "team size: 48 (levels = 1), 6-7 (levels = 2), 4 (levels = 3), 3 (levels = 4)" in text
+    assert "coaches: 1 (levels = 1)" in text
+    assert "16 (levels = 4)" in text
+    same = runs.assign(levels=2, trust_gain=[0.1, 0.2, 0.3, 0.4])
+    assert report.structure_changes(same, ["trust_gain"]) == ""
+    none = runs.assign(coach="none")
+    assert "coaches" not in report.structure_changes(none, ["levels"])
