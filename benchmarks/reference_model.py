@@ -455,7 +455,7 @@ class ReferenceModel(mesa.Model):
     def _build_organization(self) -> None:
         """People, levels, bosses and teams (section 2, reused from sim.structure)."""
         p = self.params
-        org = build_organization(p.members, p.levels, external_coaches=p.coach == "external")
+        org = build_organization(p.members, p.levels, p.coach == "external", p.team_size, p.span)
         for i in range(org.n_people):
             if org.external[i]:
                 role = COACH

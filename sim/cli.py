@@ -139,7 +139,9 @@ def run_one(scenario: Scenario, seed: int, progress: bool, team_table: bool | No
     show = progress and sys.stderr.isatty()
     # A large organization shows its bar at once (its run takes a second or more); a
     # team's run is over before a bar would be worth drawing.
-    people = scenario.members + sum(level_sizes(scenario.members, scenario.levels))
+    people = scenario.members + sum(
+        level_sizes(scenario.members, scenario.levels, scenario.team_size, scenario.span)
+    )
     large = people >= 1000
     delay = 0.0 if large else 1.0
     with tqdm(total=scenario.steps, unit="week", disable=not show, delay=delay, leave=False) as bar:

@@ -199,7 +199,9 @@ class TrustState:
         """Build the organization, draw everyone's traits and initial trust (ODD section 5)."""
         self.params = p
         self.rngs = Streams(dict(zip(STREAMS, streams, strict=True)))
-        self.org = build_organization(p.members, p.levels, external_coaches=p.coach == "external")
+        self.org = build_organization(
+            p.members, p.levels, p.coach == "external", p.team_size, p.span
+        )
         n, k = self.org.n_people, p.topics
         self.n_staff = self.org.n_staff
         self.skill = np.zeros((n, k))

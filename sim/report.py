@@ -482,16 +482,20 @@ def structure_changes(runs: pd.DataFrame, swept: Sequence[str]) -> str:
     if not swept or not needed <= set(runs.columns):
         return ""
     rows = []
-    for _, run in runs.drop_duplicates("point").iterrows():
+    for _, run in runs.drop_duplicates("point").sort_values("point").iterrows():
         members, levels = int(run["members"]), int(run["levels"])
         if members > 200_000:
             return ""
-        org = build_organization(members, levels, external_coaches=run["coach"] == "external")
+        shape = [
+            None if k not in run or pd.isna(run[k]) else int(run[k]) for k in ("team_size", "span")
+        ]
+        org = build_organization(members, levels, run["coach"] == "external", *shape)
         sizes = org.team_sizes()
         lo, hi = int(sizes.min()), int(sizes.max())
         rows.append(
             {
                 "where": ", ".join(f"{p} = {run[p]}" for p in swept),
+                "members": str(members),
                 "team size": str(lo) if lo == hi else f"{lo}-{hi}",
                 "front-line teams": str(org.n_teams),
                 "managers": str(org.n_managers),

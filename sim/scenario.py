@@ -112,6 +112,22 @@ class Scenario(BaseModel):
         12, "front-line members (managers come on top)", "people", ge=2, le=100_000, group="org"
     )
     levels: int = _param(1, "levels of the management tree", "levels", ge=1, le=6, group="org")
+    team_size: int | None = _param(
+        None,
+        "members per front-line team (unset: the span rule); with span, members follows",
+        "people",
+        ge=1,
+        le=100_000,
+        group="org",
+    )
+    span: int | None = _param(
+        None,
+        "direct reports of each manager above the front line (unset: the span rule)",
+        "people",
+        ge=2,
+        le=1_000,
+        group="org",
+    )
     topics: int = _param(3, "skill topics", "topics", ge=1, le=20, group="org")
 
     # Initial state of people
@@ -420,6 +436,34 @@ class Scenario(BaseModel):
 
     events: tuple[Event, ...] = Field((), description="scheduled events")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _members_from_shape(cls, data: Any) -> Any:
+        """With team_size and span and no members: members = team_size x span ** (levels - 1)."""
+        if not isinstance(data, dict) or "members" in data:
+            return data
+        size, span, levels = data.get("team_size"), data.get("span"), data.get("levels", 1)
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in (size, span, levels)):
+            return {**data, "members": size * span ** (levels - 1)}
+        return data
+
+    @model_validator(mode="after")
+    def _shape_fits(self) -> Scenario:
+        """team_size and span fit members and levels (one sentence saying why not)."""
+        if self.team_size is not None and self.span is not None:
+            expected = self.team_size * self.span ** (self.levels - 1)
+            if self.members != expected:
+                raise ValueError(
+                    f"members = {self.members} does not fit team_size = {self.team_size}, "
+                    f"span = {self.span} and levels = {self.levels}, which make {expected}: "
+                    "leave members out (it follows) or change one of them"
+                )
+        if self.team_size is not None or self.span is not None:
+            from sim.structure import level_sizes
+
+            level_sizes(self.members, self.levels, self.team_size, self.span)
+        return self
+
     @model_validator(mode="after")
     def _beta_draws_possible(self) -> Scenario:
         """A Beta distribution needs variance below mean * (1 - mean)."""
@@ -434,8 +478,16 @@ class Scenario(BaseModel):
         return self
 
     def with_(self, **changes: Any) -> Scenario:
-        """A validated copy with some parameters changed."""
-        return scenario_from_dict({**self.model_dump(), **changes}, source="<keywords>")
+        """A validated copy with some parameters changed.
+
+        With team_size and span set (here or before), members follows them unless given
+        here: a sweep of levels at a fixed team size grows the organization.
+        """
+        base = self.model_dump()
+        shaped = all(changes.get(k, getattr(self, k)) is not None for k in ("team_size", "span"))
+        if shaped and "members" not in changes:
+            base.pop("members")
+        return scenario_from_dict({**base, **changes}, source="<keywords>")
 
     def parameters(self) -> dict[str, Any]:
         """The model parameters as a flat dict (no name, description or events)."""
@@ -443,7 +495,9 @@ class Scenario(BaseModel):
 
     def digest(self) -> str:
         """A short stable hash of everything that decides a run (not name or description)."""
-        data = self.model_dump(mode="json", exclude={"name", "description"})
+        # Unset shape parameters are left out: digests from before they existed still hold.
+        unset = {k for k in ("team_size", "span") if getattr(self, k) is None}
+        data = self.model_dump(mode="json", exclude={"name", "description", *unset})
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -71,8 +71,21 @@ class Organization:
         return int((~self.external).sum())
 
 
-def level_sizes(members: int, levels: int) -> list[int]:
-    """Managers per level, top first: span about ceil(members ** (1 / levels)) (docs/ODD.md)."""
+def level_sizes(
+    members: int, levels: int, team_size: int | None = None, span: int | None = None
+) -> list[int]:
+    """Managers per level, top first (docs/ODD.md, "Organization").
+
+    Unset team_size and span: the span rule, about ceil(members ** (1 / levels)). With
+    team_size, the front line has ceil(members / team_size) teams; with span (and no
+    team_size), span ** (levels - 1) teams; managers above report to one with `span`
+    direct reports (or the span rule over the teams when span is unset).
+
+    Raises:
+        ValueError: a shape the members cannot fill, in one sentence.
+    """
+    if team_size is not None or span is not None:
+        return _shaped_sizes(members, levels, team_size, span)
     span = math.ceil(members ** (1.0 / levels) - 1e-9)
     sizes = [1] * levels
     if levels > 1:
@@ -82,19 +95,54 @@ def level_sizes(members: int, levels: int) -> list[int]:
     return sizes
 
 
+def _shaped_sizes(members: int, levels: int, team_size: int | None, span: int | None) -> list[int]:
+    """level_sizes with team_size and/or span given."""
+    if levels == 1:
+        if team_size is not None and members > team_size:
+            raise ValueError(
+                f"levels = 1 puts all {members} members in one team, more than team_size = "
+                f"{team_size}: use more levels, or fewer members"
+            )
+        return [1]
+    teams = math.ceil(members / team_size) if team_size is not None else span ** (levels - 1)  # type: ignore[operator]
+    if teams > members:
+        raise ValueError(
+            f"{teams} front-line teams (span = {span}, levels = {levels}) need at least "
+            f"{teams} members, not {members}"
+        )
+    step = span if span is not None else math.ceil(teams ** (1.0 / (levels - 1)) - 1e-9)
+    sizes = [1] * levels
+    sizes[-1] = teams
+    for lvl in range(levels - 2, 0, -1):
+        sizes[lvl] = math.ceil(sizes[lvl + 1] / step)
+    if levels > 1 and sizes[1] > step:
+        raise ValueError(
+            f"{teams} front-line teams cannot report to one top manager through {levels} "
+            f"levels with span = {span}: use more levels or a larger span"
+        )
+    return sizes
+
+
 def _split_evenly(n_items: int, n_groups: int) -> IntArray:
     """Group of each of n_items, as evenly as possible (sizes differ by at most one)."""
     return (np.arange(n_items) * n_groups) // n_items
 
 
-def build_organization(members: int, levels: int, external_coaches: bool) -> Organization:
+def build_organization(
+    members: int,
+    levels: int,
+    external_coaches: bool,
+    team_size: int | None = None,
+    span: int | None = None,
+) -> Organization:
     """The management tree of docs/ODD.md: members split evenly into front-line teams.
 
     levels = 1: one manager and all members form one team. levels = L > 1: members are
     split as evenly as possible under front-line managers, who report upward with span
-    about ceil(members ** (1 / L)) up to one top manager.
+    about ceil(members ** (1 / L)) up to one top manager; or, when given, in teams of
+    team_size and with `span` direct reports per higher manager (level_sizes).
     """
-    sizes = level_sizes(members, levels)
+    sizes = level_sizes(members, levels, team_size, span)
     first = [members]
     for s in sizes[:-1]:
         first.append(first[-1] + s)

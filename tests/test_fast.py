@@ -62,6 +62,14 @@ def assert_same_run(scenario: Scenario, seed: int) -> None:
     )
 
 
+@pytest.mark.parametrize("levels", [1, 3])
+def test_a_shaped_organization(levels: int) -> None:
+    """team_size and span build the organization for both fronts alike."""
+    sc = preset("manager_sponsored", team_size=4, span=2, levels=levels, steps=20)
+    assert sc.members == 4 * 2 ** (levels - 1)
+    assert_same_run(sc, 3)
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_scenario_file(path: Path) -> None:
     scenario = load_scenario(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from itertools import combinations
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import kernels
+from sim.scenario import ScenarioError, preset
 from sim.structure import (
     COACH,
     MANAGER,
@@ -19,6 +21,7 @@ from sim.structure import (
     Organization,
     build_organization,
     contact_pairs,
+    level_sizes,
 )
 
 MEMBERS = 48
@@ -231,3 +234,52 @@ def test_out_edges():
     for g, r in enumerate(rows):
         expected = np.arange(net.indptr[r], net.indptr[r + 1])
         np.testing.assert_array_equal(edges[group == g], expected)
+
+
+@pytest.mark.parametrize("levels", range(1, 7))
+@pytest.mark.parametrize(("team_size", "span"), [(4, 2), (6, 3), (3, 5)])
+def test_team_size_and_span_give_the_shape_asked(levels: int, team_size: int, span: int) -> None:
+    """Teams of team_size, span reports per higher manager; members follows."""
+    sc = preset("top_down_internal", team_size=team_size, span=span, levels=levels)
+    assert sc.members == team_size * span ** (levels - 1)
+    org = build_organization(sc.members, sc.levels, False, sc.team_size, sc.span)
+    assert (org.team_sizes() == team_size).all()
+    assert org.n_teams == span ** (levels - 1)
+    for lvl in range(levels - 1):  # every manager above the front line has `span` reports
+        bosses = org.boss[(org.role == MANAGER) & (org.level == lvl + 1)]
+        assert (np.bincount(bosses)[bosses] == span).all()
+    assert ((org.role == MANAGER) & (org.level == 0)).sum() == 1
+
+
+def test_team_size_alone_splits_the_members_into_teams_of_that_size() -> None:
+    sc = preset("top_down_internal", members=48, levels=3, team_size=6)
+    org = build_organization(sc.members, sc.levels, False, sc.team_size, sc.span)
+    assert org.n_teams == 8
+    assert (org.team_sizes() == 6).all()
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"team_size": 4, "span": 3, "levels": 2, "members": 13}, "does not fit"),
+        ({"team_size": 4, "levels": 1, "members": 12}, "one team"),
+        ({"span": 2, "levels": 6, "members": 12}, "need at least 32 members"),
+        ({"span": 2, "levels": 2, "team_size": 0}, "team_size"),
+    ],
+)
+def test_a_shape_the_members_cannot_fill_is_one_sentence(changes: dict, says: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        preset("top_down_internal", **changes)
+    assert says in " ".join(err.value.lines)
+
+
+def test_unset_shape_keeps_every_digest_and_the_span_rule() -> None:
+    """Scenarios without team_size or span keep their digests and their organization."""
+    sc = preset("top_down_internal", members=48, levels=4)
+    assert level_sizes(48, 4) == level_sizes(48, 4, None, None)
+    assert "team_size" not in json.dumps(sc.model_dump(mode="json", exclude={"team_size"}))
+    assert sc.digest() == preset("top_down_internal", members=48, levels=4).digest()
+    shaped = sc.with_(team_size=3, span=2)
+    assert shaped.members == 3 * 2**3
+    assert shaped.digest() != sc.digest()
+    assert shaped.with_(levels=2).members == 6  # members follows a change of levels

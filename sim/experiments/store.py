@@ -313,7 +313,9 @@ def scenario_of_run(row: pd.Series) -> Scenario:
     data: dict[str, Any] = {"name": str(row["scenario"])}
     for name, info in parameters().items():
         value = row[name]
-        if info.annotation is bool:
+        if info.annotation == (int | None):  # an optional shape parameter (team_size, span)
+            value = None if value is None or pd.isna(value) else int(value)
+        elif info.annotation is bool:
             value = bool(value)
         elif info.annotation is int:
             value = int(value)
