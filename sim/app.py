@@ -113,6 +113,7 @@ def safely(action: Callable[..., None]) -> Callable[..., None]:
 def _changed(week: int | None = None) -> None:
     """The sides changed: clear the last problem; the player starts at `week` (or stays)."""
     problem.value = ""
+    notice.value = ""
     # -1: the player stays at its own week (it knows it better than the server does).
     start.value = (-1 if week is None else week, start.value[1] + 1)
 
@@ -135,6 +136,7 @@ def go_chapter(index: int) -> None:
     chapter.value = index
     fired.value = ()
     previous.value = None
+    revealed.value = revealed.value - {index}  # a chapter opened again asks again
     if index < SANDBOX:
         ch = CHAPTERS[index]
         left.value = _side(ch.left)
@@ -200,6 +202,7 @@ def fire(message: dict[str, Any]) -> None:
     weeks = current()[0].weeks
     if week >= weeks:
         raise ScenarioError(["The run is over: go back a few weeks to fire an event."])
+    _remember()  # the run before the event stays as the faint line
     fired.value = (*fired.value, SavedEvent(label=label, at=week + 1))
     cursor.value = week
     _changed(week)
@@ -233,8 +236,8 @@ def upload(file: dict[str, Any]) -> None:
     _remember()
     left.value = Side(key, sc)
     fired.value = ()
-    notice.value = f"Opened {name}: “{key}” is now on the left."
     _changed()
+    notice.value = f"Opened {name}: “{key}” is now on the left."
 
 
 def session() -> Session:
@@ -279,8 +282,8 @@ def load_session(name: str, data: bytes) -> None:
     guesses.value = dict(saved.guesses)
     previous.value = None
     cursor.value = 0
-    notice.value = f"Brought back the session saved in {name}."
     _changed(0)
+    notice.value = f"Brought back the session saved in {name}."
 
 
 # ------------------------------------------------------------------ components

@@ -66,7 +66,7 @@ REPLICATIONS = 50  # runs behind each band and each paired difference
 BAND_PEOPLE = 25_000  # people-runs a band may take: a large organization gets fewer runs
 NEGLIGIBLE = 0.02  # a change or difference smaller than this (on 0-1) is "about the same"
 HORIZON = 104  # weeks a side is played ahead (a scenario's own `steps` if shorter)
-MAX_PEOPLE = 30  # above this, a sample of people or one node per team is drawn
+MAX_PEOPLE = 20  # above this, a sample of people or one node per team is drawn
 SAMPLE = 16  # people drawn from a large team
 MAX_TEAMS = 36  # team nodes drawn from a large organization
 SIDE_COLOURS = (OKABE_ITO[0], OKABE_ITO[5])  # blue and vermilion: safe for colour-blindness
@@ -617,9 +617,12 @@ def paired(a: Played, b: Played, key: str) -> tuple[float, float, float, int]:
     """Mean of a - b over the paired replications' last week, its 95% CI, and the pairs used."""
     from sim.analysis import mean_ci
 
-    if len(a.finals[key]) != len(b.finals[key]) or a.seed != b.seed:
-        raise ValueError("paired runs need the same seed and number of replications")
-    d = a.finals[key] - b.finals[key]
+    if a.seed != b.seed or a.weeks != b.weeks:
+        return math.nan, math.nan, math.nan, 0  # not comparable (said by the callers)
+    # The replication seeds of fewer runs are the first of more (generate_state's words
+    # come in order), so a large organization's 5 runs pair with the first 5 of 50.
+    n = min(len(a.finals[key]), len(b.finals[key]))
+    d = a.finals[key][:n] - b.finals[key][:n]
     d = d[~np.isnan(d)]
     m, lo, hi = mean_ci(d)
     return m, lo, hi, len(d)
@@ -632,6 +635,11 @@ def compare_sentence(a: Played, b: Played, key: str) -> tuple[str, str]:
         ("left" | "right" | "same" | "does not apply", the sentence).
     """
     label = MEASURES_SHOWN[key].lower()
+    if a.weeks != b.weeks:
+        return "does not apply", (
+            f"The sides run for different numbers of weeks ({a.weeks} and {b.weeks}): "
+            "they are not compared week for week."
+        )
     m, lo, hi, n = paired(a, b, key)
     if n < 2 or math.isnan(lo):
         return "does not apply", (
@@ -670,6 +678,8 @@ def _signed(v: float) -> str:
 
 def paired_summary(a: Played, b: Played) -> list[str]:
     """Left minus right at the last week, per measure, over the paired replications."""
+    if a.weeks != b.weeks:
+        return [f"Not compared: the sides run for {a.weeks} and {b.weeks} weeks."]
     out = []
     for key, label in MEASURES_SHOWN.items():
         m, lo, hi, n = paired(a, b, key)
@@ -1065,7 +1075,7 @@ def picture_png(played: Sequence[Played], week: int, dpi: int = 150) -> bytes:
     )
     if events:
         handles.append(Line2D([], [], color="#444", ls=":", lw=1.5, label="an event"))
-    fig.legend(handles=handles, loc="outside lower center", fontsize=13, ncols=len(handles))
+    fig.legend(handles=handles, loc="outside lower center", fontsize=13, ncols=2)
     fig.suptitle(
         f"Trust in teams, week {week} of {played[0].weeks}", fontsize=20, x=0.01, ha="left"
     )

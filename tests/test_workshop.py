@@ -307,3 +307,21 @@ def paired_summary_of(a, b):
     from sim.workshop import paired_summary
 
     return paired_summary(a, b)
+
+
+def test_a_large_organization_beside_a_team_is_compared_over_its_fewer_runs(pair) -> None:
+    """10,000 people get 5 band runs: they pair with the first 5 of the team's 50."""
+    big = play(Side("large_org", LIB["large_org"][0].with_(steps=104)), 1, replications=5)
+    m, _lo, _hi, n = paired(big, pair[1], "mean_skill")
+    assert n == 5
+    expected = (big.finals["mean_skill"] - pair[1].finals["mean_skill"][:5]).mean()
+    assert m == pytest.approx(expected)
+    assert replication_seeds(1, 5) == replication_seeds(1, 50)[:5]
+
+
+def test_sides_of_different_lengths_are_not_compared(pair) -> None:
+    from sim.workshop import paired_summary
+
+    short = play(side("peer_led").__class__("peer_led", LIB["peer_led"][0].with_(steps=20)), 1)
+    assert compare_sentence(short, pair[1], "mean_skill")[0] == "does not apply"
+    assert paired_summary(short, pair[1]) == ["Not compared: the sides run for 20 and 104 weeks."]
