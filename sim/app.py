@@ -476,6 +476,18 @@ def Sandbox() -> None:
 
 
 @solara.component
+def OpenSession() -> None:
+    """In the story: bring back a saved session (the sandbox's zone also takes scenarios)."""
+    UploadZone(
+        label="Bring back a saved session (.json): click, or drop it here",
+        accept=".json",
+        limit=UPLOAD_LIMIT,
+        testid="open-session",
+        event_file=upload,
+    )
+
+
+@solara.component
 def Paired(played: list[Played]) -> None:
     """The sandbox's comparison: left minus right over the paired runs, per measure."""
     n = len(next(iter(played[0].finals.values())))
@@ -592,6 +604,7 @@ def Page() -> None:
                     solara.Text(notice.value, classes=["ts-small"])
                 if chapter.value < SANDBOX:
                     Story(played)
+                    OpenSession()
                 else:
                     Sandbox()
                     if len(played) > 1:

@@ -738,3 +738,19 @@ def test_the_app_listens_on_this_machine_only_unless_told(server: str) -> None:
             s.settimeout(3)
             with pytest.raises(OSError, match=r"refused|timed out"):
                 s.connect((outward, serving))
+
+
+def test_a_session_comes_back_from_the_story_page(page: Page) -> None:
+    """The facilitator opens tomorrow on chapter 1 and drops yesterday's file there."""
+    saved = (
+        '{"trustsim_session": 1, "chapter": 2, "left": {"key": "distrusted_management"}, '
+        '"right": {"key": "top_down_internal"}, "seed": 9}'
+    )
+    expect(page.get_by_test_id("open-session")).to_be_visible(timeout=SLOW)
+    page.get_by_test_id("open-session-input").set_input_files(
+        files=[payload("yesterday.json", saved.encode())]
+    )
+    expect(page.get_by_text("Brought back the session saved in yesterday.json.")).to_be_visible(
+        timeout=SLOW
+    )
+    expect(page.get_by_test_id("differences")).to_contain_text("(management_trust_scale): 0.2 vs 1")
