@@ -256,21 +256,20 @@ def build_figures(
     # A sensitivity design samples its points to estimate indices: its figures are the
     # indices (pooling thousands of points into distributions would say little). In a
     # validation experiment the scenarios play different parts: its figure is the facts.
-    all_results, all_runs, all_names, all_pairs = results, done_runs, names, comp.pairs
     for outcome in outcomes if sensitivity is None and not facts else ():
         nice = plots.short_label(outcome)
         # A scenario where the outcome does not apply gets no figure, line or cell for it.
-        absent = set(analysis.not_applicable(all_results, outcome))
-        names = [n for n in all_names if n not in absent]
-        if not names:
+        absent = set(analysis.not_applicable(results, outcome))
+        shown = [n for n in names if n not in absent]
+        if not shown:
             continue
-        results = all_results[~all_results["scenario"].isin(absent)]
-        done_runs = all_runs[~all_runs["scenario"].isin(absent)]
-        comp = dataclasses.replace(
-            comp, pairs=all_pairs[~(all_pairs["a"].isin(absent) | all_pairs["b"].isin(absent))]
+        o_results = results[~results["scenario"].isin(absent)]
+        o_runs = done_runs[~done_runs["scenario"].isin(absent)]
+        o_comp = dataclasses.replace(
+            comp, pairs=comp.pairs[~(comp.pairs["a"].isin(absent) | comp.pairs["b"].isin(absent))]
         )
         if not swept and not steps.empty and _base(outcome) in steps:
-            over = analysis.over_time(steps, done_runs, _base(outcome))
+            over = analysis.over_time(steps, o_runs, _base(outcome))
             entries.append(
                 FigureEntry(
                     f"time_{_base(outcome)}",
@@ -289,7 +288,7 @@ def build_figures(
                     "for the curve that falls first, and at how many never got there.",
                     partial(
                         plots.survival,
-                        raw_results[raw_results["scenario"].isin(names)],
+                        raw_results[raw_results["scenario"].isin(shown)],
                         outcome,
                         comp.steps,
                         colours,
@@ -298,7 +297,7 @@ def build_figures(
                 )
             )
         if len(swept) == 1:
-            table = analysis.by_parameter(results, done_runs, swept[0], outcome)
+            table = analysis.by_parameter(o_results, o_runs, swept[0], outcome)
             entries.append(
                 FigureEntry(
                     f"by_{swept[0]}_{outcome}",
@@ -309,7 +308,7 @@ def build_figures(
             )
         elif grid:  # a full two-parameter grid (a sampled design is shown as distributions)
             entries.extend(
-                _two_parameter(results, done_runs, comp, swept, outcome, names, colours, size)
+                _two_parameter(o_results, o_runs, o_comp, swept, outcome, shown, colours, size)
             )
         else:
             entries.append(
@@ -317,10 +316,10 @@ def build_figures(
                     f"distribution_{outcome}",
                     f"{nice} of every run, per scenario (box: quartiles and median). Look at the "
                     "overlap: a difference in means can hide a wide spread.",
-                    partial(plots.distributions, results, outcome, colours, size=size),
+                    partial(plots.distributions, o_results, outcome, colours, size=size),
                 )
             )
-            pairs = comp.pairs[comp.pairs["outcome"] == outcome]
+            pairs = o_comp.pairs[o_comp.pairs["outcome"] == outcome]
             if (pairs["n"] > 0).any():
                 entries.append(
                     FigureEntry(
@@ -331,8 +330,6 @@ def build_figures(
                         partial(plots.forest, pairs, outcome, colours, size=size),
                     )
                 )
-    results, done_runs, names = all_results, all_runs, all_names
-    comp = dataclasses.replace(comp, pairs=all_pairs)
     entries.extend(_sensitivity_figures(sensitivity, size))
     if facts:
         entries.append(
