@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.dynamics import TrustState
-from sim.fast import simulate
+from sim.fast import COLUMNS, simulate
 from sim.plots import OKABE_ITO
 from sim.scenario import (
     PRESETS,
@@ -341,7 +341,7 @@ class Played:
     low: dict[str, NDArray[np.float64]]  # 10th percentile of the replications, per week
     high: dict[str, NDArray[np.float64]]  # 90th percentile
     middle: dict[str, NDArray[np.float64]]  # median
-    finals: dict[str, NDArray[np.float64]]  # each replication's last week (paired by seed)
+    finals: dict[str, NDArray[np.float64]]  # each replication's last week as charted (paired)
     network: Network
     teams: str  # how the organization is made up, in words
 
@@ -352,9 +352,9 @@ def replication_seeds(seed: int, n: int = REPLICATIONS) -> list[int]:
     return [int(v) >> 1 for v in state]
 
 
-def _shown(table: NDArray[np.float64], columns: Sequence[str], key: str) -> NDArray[np.float64]:
+def _shown(table: NDArray[np.float64], key: str) -> NDArray[np.float64]:
     """A measure's column as the charts show it (silence as its 8-week rolling mean)."""
-    values = table[:, list(columns).index(key)].astype(float)
+    values = table[:, COLUMNS.index(key)].astype(float)
     window = SMOOTHED.get(key)
     if window and len(values) > 1:
         rolled = pd.Series(values[1:]).rolling(window, min_periods=1).mean()
@@ -370,8 +370,6 @@ def play(
     Raises:
         ScenarioError: the side's values do not make a valid scenario.
     """
-    from sim.fast import COLUMNS
-
     sc = side.scenario(events)
     frames: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
     drawing: dict[str, Any] = {}
@@ -384,16 +382,13 @@ def play(
     run = simulate(sc, seed, on_week=keep)
     # 50 runs of a team in a fraction of a second; an organization of 10,000 gets 5.
     replications = min(replications, max(5, BAND_PEOPLE // max(run.n_people, 1)))
-    lines = {k: _shown(run.table, COLUMNS, k) for k in MEASURES_SHOWN}
+    lines = {k: _shown(run.table, k) for k in MEASURES_SHOWN}
     reps = [simulate(sc, s).table for s in replication_seeds(seed, replications)]
-    stacked = {k: np.stack([_shown(t, COLUMNS, k) for t in reps]) for k in MEASURES_SHOWN}
+    stacked = {k: np.stack([_shown(t, k) for t in reps]) for k in MEASURES_SHOWN}
     with np.errstate(all="ignore"):
         low = {k: _nanquantile(v, 0.1) for k, v in stacked.items()}
         high = {k: _nanquantile(v, 0.9) for k, v in stacked.items()}
         middle = {k: _nanquantile(v, 0.5) for k, v in stacked.items()}
-    raw_finals = {
-        k: np.array([t[-1, list(COLUMNS).index(k)] for t in reps]) for k in MEASURES_SHOWN
-    }
     net: Network = drawing["network"]
     net.skill = [_rounded(f[0]) for f in frames]
     net.trust = [_rounded(f[1]) for f in frames]
@@ -408,7 +403,7 @@ def play(
         low=low,
         high=high,
         middle=middle,
-        finals=raw_finals,
+        finals={k: v[:, -1] for k, v in stacked.items()},  # as the charts show the last week
         network=net,
         teams=drawing["teams"],
     )

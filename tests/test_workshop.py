@@ -325,3 +325,16 @@ def test_sides_of_different_lengths_are_not_compared(pair) -> None:
     short = play(side("peer_led").__class__("peer_led", LIB["peer_led"][0].with_(steps=20)), 1)
     assert compare_sentence(short, pair[1], "mean_skill")[0] == "does not apply"
     assert paired_summary(short, pair[1]) == ["Not compared: the sides run for 20 and 104 weeks."]
+
+
+def test_the_paired_numbers_are_of_what_the_charts_show(pair) -> None:
+    """Silence is charted as its 8-week mean: its finals and band are that too."""
+    played = pair[0]
+    assert played.finals["silence_rate"][0] != pytest.approx(0.0)
+    inside = (played.finals["silence_rate"] >= played.low["silence_rate"][-1]) & (
+        played.finals["silence_rate"] <= played.high["silence_rate"][-1]
+    )
+    assert 0.7 <= inside.mean() <= 0.9
+    assert np.median(played.finals["silence_rate"]) == pytest.approx(
+        played.middle["silence_rate"][-1]
+    )
