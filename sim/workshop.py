@@ -35,7 +35,6 @@ from sim.dynamics import TrustState
 from sim.fast import COLUMNS, simulate
 from sim.plots import OKABE_ITO
 from sim.scenario import (
-    PRESETS,
     Event,
     Scenario,
     ScenarioError,
@@ -912,12 +911,6 @@ def csv_text(played: Sequence[Played], week: int | None = None) -> str:
 
 def _csv_number(v: float) -> str:
     return "" if math.isnan(v) else f"{v:.6g}"
-
-
-def presets_and_library() -> list[str]:
-    """The scenario names a trainer can choose from, the library's first."""
-    names = [p.stem for p in sorted(LIBRARY.glob("*.toml"))]
-    return names + [p for p in PRESETS if p not in names]
 
 
 # ---------------------------------------------------------------------- the page
