@@ -31,6 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim import plots
 from sim.dynamics import TrustState
 from sim.fast import COLUMNS, simulate
 from sim.plots import OKABE_ITO
@@ -43,6 +44,7 @@ from sim.scenario import (
     load_scenario_text,
     parameters,
 )
+from sim.snapshots import network_snapshot
 from sim.structure import COACH, MANAGER
 
 __all__ = [
@@ -466,7 +468,11 @@ def _people_view(state: TrustState, people: NDArray[np.int64]) -> dict[str, Any]
     index[people] = np.arange(len(people))
     once = (net.src < net.dst) & (index[net.src] >= 0) & (index[net.dst] >= 0)
     src, dst, rev = net.src[once], net.dst[once], net.rev[once]
-    x, y = _people_layout(org, people)
+    # The report's layout: each team on its circle, its manager in the middle.
+    nodes, _ = network_snapshot(state, 0)
+    pos = plots.team_layout(nodes[nodes["node"].isin(people)])
+    x = [round(pos[int(p)][0], 3) for p in people]
+    y = [round(pos[int(p)][1], 3) for p in people]
     shape = [
         "diamond"
         if org.external[p]
@@ -503,31 +509,6 @@ def _people_view(state: TrustState, people: NDArray[np.int64]) -> dict[str, Any]
         edges=[(int(index[a]), int(index[b])) for a, b in zip(src, dst, strict=True)],
     )
     return {"network": network, "measure": measure}
-
-
-def _people_layout(org: Any, people: NDArray[np.int64]) -> tuple[list[float], list[float]]:
-    """Each team on its circle, its manager in the middle; managers above in rows."""
-    teams = sorted({int(org.team[p]) for p in people if org.team[p] >= 0})
-    cols = max(1, math.ceil(math.sqrt(len(teams))))
-    pos: dict[int, tuple[float, float]] = {}
-    for k, t in enumerate(teams):
-        cx, cy = 3.0 * (k % cols), -3.0 * (k // cols)
-        ring = [p for p in people if org.team[p] == t and org.role[p] != MANAGER]
-        for m, p in enumerate(ring):
-            angle = 2 * math.pi * m / max(len(ring), 1) + math.pi / 2
-            pos[int(p)] = (cx + math.cos(angle), cy + math.sin(angle))
-        for p in people:
-            if org.team[p] == t and org.role[p] == MANAGER:
-                pos[int(p)] = (cx, cy)
-    upper = sorted((int(org.level[p]), int(p)) for p in people if int(p) not in pos)
-    width = 3.0 * (cols - 1)
-    levels = sorted({lv for lv, _ in upper})
-    for lv in levels:
-        row = [p for level, p in upper if level == lv]
-        xs = np.linspace(0, width, len(row) + 2)[1:-1] if len(row) > 1 else [width / 2]
-        for xpos, p in zip(xs, row, strict=True):
-            pos[p] = (float(xpos), 1.8 + 1.2 * (len(levels) - levels.index(lv)))
-    return [round(pos[int(p)][0], 3) for p in people], [round(pos[int(p)][1], 3) for p in people]
 
 
 def _team_view(state: TrustState) -> dict[str, Any]:
