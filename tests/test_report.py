@@ -720,6 +720,7 @@ def test_an_outcome_that_does_not_apply_gets_no_figure_and_one_sentence(tmp_path
     assert "heatmap_trust_in_coach_peer_led" not in figures
     assert "winner_trust_in_coach" not in figures
     assert {"heatmap_mean_skill_peer_led", "winner_mean_skill"} <= figures
+    assert {"network_top_down_internal", "network_peer_led"} <= figures  # on mean_skill
     text = (out / "report.md").read_text(encoding="utf-8")
     sentence = "trust_in_coach does not apply to peer_led"
     assert sentence in text

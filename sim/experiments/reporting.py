@@ -35,9 +35,14 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.Net
         return out  # networks are the trust model's
     if "sensitivity" in experiment_file(tables.manifest):
         return out  # a sampled design: its median run sits at a random point
-    outcome = tables.outcomes[0]
     for scenario in tables.scenarios[:max_scenarios]:
-        run_id = report.median_run(tables.results, scenario, outcome)
+        # The median on the first outcome that applies here (trust_in_coach does not
+        # apply without a coach: that scenario's network is drawn on the next outcome).
+        found = (
+            (outcome, report.median_run(tables.results, scenario, outcome))
+            for outcome in tables.outcomes
+        )
+        outcome, run_id = next(((o, r) for o, r in found if r is not None), ("", None))
         if run_id is None:
             continue
         row = tables.runs[tables.runs["run_id"] == run_id].iloc[0]
