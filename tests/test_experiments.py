@@ -595,3 +595,22 @@ def test_another_model_without_outcomes_is_compared_on_its_own_outcome(tmp_path:
     text = write_comparison(out)
     assert "code_knowledge" in text
     assert "mean_skill" not in text
+
+
+def test_batches_hold_short_runs_together_and_long_runs_alone(tmp_path: Path) -> None:
+    from sim.experiments.runner import BATCH_WORK, _batches, _work
+
+    text = 'scenarios = ["peer_led"]\nreplications = 1000\nseed = 1\noutcomes = ["mean_skill"]\n'
+    short = expand(load_experiment(write(tmp_path / "short.toml", text)), range(1000))
+    long = expand(
+        load_experiment(
+            write(tmp_path / "long.toml", text + "[sweep.parameters]\nmembers = [2000]\n")
+        ),
+        range(5),
+    )
+    specs = short + long
+    batches = list(_batches(specs, workers=2))
+    assert [s for b in batches for s in b] == specs  # every run once, in order
+    assert max(len(b) for b in batches) == 64  # short runs: 64 to a batch, not 16
+    assert all(sum(_work(s) for s in b) <= BATCH_WORK for b in batches if len(b) > 1)
+    assert [len(b) for b in batches[-5:]] == [1] * 5  # a 2000-member run goes alone

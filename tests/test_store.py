@@ -556,7 +556,8 @@ def _processes_naming(text: str) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
 def test_kill_9_of_a_two_worker_sweep_leaves_no_worker_behind(tmp_path: Path) -> None:
-    path = write(tmp_path / "kill.toml", KILL)
+    # Two workers get through KILL's 400 runs in a third of a second: ten times as many.
+    path = write(tmp_path / "kill.toml", KILL.replace("replications = 200", "replications = 2000"))
     out = tmp_path / "two_workers"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out), "--workers", "2"],

@@ -129,19 +129,40 @@ class RunReport:
         )
 
 
+BATCH_WORK = 64.0  # a batch's work at most, in runs of 12 members for 104 weeks (~0.1 s)
+
+
+def _work(spec: RunSpec) -> float:
+    """A run's work, in runs of 12 members for 104 weeks (about 1.5 ms on the fast path).
+
+    Members times weeks: a rough measure, but the right order of magnitude. A model
+    without members and weeks counts as 4 (its batches hold 16 runs, as they did).
+    """
+    members, steps = getattr(spec.scenario, "members", None), getattr(spec.scenario, "steps", None)
+    if not isinstance(members, int) or not isinstance(steps, int):
+        return 4.0
+    return members * steps / (12 * 104)
+
+
 def _batches(specs: Sequence[RunSpec], workers: int) -> Iterator[list[RunSpec]]:
     """Batches that shrink as the work runs out (guided scheduling).
 
-    A batch is a quarter of each worker's share of what is left, at most 16 runs: big
-    batches keep a short run's overhead small, and the last ones are single runs, so
-    at the end no worker waits long for another. Workers take batches in this order.
+    A batch is a quarter of each worker's share of the runs left, and at most
+    BATCH_WORK of work: short runs go in batches of up to 64 (a batch costs the runner
+    a commit and a round trip to a worker), a long run goes alone (a kill loses at most
+    the batches in flight), and the last batches are single runs, so at the end no
+    worker waits long for another. Workers take batches in this order.
     """
     start = 0
     while start < len(specs):
         left = len(specs) - start
-        size = max(1, min(16, math.ceil(left / (max(workers, 1) * 4))))
-        yield list(specs[start : start + size])
-        start += size
+        size = max(1, math.ceil(left / (max(workers, 1) * 4)))
+        end, work = start + 1, _work(specs[start])
+        while end < start + size and work + _work(specs[end]) <= BATCH_WORK:
+            work += _work(specs[end])
+            end += 1
+        yield list(specs[start:end])
+        start = end
 
 
 class _Backend:
@@ -228,16 +249,18 @@ class _Backend:
                 for fut in pending:
                     fut.cancel()
         else:
-            # In this process: store what is done every 16 runs or half a second, so
-            # that short runs are stored in batches and a kill loses little of long ones.
+            # In this process: store what is done every BATCH_WORK of work or half a
+            # second, so that short runs are stored in batches and a kill loses little
+            # of long ones.
             described: dict[int, tuple[str, dict[str, Any]]] = {}
             done: list[RunResult] = []
-            since = time.perf_counter()
+            since, work = time.perf_counter(), 0.0
             for spec in (s for b in batches for s in b):
                 done += run_batch([spec], keep, run_fn, described)
-                if len(done) >= 16 or time.perf_counter() - since >= 0.5:
+                work += _work(spec)
+                if work >= BATCH_WORK or time.perf_counter() - since >= 0.5:
                     yield done
-                    done, since = [], time.perf_counter()
+                    done, since, work = [], time.perf_counter(), 0.0
             if done:
                 yield done
 
@@ -394,6 +417,7 @@ def _write_manifest(
     started: str,
     ended: str | None,
     report: RunReport | None,
+    commit: str | None,
 ) -> None:
     manifest = {
         "experiment": exp.name,
@@ -409,7 +433,7 @@ def _write_manifest(
         "command": _command(exp, overrides),
         "seed": exp.seed,
         "outcomes": list(exp.outcomes),  # as resolved: a file may leave them to the model
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "versions": _versions(),
         "platform": platform.platform(),
         "started": started,
@@ -487,7 +511,8 @@ def run(
     folder = Path(out) if out is not None else Path("results") / exp.name
     plan = _plan(exp)
     overrides = {"replications": replications, "steps": steps, "samples": samples}
-    notes = _check_resume(folder, plan, exp, overrides, resume)
+    commit = _git_commit()  # once: the code that runs this sweep does not change under it
+    notes = _check_resume(folder, plan, exp, overrides, resume, commit)
     workers = workers or (multiprocessing.cpu_count() if client is None and not scheduler else 1)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     model = exp.kind
@@ -496,7 +521,7 @@ def run(
         workers, scheduler, client, warm
     )  # first: a failed connection stores nothing
     store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
-    _write_manifest(folder, exp, plan, overrides, started, None, None)
+    _write_manifest(folder, exp, plan, overrides, started, None, None, commit)
     report = RunReport(folder=folder, notes=notes)
     show = sys.stderr.isatty() if progress is None else progress
     clock = time.perf_counter()
@@ -509,7 +534,7 @@ def run(
         backend.close()
         report.seconds = time.perf_counter() - clock
         ended = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        _write_manifest(folder, exp, plan, overrides, started, ended, report)
+        _write_manifest(folder, exp, plan, overrides, started, ended, report, commit)
         store.close()
     return report
 
@@ -520,6 +545,7 @@ def _check_resume(
     exp: Experiment,
     overrides: dict[str, int | None],
     resume: bool,
+    commit: str | None,
 ) -> list[str]:
     """Refuse to add to a store whose runs this experiment would not compute; return notes.
 
@@ -555,7 +581,6 @@ def _check_resume(
             ]
         )
     notes = []
-    commit = _git_commit()
     if manifest.get("git_commit") != commit:
         notes.append(
             f"these results were started at commit {manifest.get('git_commit')}; this sweep "

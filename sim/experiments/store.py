@@ -87,6 +87,10 @@ class ResultsStore:
         )
         self._ids: set[str] | None = None
         self.db = sqlite3.connect(self.path, timeout=30)
+        # 16 kB pages: a run's block of 105 weeks (13 kB) fits in one page, and storing
+        # it costs half what it costs in 4 kB pages with their overflow chain (the file
+        # is a fifth larger). Set before the file has tables; an existing store keeps its own.
+        self.db.execute("PRAGMA page_size=16384")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.step_rows = False  # True: a store of before 2026-12-02, one SQL row per step
