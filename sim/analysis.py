@@ -11,7 +11,8 @@ import itertools
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,25 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return out.tolist()
 
 
+def p_floor(n: int, m: int) -> float:
+    """The smallest p a family of m paired comparisons of n pairs each can reach after Holm.
+
+    The exact two-sided Wilcoxon signed-rank p of n pairs is at least 2 / 2**n (every
+    difference of one sign); Holm multiplies the smallest p of a family by m.
+    """
+    if n < 1 or m < 1:
+        return math.nan
+    return min(1.0, m * 2.0 ** (1 - n))
+
+
+def replications_for_floor(m: int, alpha: float = 0.05) -> int:
+    """The fewest pairs with which one of m comparisons can reach p < alpha after Holm."""
+    n = 1
+    while p_floor(n, max(m, 1)) >= alpha:
+        n += 1
+    return n
+
+
 def describe(
     results: pd.DataFrame, outcomes: Sequence[str], by: Sequence[str] = ("scenario",)
 ) -> pd.DataFrame:
@@ -152,7 +172,8 @@ def paired_differences(results: pd.DataFrame, a: str, b: str, outcome: str) -> p
     return both
 
 
-def _wilcoxon(diff: np.ndarray) -> float:
+def wilcoxon_p(diff: np.ndarray) -> float:
+    """Two-sided Wilcoxon signed-rank p of paired differences (1 when all are 0)."""
     if len(diff) < 2 or np.all(diff == 0):
         return 1.0 if len(diff) else math.nan
     from scipy import stats  # imported here: scipy.stats takes 0.5 s to import
@@ -201,13 +222,14 @@ def compare(
                         "mean_diff": float(diff.mean()) if len(diff) else math.nan,
                         "ci_low": low,
                         "ci_high": high,
-                        "p_wilcoxon": _wilcoxon(diff),
+                        "p_wilcoxon": wilcoxon_p(diff),
                         "a12": a12(va, vb),
                         "cohens_d": cohens_d(va, vb),
                     }
                 )
         for row, adj in zip(block, holm([r["p_wilcoxon"] for r in block]), strict=True):
             row["p_holm"] = adj
+            row["p_floor"] = p_floor(int(row["n"]), len(block))
             label = (labels or {}).get(outcome, outcome)
             where = (point_labels or {}).get(int(row["point"]))  # type: ignore[call-overload]
             row["sentence"] = sentence(row, f"{label} at {where}" if where else label)
@@ -225,14 +247,24 @@ def compare(
         "a12",
         "cohens_d",
         "p_holm",
+        "p_floor",
         "sentence",
     ]
     return pd.DataFrame(rows, columns=columns)  # the columns even with one scenario (no pairs)
 
 
+TOO_FEW = "too few runs to tell"
+
+
 def verdict(row: dict[str, object] | pd.Series) -> str:
-    """The verdict of a comparison row: higher, lower, or no clear difference (Holm p < 0.05)."""
+    """The verdict of a comparison row: higher, lower, or no clear difference (Holm p < 0.05).
+
+    A comparison whose p cannot go below 0.05 at all (too few pairs for its family,
+    see p_floor) is "too few runs to tell", not "no clear difference".
+    """
     p, diff = float(row["p_holm"]), float(row["mean_diff"])  # type: ignore[arg-type]
+    if float(row.get("p_floor", math.nan)) >= 0.05:  # type: ignore[arg-type]
+        return TOO_FEW
     if math.isnan(p) or math.isnan(diff) or p >= 0.05:
         return "no clear difference"
     return "higher" if diff > 0 else "lower"
@@ -245,7 +277,8 @@ def p_text(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _fmt(x: float) -> str:
+def signed(x: float) -> str:
+    """A difference with its sign: "+0.031", "-0.0004", "n/a"."""
     if math.isnan(x):
         return "n/a"
     return f"{x:+.3f}" if abs(x) >= 0.001 or x == 0 else f"{x:+.2g}"
@@ -263,8 +296,13 @@ def sentence(row: dict[str, object], label: str | None = None) -> str:
     if math.isnan(diff):
         return f"{row['a']} vs {row['b']}, {label}: no paired runs"
     return (
-        f"{row['a']} vs {row['b']}, {label}: {_fmt(diff)} [{_fmt(low)}, {_fmt(high)}], "
+        f"{row['a']} vs {row['b']}, {label}: {signed(diff)} [{signed(low)}, {signed(high)}], "
         f"A12 = {a:.2f}, {p_text(p)} (Holm): {verdict(row)}"
+        + (
+            f" (with {row['n']} pairs, p after Holm cannot go below {float(row['p_floor']):.2g})"  # type: ignore[arg-type]
+            if verdict(row) == TOO_FEW
+            else ""
+        )
     )
 
 
@@ -333,6 +371,57 @@ def censored_sentence(results: pd.DataFrame, outcomes: Sequence[str], steps: int
             f"so the means are restricted means up to week {steps}): {listed}"
         )
     return "; ".join(parts) + "." if parts else ""
+
+
+def censored_times(values: pd.Series, steps: int) -> Any:
+    """A censored outcome's values as scipy's CensoredData: NaN is "not there by `steps`"."""
+    from scipy import stats
+
+    v = values.astype(float).to_numpy()
+    return stats.CensoredData(
+        uncensored=v[~np.isnan(v)], right=np.full(int(np.isnan(v).sum()), steps)
+    )
+
+
+def logrank_sentences(
+    results: pd.DataFrame, outcomes: Sequence[str], steps: int, reference: str | None = None
+) -> list[str]:
+    """A log-rank test of every pair's curves, per censored outcome and sweep point.
+
+    `results` are the runs as stored (NaN: never got there). The test treats the two
+    samples as independent; paired by seed they are positively correlated, which makes
+    it conservative. The paired statistics above test the restricted means.
+    """
+    from scipy import stats
+
+    out = []
+    names = list(dict.fromkeys(results["scenario"]))
+    pairs = (
+        [(s, reference) for s in names if s != reference]
+        if reference is not None
+        else list(itertools.combinations(names, 2))
+    )
+    labels = point_labels(results)
+    for outcome in outcomes:
+        if outcome not in CENSORED_OUTCOMES or outcome not in results or steps <= 0:
+            continue
+        for point, at in results.groupby("point", sort=True):
+            label = labels.get(int(str(point)))
+            where = f" at {label}" if label else ""
+            for a, b in pairs:
+                va = at.loc[at["scenario"] == a, outcome]
+                vb = at.loc[at["scenario"] == b, outcome]
+                if va.notna().sum() + vb.notna().sum() == 0 or va.empty or vb.empty:
+                    continue  # nobody got there in either: nothing to tell apart
+                p = float(
+                    stats.logrank(censored_times(va, steps), censored_times(vb, steps)).pvalue
+                )
+                out.append(
+                    f"{a} vs {b}, {outcome}{where}: log-rank {p_text(p)} "
+                    f"({int(va.notna().sum())} of {len(va)} and {int(vb.notna().sum())} of "
+                    f"{len(vb)} runs got there by week {steps})"
+                )
+    return out
 
 
 def not_applicable(results: pd.DataFrame, outcome: str) -> list[str]:
@@ -448,15 +537,9 @@ def tally(pairs: pd.DataFrame) -> pd.DataFrame:
     for col in ("higher", "lower", "no clear difference"):
         if col not in table:
             table[col] = 0
-    table = table[["outcome", "a", "b", "higher", "lower", "no clear difference"]]
-    table.columns = [
-        "outcome",
-        "a",
-        "b",
-        "points a higher",
-        "points a lower",
-        "no clear difference",
-    ]
+    kept = ["higher", "lower", "no clear difference", *([TOO_FEW] if TOO_FEW in table else [])]
+    table = table[["outcome", "a", "b", *kept]]
+    table.columns = ["outcome", "a", "b", "points a higher", "points a lower", *kept[2:]]
     return table
 
 
@@ -482,6 +565,21 @@ METHODS = (
 )
 
 
+INTERACTIONS = (
+    "How each pair's paired difference changes along a factor, the other factors held "
+    "where stated: the change from the factor's lowest level to another (a difference of "
+    "differences, paired by seed), with a 95% bootstrap CI over the seeds and Wilcoxon's "
+    "p with Holm's correction across the contrasts of each outcome."
+)
+
+
+LOGRANK = (
+    "The Kaplan-Meier curves of each pair compared by a log-rank test (scipy.stats.logrank; "
+    "it takes the two samples as independent, which paired seeds are not, so it is "
+    "conservative; no Holm correction):"
+)
+
+
 @dataclass
 class Comparison:
     """An experiment's statistics: per scenario (desc) and per pair (pairs)."""
@@ -496,6 +594,8 @@ class Comparison:
     pairs: pd.DataFrame
     points: dict[int, str]
     censored: str = ""  # how many runs never reached a "first week that" outcome
+    interactions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    logrank: list[str] = field(default_factory=list)  # censored outcomes' curves, per pair
 
     @classmethod
     def of(
@@ -512,19 +612,34 @@ class Comparison:
         """Describe every scenario and compare the pairs (sweep points kept apart)."""
         labels = {o: outcome_label(o, steps) for o in outcomes}
         censored = censored_sentence(results, outcomes, steps)
+        logrank = logrank_sentences(results, outcomes, steps, reference)
         results = restricted(results, outcomes, steps)
         points = point_labels(results)
         desc = describe(results, outcomes)
         pairs = compare(results, outcomes, reference=reference, labels=labels, point_labels=points)
+        from sim.contrasts import interactions  # it builds on this module
+
         return cls(
-            title, question, results, tuple(outcomes), steps, failed, desc, pairs, points, censored
+            title,
+            question,
+            results,
+            tuple(outcomes),
+            steps,
+            failed,
+            desc,
+            pairs,
+            points,
+            censored,
+            interactions(results, outcomes, reference=reference, labels=labels),
+            logrank,
         )
 
     def tidy(self) -> pd.DataFrame:
         """One table: a row per scenario statistic and per pair."""
-        return pd.concat(
-            [self.desc.assign(kind="scenario"), self.pairs.assign(kind="pair")], ignore_index=True
-        )
+        parts = [self.desc.assign(kind="scenario"), self.pairs.assign(kind="pair")]
+        if len(self.interactions):
+            parts.append(self.interactions.assign(kind="interaction"))
+        return pd.concat(parts, ignore_index=True)
 
     def summary_line(self) -> str:
         """How many runs, scenarios, points; what was measured when."""
@@ -563,6 +678,28 @@ class Comparison:
         """Outcomes some scenario has no value for (e.g. trust_in_coach without a coach)."""
         return sorted(set(self.pairs.loc[self.pairs["n"] == 0, "outcome"]))
 
+    def power_sentence(self) -> str:
+        """What the design can show: the smallest p after Holm, the CIs' width ("" if no pairs)."""
+        compared = self.pairs[self.pairs["n"] > 0]
+        if compared.empty:
+            return ""
+        n = int(compared["n"].min())
+        family = int(compared.groupby("outcome").size().max())
+        floor = p_floor(n, family)
+        half = float(((compared["ci_high"] - compared["ci_low"]) / 2).median())
+        can = (
+            f"so no comparison can be told apart: {replications_for_floor(family)} "
+            "replications or more can"
+            if floor >= 0.05
+            else "low enough to show a difference"
+        )
+        return (
+            f"Power: with {n} pairs per comparison and {family} comparisons per outcome, the "
+            f"smallest p any comparison can reach after Holm's correction is {floor:.2g}, "
+            f"{can}. The paired differences' 95% CIs are +/-{half:.3g} wide (median); they "
+            f"narrow like 1/sqrt(n): halving them takes about {4 * n} replications."
+        )
+
     def not_applicable_sentence(self) -> str:
         """Where each outcome does not apply, in one sentence ("" if it applies everywhere)."""
         return not_applicable_sentence(self.results, self.outcomes)
@@ -590,12 +727,19 @@ class Comparison:
             lines += ["## Where each wins", "", to_markdown(tally(self.pairs)), ""]
         if len(self.pairs):
             lines += ["## Paired differences", "", *(f"- {s}" for s in self.sentences()), ""]
+        if self.power_sentence():
+            lines += [self.power_sentence(), ""]
+        if len(self.interactions):
+            lines += ["## Interactions", "", INTERACTIONS, ""]
+            lines += [f"- {s}" for s in self.interactions["sentence"]] + [""]
         elif 0 < len(self.points) <= 60:  # one scenario over a sweep: point by point
             lines += ["## Per sweep point", "", to_markdown(self.per_point()), ""]
         if self.not_applicable_sentence():
             lines += [self.not_applicable_sentence(), ""]
         if self.censored:
             lines += [self.censored, ""]
+        if self.logrank:
+            lines += [LOGRANK, "", *(f"- {s}" for s in self.logrank), ""]
         if self.missing_otherwise():
             lines += [
                 "Not compared where a scenario has no value (failed or unfinished runs): "

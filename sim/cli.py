@@ -323,6 +323,12 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
                     f"last week ({horizon}), so it never happens",
                     file=sys.stderr,
                 )
+    # Before a fresh sweep starts; beside the notes after one that resumes (a refused
+    # resume says only why).
+    power = _power_warning(exp, args.replications)
+    fresh = not (Path(args.out) if args.out else Path("results") / exp.name).exists()
+    if power and fresh:
+        print(f"warning: {power}", file=sys.stderr)
     report = run(
         exp,
         out=args.out,
@@ -342,6 +348,8 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         after = (done, time.perf_counter() - began) if done else None
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
+    if power and not fresh:
+        print(f"warning: {power}", file=sys.stderr)
     print(report.line(exp.name, after))
     if report.interrupted:
         print(
@@ -350,6 +358,35 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         )
         return 130
     return 1 if report.failed else 0
+
+
+def _power_warning(exp: Experiment, replications: int | None) -> str:
+    """A warning when no paired comparison of the design can reach p < 0.05 after Holm.
+
+    Each outcome's comparisons are one family: every pair of scenarios (or each against
+    the reference) at every sweep point. A sensitivity design is read by its indices.
+    """
+    from sim.analysis import p_floor, replications_for_floor
+    from sim.experiments import expand
+
+    if exp.sensitivity is not None or exp.validation is not None:
+        return ""
+    k = len(exp.scenarios)
+    pairs = k - 1 if exp.reference else k * (k - 1) // 2
+    if not pairs:
+        return ""
+    family = pairs * (len(expand(exp, range(1))) // k)
+    reps = exp.replications
+    n = replications or (reps.count if reps.count is not None else reps.min)
+    floor = p_floor(n, family)
+    if floor < 0.05:
+        return ""
+    need = replications_for_floor(family)
+    return (
+        f"{exp.path or exp.name}: with {n} replications no paired difference can reach "
+        f"p < 0.05 after Holm's correction across the {family} comparisons of each outcome "
+        f"(the smallest possible p is {floor:.2g}); {need} replications or more can"
+    )
 
 
 def _analysis_files(exp: Experiment) -> tuple[str, ...]:

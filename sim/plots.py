@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # files, not windows: this runs on servers and in CI
 
 import math
 import textwrap
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.analysis import p_text, verdict
+from sim.analysis import TOO_FEW, censored_times, p_text, verdict
 
 plt.rcParams["figure.max_open_warning"] = 0  # a report holds dozens of figures at once
 
@@ -39,6 +40,7 @@ __all__ = [
     "forest",
     "label",
     "network",
+    "paired_by_factor",
     "plot_run",
     "scenario_colours",
     "sensitivity_bars",
@@ -272,14 +274,12 @@ def survival(
 
     fig, ax = _axes(ax, size)
     for scenario, rows in results.groupby("scenario", sort=False):
-        t = rows[outcome].astype(float).to_numpy()
-        if len(t) == 0:
+        if len(rows) == 0:
             continue
-        data = stats.CensoredData(
-            uncensored=t[~np.isnan(t)], right=np.full(np.isnan(t).sum(), horizon)
-        )
-        sf = stats.ecdf(data).sf
-        ci = sf.confidence_interval(0.95)
+        sf = stats.ecdf(censored_times(rows[outcome], horizon)).sf
+        with warnings.catch_warnings():  # undefined where the curve is at 1 or 0: not drawn
+            warnings.filterwarnings("ignore", "The confidence interval is undefined")
+            ci = sf.confidence_interval(0.95)
         weeks = np.arange(horizon + 1)
         c = colours[str(scenario)]
         ls, lw = line_style(str(scenario), colours)
@@ -292,7 +292,7 @@ def survival(
             alpha=0.18,
             lw=0,
         )
-        never = int(np.isnan(t).sum())
+        never = int(rows[outcome].isna().sum())
         ax.step(
             weeks,
             sf.evaluate(weeks),
@@ -300,7 +300,7 @@ def survival(
             color=c,
             lw=lw,
             ls=ls,
-            label=f"{scenario} ({never} of {len(t)} never)",
+            label=f"{scenario} ({never} of {len(rows)} never)",
         )
     ax.set_xlim(0, horizon)
     ax.set_ylim(0, 1.02)
@@ -366,11 +366,14 @@ def forest(
     colours: dict[str, str],
     ax: Axes | None = None,
     size: str = "slide",
+    points: dict[int, str] | None = None,
 ) -> Figure:
     """Paired mean differences (A - B) with 95% CIs; A12 and Holm's p written beside each.
 
     A filled dot: the difference is significant (Holm-adjusted p < 0.05); an open one:
-    it is not. `pairs` holds analysis.compare's rows for one sweep point.
+    it is not. `pairs` holds analysis.compare's rows; with rows of several sweep
+    points, each row is labelled with its point's values (`points`, as
+    analysis.point_labels gives them).
     """
     fig, ax = _axes(ax, size)
     rows = pairs[(pairs["outcome"] == outcome) & (pairs["n"] > 0)].reset_index(drop=True)
@@ -382,7 +385,7 @@ def forest(
     small = size == "column"
     for y, (_, r) in zip(ys, rows.iterrows(), strict=True):
         c = colours.get(str(r["a"]), "black")
-        shown = verdict(r) != "no clear difference"
+        shown = verdict(r) in ("higher", "lower")
         ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=c, lw=2)
         ax.plot(
             r["mean_diff"],
@@ -405,6 +408,8 @@ def forest(
     # In a column there is no room for "A - B" labels: name B once, in the axis label.
     short = small and len(rows) > 0 and rows["b"].nunique() == 1
     ticks = [str(r["a"]) if short else f"{r['a']} - {r['b']}" for _, r in rows.iterrows()]
+    if points and rows["point"].nunique() > 1:  # which point each row is
+        ticks = [f"{t}\n{points.get(int(p), p)}" for t, p in zip(ticks, rows["point"], strict=True)]
     ax.set_yticks(ys, ticks, fontsize=5.5 if small else 8)
     ax.set_xlabel(f"paired difference in {label(outcome)}")
     ax.set_ylabel(f"scenario minus {rows['b'].iloc[0]}" if short else "scenario A - scenario B")
@@ -465,6 +470,83 @@ def by_parameter(
     )
     ax.grid(alpha=0.3)
     _legend_outside(ax, size)
+    return fig
+
+
+def paired_by_factor(
+    pairs: pd.DataFrame,
+    factors: Sequence[str],
+    outcome: str,
+    size: str = "slide",
+) -> Figure:
+    """One pair's paired difference (A - B) against a factor, a line per level of a second.
+
+    `pairs` holds analysis.compare's rows for one pair and outcome, with a column per
+    factor giving each point's value; factors[0] goes on the x axis, factors[1] (if
+    any) gives the lines (95% CI bands), factors[2] (if any) the panels side by side.
+    A line that is flat at any height is no interaction; lines that part are one.
+    """
+    x = factors[0]
+    line, panel = ([*factors[1:], None, None])[:2]
+    panels = sorted(pairs[panel].unique()) if panel else [None]
+    width, height = SIZES[size]
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(width * (1 + 0.45 * (len(panels) - 1)), height),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    levels = sorted(pairs[line].unique()) if line else [None]
+    shades = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(levels)))
+    small = size == "column"
+    for ax, value in zip(axes[0], panels, strict=True):
+        here = pairs if panel is None else pairs[pairs[panel] == value]
+        for colour, level in zip(shades, levels, strict=True):
+            d = (here if line is None else here[here[line] == level]).sort_values(x)
+            d = d[d["n"] > 0]
+            if d.empty:
+                continue
+            xs = d[x].astype(float)
+            ax.fill_between(xs, d["ci_low"], d["ci_high"], color=colour, alpha=0.18, lw=0)
+            ax.plot(
+                xs,
+                d["mean_diff"],
+                marker="o",
+                ms=3 if small else 5,
+                color=colour,
+                lw=1.6,
+                label=f"{line} = {level:g}" if isinstance(level, float) else f"{line} = {level}",
+            )
+        ax.axhline(0, color="#555555", lw=1, ls="--")
+        values = sorted(pairs[x].unique())
+        if len(values) <= 8:
+            ax.set_xticks([float(v) for v in values])
+        ax.set_xlabel(str(x).replace("_", " "))
+        ax.grid(alpha=0.3)
+    a, b = str(pairs["a"].iloc[0]), str(pairs["b"].iloc[0])
+    counted = pairs.loc[pairs["n"] > 0, "n"]
+    n = int(counted.min()) if len(counted) else 0
+    title = (
+        f"{short_label(outcome)}: {a} minus {b} against {x}, paired by seed "
+        f"(mean, 95% CI, n = {n} pairs per point)"
+    )
+    for i, (ax, value) in enumerate(zip(axes[0], panels, strict=True)):
+        ax.set_ylabel(f"{a} - {b}\n{label(outcome)}" if i == 0 and not small else f"{a} - {b}")
+        if panel is None:
+            _finish(ax, title, size)
+            continue
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        ax.set_title(f"{panel} = {shown} (n = {n} pairs)", fontsize=7 if small else 9)
+        if small:
+            ax.tick_params(labelsize=5.5)
+            ax.xaxis.label.set_fontsize(6.5)
+            ax.yaxis.label.set_fontsize(6.5)
+    if panel is not None:
+        fig.suptitle(_wrap(title, 48 if small else 90), fontsize=7 if small else 10)
+    if line is not None:
+        _legend_outside(axes[0][-1], size)
     return fig
 
 
@@ -538,7 +620,7 @@ def winner_map(
         i, j = ys.index(r[y]), xs.index(r[x])
         v = verdict(r)
         colour = {"higher": colours[a], "lower": colours[b]}.get(v, "#DDDDDD")
-        unclear = v == "no clear difference"
+        unclear = v not in ("higher", "lower")  # no clear difference, or too few runs
         ax.add_patch(
             plt.Rectangle(
                 (j - 0.5, i - 0.5),
@@ -574,7 +656,16 @@ def winner_map(
         handles=[
             Patch(color=colours[a], label=f"{a} higher"),
             Patch(color=colours[b], label=f"{b} higher"),
-            Patch(facecolor="#DDDDDD", edgecolor="#BBBBBB", hatch="/", label="no clear difference"),
+            Patch(
+                facecolor="#DDDDDD",
+                edgecolor="#BBBBBB",
+                hatch="/",
+                label=(
+                    "too few runs to tell"
+                    if (rows.apply(verdict, axis=1) == TOO_FEW).all()
+                    else "no clear difference"
+                ),
+            ),
         ],
     )
     return fig

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -327,9 +328,13 @@ def build_figures(
                         f"Paired differences in {nice} (same seeds), with 95% CIs, A12 and "
                         "Holm's p. A filled dot is a difference beyond noise (p < 0.05); an "
                         "open one is not.",
-                        partial(plots.forest, pairs, outcome, colours, size=size),
+                        partial(
+                            plots.forest, pairs, outcome, colours, size=size, points=comp.points
+                        ),
                     )
                 )
+        if swept and len(swept) <= 3 and _is_grid(runs, swept):
+            entries.extend(_paired_by_factor(o_comp, runs, swept, outcome, size))
     entries.extend(_sensitivity_figures(sensitivity, size))
     if facts:
         entries.append(
@@ -440,6 +445,48 @@ def _two_parameter(
                 "where the paired difference is not significant (Holm-adjusted p >= 0.05); the "
                 "number is the mean difference.",
                 partial(plots.winner_map, pairs, x, y, outcome, colours, size=size),
+            )
+        )
+    return entries
+
+
+MAX_PAIR_FIGURES = 6  # pairs drawn against the factors; compare.csv holds them all
+
+
+def _is_grid(runs: pd.DataFrame, swept: Sequence[str]) -> bool:
+    """True when the sweep points are every combination of the swept values (factorial)."""
+    points = runs.drop_duplicates("point")
+    return len(points) == int(np.prod([points[p].nunique() for p in swept]))
+
+
+def _paired_by_factor(
+    comp: analysis.Comparison, runs: pd.DataFrame, swept: Sequence[str], outcome: str, size: str
+) -> list[FigureEntry]:
+    """Each pair's paired difference against the factors of a factorial sweep (up to three).
+
+    The factor with the most values goes on the x axis, the next gives the lines, a
+    third the panels.
+    """
+    pairs = comp.pairs[(comp.pairs["outcome"] == outcome) & (comp.pairs["n"] > 0)]
+    couples = list(dict.fromkeys(zip(pairs["a"], pairs["b"], strict=True)))
+    if not couples or len(couples) > MAX_PAIR_FIGURES:
+        return []
+    order = sorted(swept, key=lambda p: -runs[p].nunique())
+    values = runs.drop_duplicates("point").set_index("point")[order]
+    nice = plots.short_label(outcome)
+    lines = f", one line per {order[1]}" if len(order) > 1 else ""
+    panels = f", a panel per {order[2]}" if len(order) > 2 else ""
+    entries = []
+    for a, b in couples:
+        table = pairs[(pairs["a"] == a) & (pairs["b"] == b)].join(values, on="point")
+        entries.append(
+            FigureEntry(
+                f"paired_{outcome}_{a}_vs_{b}",
+                f"{a} minus {b} in {nice}, paired by seed, against {order[0]}{lines}{panels} "
+                "(mean and 95% CI). Where the dashed zero line is inside a band, the two do "
+                "not differ there; lines that part or cross say the difference depends on "
+                "the second factor (an interaction; its contrasts are in the text).",
+                partial(plots.paired_by_factor, table, order, outcome, size=size),
             )
         )
     return entries
@@ -635,10 +682,28 @@ def build_report(
             rep.add("ul", shown["sentence"].tolist())
         else:
             rep.add("ul", sentences)
+    if comp.power_sentence() and not facts:
+        rep.add("p", comp.power_sentence())
+    inter = comp.interactions
+    if len(inter) and not facts:
+        rep.add("p", analysis.INTERACTIONS)
+        if len(inter) > 40:
+            clear = inter[inter["p_holm"] < 0.05]
+            rep.add(
+                "p",
+                f"The {len(clear)} of {len(inter)} contrasts with a clear change (all are in "
+                "compare.csv):",
+            )
+            rep.add("ul", clear["sentence"].tolist())
+        else:
+            rep.add("ul", inter["sentence"].tolist())
     if comp.not_applicable_sentence():
         rep.add("p", comp.not_applicable_sentence())
     if comp.censored:
         rep.add("p", comp.censored)
+    if comp.logrank:
+        rep.add("p", analysis.LOGRANK)
+        rep.add("ul", comp.logrank[:40])
     if comp.missing_otherwise():
         rep.add(
             "p",
