@@ -672,31 +672,12 @@ def build_report(
         if comp.points:
             rep.add("p", "At how many sweep points each scenario of a pair is higher or lower:")
             rep.add("table", analysis.tally(comp.pairs))
-        if len(sentences) > 40:
-            shown = comp.pairs[(comp.pairs["n"] > 0) & (comp.pairs["p_holm"] < 0.05)]
-            rep.add(
-                "p",
-                f"The {len(shown)} of {len(sentences)} comparisons with a clear difference "
-                "(all are in compare.csv):",
-            )
-            rep.add("ul", shown["sentence"].tolist())
-        else:
-            rep.add("ul", sentences)
+        _sentences(rep, comp.pairs[comp.pairs["n"] > 0], "comparisons with a clear difference")
     if comp.power_sentence() and not facts:
         rep.add("p", comp.power_sentence())
-    inter = comp.interactions
-    if len(inter) and not facts:
+    if len(comp.interactions) and not facts:
         rep.add("p", analysis.INTERACTIONS)
-        if len(inter) > 40:
-            clear = inter[inter["p_holm"] < 0.05]
-            rep.add(
-                "p",
-                f"The {len(clear)} of {len(inter)} contrasts with a clear change (all are in "
-                "compare.csv):",
-            )
-            rep.add("ul", clear["sentence"].tolist())
-        else:
-            rep.add("ul", inter["sentence"].tolist())
+        _sentences(rep, comp.interactions, "contrasts with a clear change")
     if comp.not_applicable_sentence():
         rep.add("p", comp.not_applicable_sentence())
     if comp.censored:
@@ -735,6 +716,16 @@ def build_report(
     md_path.write_text(rep.markdown(), encoding="utf-8")
     html_path.write_text(rep.html(figure_dir), encoding="utf-8")
     return ReportFiles(md_path, html_path, figures)
+
+
+def _sentences(rep: Report, rows: pd.DataFrame, clear: str, most: int = 40) -> None:
+    """Every row's sentence, or beyond `most` rows only those with Holm's p < 0.05."""
+    if len(rows) <= most:
+        rep.add("ul", rows["sentence"].tolist())
+        return
+    shown = rows[rows["p_holm"] < 0.05]
+    rep.add("p", f"The {len(shown)} of {len(rows)} {clear} (all are in compare.csv):")
+    rep.add("ul", shown["sentence"].tolist())
 
 
 def _swept_values(column: pd.Series) -> str:
