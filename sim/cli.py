@@ -453,11 +453,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if outcomes is None and args.reference is None:
         print(write_comparison(args.results))
     else:
-        # A custom view is printed, not written: compare.md and compare.csv stay the
-        # experiment's own, as the report shows them.
+        # A custom view is written beside them as compare_view.csv and .md: compare.md
+        # and compare.csv stay the experiment's own, as the report shows them.
         from sim.experiments.compare import comparison, load_results
 
-        print(comparison(load_results(args.results, outcomes, args.reference)).markdown())
+        comp = comparison(load_results(args.results, outcomes, args.reference))
+        folder = Path(args.results)
+        comp.tidy().to_csv(folder / "compare_view.csv", index=False)
+        (folder / "compare_view.md").write_text(comp.markdown() + "\n", encoding="utf-8")
+        print(comp.markdown())
+        print(f"wrote {folder / 'compare_view.csv'} and compare_view.md (this view)")
     return 0
 
 
@@ -826,7 +831,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="statistics of a results folder",
         description="Per outcome and scenario: mean, sd, 95% bootstrap CI, n; per pair of "
         "scenarios: paired difference with CI, Wilcoxon p (Holm), A12, Cohen's d. Writes "
-        "compare.csv and compare.md beside the store.",
+        "compare.csv and compare.md beside the store; with --outcome or --reference, "
+        "compare_view.csv and compare_view.md (the experiment's own files stay as the "
+        "report shows them).",
     )
     comp.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
     comp.add_argument(

@@ -268,3 +268,20 @@ def test_a_sweep_says_what_its_time_covers_and_a_second_one_that_it_ran_nothing(
     assert found, more[-1]
     assert found.group(1, 2, 4) == ("2", "4", "the statistics")
     assert float(found.group(3)) + float(found.group(5)) <= wall
+
+
+def test_compare_with_an_outcome_writes_its_view_and_keeps_the_experiments_files(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL_EXPERIMENT.replace('["mean_skill"]', '["mean_skill", "mean_trust"]'))
+    out = tmp_path / "out"
+    assert trustsim("sweep", str(path), "--out", str(out), "--no-report").returncode == 0
+    before = (out / "compare.csv").read_text()
+    result = trustsim("compare", str(out), "--outcome", "mean_trust")
+    assert result.returncode == 0, result.stderr
+    assert "compare_view.csv" in result.stdout
+    view = pd.read_csv(out / "compare_view.csv")
+    assert set(view["outcome"].dropna()) == {"mean_trust"}  # the view asked for
+    assert (out / "compare.csv").read_text() == before  # the experiment's own, untouched
+    assert "mean_trust" in (out / "compare_view.md").read_text()
