@@ -137,6 +137,13 @@ def replications_for_floor(m: int, alpha: float = 0.05) -> int:
     return n
 
 
+def scenario_pairs(scenarios: Sequence[str], reference: str | None = None) -> list[tuple[str, str]]:
+    """The pairs compared: each scenario against `reference`, or every pair, in order."""
+    if reference is not None:
+        return [(s, reference) for s in scenarios if s != reference]
+    return list(itertools.combinations(scenarios, 2))
+
+
 def describe(
     results: pd.DataFrame, outcomes: Sequence[str], by: Sequence[str] = ("scenario",)
 ) -> pd.DataFrame:
@@ -196,15 +203,11 @@ def compare(
     `labels` names outcomes in the sentences (e.g. "mean_skill at week 104");
     `point_labels` names sweep points (e.g. "levels=3").
     """
-    scenarios = list(dict.fromkeys(results["scenario"]))
-    if reference is not None:
-        pairs = [(s, reference) for s in scenarios if s != reference]
-    else:
-        pairs = list(itertools.combinations(scenarios, 2))
+    pairs = scenario_pairs(list(dict.fromkeys(results["scenario"])), reference)
     points = sorted(results["point"].unique()) if "point" in results else [0]
     rows = []
     for outcome in outcomes:
-        block = []
+        block: list[dict[str, Any]] = []
         for point in points:
             at = results[results["point"] == point] if "point" in results else results
             for a, b in pairs:
@@ -295,14 +298,13 @@ def sentence(row: dict[str, object], label: str | None = None) -> str:
     p, a = float(row["p_holm"]), float(row["a12"])  # type: ignore[arg-type]
     if math.isnan(diff):
         return f"{row['a']} vs {row['b']}, {label}: no paired runs"
+    said = verdict(row)
+    if said == TOO_FEW:
+        floor = float(row["p_floor"])  # type: ignore[arg-type]
+        said += f" (with {row['n']} pairs, p after Holm cannot go below {floor:.2g})"
     return (
         f"{row['a']} vs {row['b']}, {label}: {signed(diff)} [{signed(low)}, {signed(high)}], "
-        f"A12 = {a:.2f}, {p_text(p)} (Holm): {verdict(row)}"
-        + (
-            f" (with {row['n']} pairs, p after Holm cannot go below {float(row['p_floor']):.2g})"  # type: ignore[arg-type]
-            if verdict(row) == TOO_FEW
-            else ""
-        )
+        f"A12 = {a:.2f}, {p_text(p)} (Holm): {said}"
     )
 
 
@@ -395,12 +397,7 @@ def logrank_sentences(
     from scipy import stats
 
     out = []
-    names = list(dict.fromkeys(results["scenario"]))
-    pairs = (
-        [(s, reference) for s in names if s != reference]
-        if reference is not None
-        else list(itertools.combinations(names, 2))
-    )
+    pairs = scenario_pairs(list(dict.fromkeys(results["scenario"])), reference)
     labels = point_labels(results)
     for outcome in outcomes:
         if outcome not in CENSORED_OUTCOMES or outcome not in results or steps <= 0:
@@ -727,13 +724,14 @@ class Comparison:
             lines += ["## Where each wins", "", to_markdown(tally(self.pairs)), ""]
         if len(self.pairs):
             lines += ["## Paired differences", "", *(f"- {s}" for s in self.sentences()), ""]
-        if self.power_sentence():
-            lines += [self.power_sentence(), ""]
+        elif 0 < len(self.points) <= 60:  # one scenario over a sweep: point by point
+            lines += ["## Per sweep point", "", to_markdown(self.per_point()), ""]
+        power = self.power_sentence()
+        if power:
+            lines += [power, ""]
         if len(self.interactions):
             lines += ["## Interactions", "", INTERACTIONS, ""]
             lines += [f"- {s}" for s in self.interactions["sentence"]] + [""]
-        elif 0 < len(self.points) <= 60:  # one scenario over a sweep: point by point
-            lines += ["## Per sweep point", "", to_markdown(self.per_point()), ""]
         if self.not_applicable_sentence():
             lines += [self.not_applicable_sentence(), ""]
         if self.censored:

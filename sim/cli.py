@@ -289,6 +289,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     from sim.experiments import load_experiment, run
+    from sim.experiments.runner import results_folder
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be 1 or more")
@@ -326,7 +327,7 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     # Before a fresh sweep starts; beside the notes after one that resumes (a refused
     # resume says only why).
     power = _power_warning(exp, args.replications)
-    fresh = not (Path(args.out) if args.out else Path("results") / exp.name).exists()
+    fresh = not results_folder(exp, args.out).exists()
     if power and fresh:
         print(f"warning: {power}", file=sys.stderr)
     report = run(
@@ -366,16 +367,15 @@ def _power_warning(exp: Experiment, replications: int | None) -> str:
     Each outcome's comparisons are one family: every pair of scenarios (or each against
     the reference) at every sweep point. A sensitivity design is read by its indices.
     """
-    from sim.analysis import p_floor, replications_for_floor
+    from sim.analysis import p_floor, replications_for_floor, scenario_pairs
     from sim.experiments import expand
 
     if exp.sensitivity is not None or exp.validation is not None:
         return ""
-    k = len(exp.scenarios)
-    pairs = k - 1 if exp.reference else k * (k - 1) // 2
+    pairs = scenario_pairs([s.name for s in exp.scenarios], exp.reference)
     if not pairs:
         return ""
-    family = pairs * (len(expand(exp, range(1))) // k)
+    family = len(pairs) * (len(expand(exp, range(1))) // len(exp.scenarios))
     reps = exp.replications
     n = replications or (reps.count if reps.count is not None else reps.min)
     floor = p_floor(n, family)

@@ -16,7 +16,6 @@ pair's difference does not depend on F there; docs/ODD.md (section 7) has the de
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -79,11 +78,7 @@ def interactions(
     sampled design (LHS, Sobol), whose values do not repeat, has none.
     """
     factors = factor_values(results)
-    scenarios = list(dict.fromkeys(results["scenario"]))
-    if reference is not None:
-        pairs = [(s, reference) for s in scenarios if s != reference]
-    else:
-        pairs = list(itertools.combinations(scenarios, 2))
+    pairs = analysis.scenario_pairs(list(dict.fromkeys(results["scenario"])), reference)
     rows: list[dict[str, object]] = []
     if factors.empty or not pairs:
         return pd.DataFrame(rows, columns=COLUMNS)

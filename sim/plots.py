@@ -616,9 +616,11 @@ def winner_map(
     a, b = str(rows["a"].iloc[0]), str(rows["b"].iloc[0])
     xs = sorted(rows[x].unique())
     ys = sorted(rows[y].unique())
+    verdicts = []
     for _, r in rows.iterrows():
         i, j = ys.index(r[y]), xs.index(r[x])
         v = verdict(r)
+        verdicts.append(v)
         colour = {"higher": colours[a], "lower": colours[b]}.get(v, "#DDDDDD")
         unclear = v not in ("higher", "lower")  # no clear difference, or too few runs
         ax.add_patch(
@@ -660,11 +662,7 @@ def winner_map(
                 facecolor="#DDDDDD",
                 edgecolor="#BBBBBB",
                 hatch="/",
-                label=(
-                    "too few runs to tell"
-                    if (rows.apply(verdict, axis=1) == TOO_FEW).all()
-                    else "no clear difference"
-                ),
+                label=TOO_FEW if set(verdicts) == {TOO_FEW} else "no clear difference",
             ),
         ],
     )

@@ -673,8 +673,9 @@ def build_report(
             rep.add("p", "At how many sweep points each scenario of a pair is higher or lower:")
             rep.add("table", analysis.tally(comp.pairs))
         _sentences(rep, comp.pairs[comp.pairs["n"] > 0], "comparisons with a clear difference")
-    if comp.power_sentence() and not facts:
-        rep.add("p", comp.power_sentence())
+    power = comp.power_sentence()
+    if power and not facts:
+        rep.add("p", power)
     if len(comp.interactions) and not facts:
         rep.add("p", analysis.INTERACTIONS)
         _sentences(rep, comp.interactions, "contrasts with a clear change")
@@ -683,8 +684,14 @@ def build_report(
     if comp.censored:
         rep.add("p", comp.censored)
     if comp.logrank:
-        rep.add("p", analysis.LOGRANK)
-        rep.add("ul", comp.logrank[:40])
+        shown = comp.logrank[:40]
+        more = (
+            f" (the first {len(shown)} of {len(comp.logrank)}; all are in compare.md)"
+            if len(shown) < len(comp.logrank)
+            else ""
+        )
+        rep.add("p", analysis.LOGRANK.removesuffix(":") + more + ":")
+        rep.add("ul", shown)
     if comp.missing_otherwise():
         rep.add(
             "p",

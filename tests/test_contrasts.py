@@ -152,3 +152,22 @@ def test_logrank_compares_the_curves_with_the_never_counted() -> None:
     assert analysis.p_text(float(want)) in line
     assert "3 of 5 and 5 of 5 runs got there by week 52" in line
     assert analysis.logrank_sentences(results, ["mean_skill"], 52) == []  # not censored
+
+
+def test_compare_md_has_the_sections_its_data_calls_for() -> None:
+    def markdown(data: pd.DataFrame) -> str:
+        return analysis.Comparison.of(data, ["skill"], reference=None, steps=0).markdown()
+
+    grid = markdown(_factorial())
+    assert "## Paired differences" in grid
+    assert "## Interactions" in grid
+    assert "## Per sweep point" not in grid
+    sampled = _factorial()
+    sampled["swept"] = [json.dumps({"x": 1 + p / 10, "y": p}) for p in sampled["point"]]
+    text = markdown(sampled)  # pairs, but no contrasts: still no table per point
+    assert "## Paired differences" in text
+    assert "## Interactions" not in text
+    assert "## Per sweep point" not in text
+    alone = markdown(_factorial()[lambda d: d["scenario"] == "A"])
+    assert "## Per sweep point" in alone
+    assert "## Paired differences" not in alone

@@ -508,7 +508,7 @@ def run(
         exp = exp.model_copy(
             update={"sensitivity": exp.sensitivity.model_copy(update={"samples": samples})}
         )
-    folder = Path(out) if out is not None else Path("results") / exp.name
+    folder = results_folder(exp, out)
     plan = _plan(exp)
     overrides = {"replications": replications, "steps": steps, "samples": samples}
     commit = _git_commit()  # once: the code that runs this sweep does not change under it
@@ -537,6 +537,11 @@ def run(
         _write_manifest(folder, exp, plan, overrides, started, ended, report, commit)
         store.close()
     return report
+
+
+def results_folder(exp: Experiment, out: str | Path | None = None) -> Path:
+    """Where a sweep stores its results: `out`, or results/<experiment name>."""
+    return Path(out) if out is not None else Path("results") / exp.name
 
 
 def _check_resume(
