@@ -59,10 +59,6 @@ def factor_values(results: pd.DataFrame) -> pd.DataFrame:
     return table[varying].sort_index()
 
 
-def _level(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def interactions(
     results: pd.DataFrame,
     outcomes: Sequence[str],
@@ -94,7 +90,8 @@ def interactions(
                 strata = factors.groupby(others, sort=False) if others else [((), factors)]
                 for key, stratum in strata:
                     key = key if isinstance(key, tuple) else (key,)
-                    at = ", ".join(f"{f}={_level(v)}" for f, v in zip(others, key, strict=True))
+                    # values written as analysis.point_labels writes them, as in the pair sentences
+                    at = ", ".join(f"{f}={v}" for f, v in zip(others, key, strict=True))
                     levels = stratum.sort_values(factor)
                     if levels[factor].nunique() < 2 or len(levels) != levels[factor].nunique():
                         continue  # one level here, or several points per level (not a grid)
@@ -111,8 +108,8 @@ def interactions(
                                 "a": a,
                                 "b": b,
                                 "factor": factor,
-                                "level_low": _level(base_level),
-                                "level_high": _level(level),
+                                "level_low": str(base_level),
+                                "level_high": str(level),
                                 "at": at,
                                 "n": len(dd),
                                 "diff_low": float(both["low"].mean()) if len(dd) else math.nan,

@@ -431,10 +431,12 @@ def by_parameter(
     colours: dict[str, str],
     ax: Axes | None = None,
     size: str = "slide",
+    of: str | None = None,
 ) -> Figure:
     """Outcome against one swept parameter, with 95% CI bars, one line per scenario.
 
-    `table` is analysis.by_parameter's table.
+    `table` is analysis.by_parameter's table; `of` names the one scenario whose lines
+    stand for values of another parameter.
     """
     fig, ax = _axes(ax, size)
     names = list(dict.fromkeys(table.loc[table["n"] > 0, "scenario"]))  # those with data
@@ -465,7 +467,8 @@ def by_parameter(
     n = int(counted.min()) if len(counted) else 0
     _finish(
         ax,
-        f"{short_label(outcome)} by {parameter} (mean, 95% CI, n = {n} runs each)",
+        f"{short_label(outcome)}{f' of {of}' if of else ''} by {parameter} "
+        f"(mean, 95% CI, n = {n} runs each)",
         size,
     )
     ax.grid(alpha=0.3)

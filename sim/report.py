@@ -505,11 +505,20 @@ def _lines_by_second_parameter(
     table = analysis.by_parameter(lines, runs, x, outcome)
     order = [f"{y} = {v:g}" for v in sorted(runs[y].unique())]
     nice = plots.short_label(outcome)
+    (name,) = results["scenario"].unique()  # the one scenario shown (it may be one of several)
     return FigureEntry(
         f"lines_{outcome}",
-        f"{nice} against {x}, one line per value of {y} (mean and 95% CI). Look at how the "
-        f"effect of {x} changes with {y}.",
-        partial(plots.by_parameter, table, x, outcome, plots.scenario_colours(order), size=size),
+        f"{nice} of {name} against {x}, one line per value of {y} (mean and 95% CI). Look at "
+        f"how the effect of {x} changes with {y}.",
+        partial(
+            plots.by_parameter,
+            table,
+            x,
+            outcome,
+            plots.scenario_colours(order),
+            size=size,
+            of=str(name),
+        ),
     )
 
 
