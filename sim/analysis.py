@@ -408,8 +408,14 @@ def logrank_sentences(
             for a, b in pairs:
                 va = at.loc[at["scenario"] == a, outcome]
                 vb = at.loc[at["scenario"] == b, outcome]
-                if va.notna().sum() + vb.notna().sum() == 0 or va.empty or vb.empty:
-                    continue  # nobody got there in either: nothing to tell apart
+                if va.empty or vb.empty:
+                    continue  # a scenario without runs here (failed): said elsewhere
+                if va.notna().sum() + vb.notna().sum() == 0:
+                    out.append(
+                        f"{a} vs {b}, {outcome}{where}: no test, no run of either got there "
+                        f"by week {steps}"
+                    )
+                    continue
                 p = float(
                     stats.logrank(censored_times(va, steps), censored_times(vb, steps)).pvalue
                 )

@@ -152,6 +152,10 @@ def test_logrank_compares_the_curves_with_the_never_counted() -> None:
     assert analysis.p_text(float(want)) in line
     assert "3 of 5 and 5 of 5 runs got there by week 52" in line
     assert analysis.logrank_sentences(results, ["mean_skill"], 52) == []  # not censored
+    never = results.assign(time_to_competence=np.nan)
+    assert analysis.logrank_sentences(never, ["time_to_competence"], 52) == [
+        "slow vs fast, time_to_competence: no test, no run of either got there by week 52"
+    ]
 
 
 def test_compare_md_has_the_sections_its_data_calls_for() -> None:
