@@ -258,6 +258,7 @@ def build_figures(
     # indices (pooling thousands of points into distributions would say little). In a
     # validation experiment the scenarios play different parts: its figure is the facts.
     for outcome in outcomes if sensitivity is None and not facts else ():
+        first = len(entries)  # this outcome's figures start here
         nice = plots.short_label(outcome)
         # A scenario where the outcome does not apply gets no figure, line or cell for it.
         absent = set(analysis.not_applicable(results, outcome))
@@ -335,6 +336,18 @@ def build_figures(
                 )
         if swept and len(swept) <= 3 and _is_grid(runs, swept):
             entries.extend(_paired_by_factor(o_comp, runs, swept, outcome, size))
+        if outcome in analysis.CENSORED_OUTCOMES and comp.steps > 0:
+            # Means of a censored outcome are restricted means: each figure says so.
+            note = (
+                f" A run that never got there counts as week {comp.steps} (restricted means "
+                f"up to week {comp.steps})."
+            )
+            entries[first:] = [
+                e
+                if e.name.startswith("survival_")
+                else dataclasses.replace(e, caption=e.caption + note)
+                for e in entries[first:]
+            ]
     entries.extend(_sensitivity_figures(sensitivity, size))
     if facts:
         entries.append(
