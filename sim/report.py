@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 
 from sim import analysis, plots
 from sim.scenario import parameters
-from sim.sensitivity import SensitivityResults, wide_indices
+from sim.sensitivity import SensitivityResults
 from sim.validation import Fact, findings, verdict_table
 
 __all__ = [
@@ -782,9 +782,10 @@ def _sensitivity_section(rep: Report, res: SensitivityResults) -> None:
     rep.add("h2", "Sensitivity: which parameters matter")
     rep.add("ul", res.sentences + res.notes or ["No outcome could be analysed."])
     rep.add("p", res.method_line())
-    for (scenario, outcome), rows in res.indices.groupby(["scenario", "outcome"], sort=False):
-        rep.add("p", f"{outcome} ({scenario}), most influential first:")
-        rep.add("table", wide_indices(rows))
+    for heading, tables in res.index_tables():
+        for intro, table in tables:
+            rep.add("p", intro or f"{heading}, most influential first:")
+            rep.add("table", table)
     rep.add("p", "How the noise was handled. " + res.noise_line())
     if not res.noise.empty:
         rep.add("table", res.noise)

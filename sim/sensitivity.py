@@ -10,15 +10,17 @@ The model is stochastic, so an outcome is the parameters' effect plus run-to-run
 noise. The indices are computed on the mean over a point's replications, which
 divides the noise variance by their number; `noise` estimates what share of the
 variance is noise (pooled within-point variance over total variance), once for single
-runs and once for the point means the indices see. Noise left in the means shows up
-as total-order indices above the first-order ones for every parameter (it acts like
-an interaction with everything), so a high noise share is reported next to the indices.
+runs and once for the point means the indices see. Noise left in the means lifts
+total-order indices above first-order ones (it acts like an interaction with every
+parameter), so a high noise share is reported next to the indices, and where it is
+half of the means' variance or more no parameter is called a driver.
 
 Reads result tables only, never a model (like sim.analysis, whose helpers it uses).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from dataclasses import dataclass
@@ -75,6 +77,17 @@ class Sensitivity(BaseModel):
     outcomes: tuple[str, ...] | None = None
     levels: int = Field(4, ge=2, le=100, description="Morris: grid levels per parameter")
     resamples: int = Field(1000, ge=10, le=100_000, description="bootstrap resamples for CIs")
+    second_order: bool = Field(
+        False,
+        description="Sobol: also the second-order indices S2 of every pair of parameters "
+        "(N * (2 * parameters + 2) points instead of N * (parameters + 2))",
+    )
+
+    @model_validator(mode="after")
+    def _second_order_is_sobol(self) -> Sensitivity:
+        if self.second_order and self.method != "sobol":
+            raise ValueError('second_order = true needs method = "sobol" (Morris has no S2)')
+        return self
 
 
 def _problem(sens: Sensitivity) -> dict[str, Any]:
@@ -91,7 +104,9 @@ def design(sens: Sensitivity, seed: int) -> np.ndarray:
 
         with warnings.catch_warnings():  # not a power of 2: the command line says so
             warnings.simplefilter("ignore", UserWarning)
-            unit = sobol_sample.sample(problem, sens.samples, calc_second_order=False, seed=seed)
+            unit = sobol_sample.sample(
+                problem, sens.samples, calc_second_order=sens.second_order, seed=seed
+            )
         return np.asarray(unit)
     from SALib.sample import morris as morris_sample
 
@@ -156,15 +171,19 @@ def analyze(
         res = sobol_analyze.analyze(
             problem,
             y,
-            calc_second_order=False,
+            calc_second_order=sens.second_order,
             num_resamples=sens.resamples,
             conf_level=CONFIDENCE,
             seed=seed,
         )
-        for i, name in enumerate(problem["names"]):
+        names = problem["names"]
+        for i, name in enumerate(names):
             for index in ("S1", "ST"):
                 value, half = float(res[index][i]), float(res[f"{index}_conf"][i])
                 rows.append((name, index, value, value - half, value + half))
+        for i, j in itertools.combinations(range(len(names)) if sens.second_order else (), 2):
+            value, half = float(res["S2"][i, j]), float(res["S2_conf"][i, j])
+            rows.append((f"{names[i]} x {names[j]}", "S2", value, value - half, value + half))
     else:
         from SALib.analyze import morris as morris_analyze
 
@@ -180,13 +199,28 @@ def analyze(
         for i, name in enumerate(problem["names"]):
             mu, half = float(res["mu_star"][i]), float(res["mu_star_conf"][i])
             rows.append((name, "mu_star", mu, mu - half, mu + half))
+            # The signed mean: near 0 with a large mu*, the effects change sign.
+            rows.append((name, "mu", float(res["mu"][i]), math.nan, math.nan))
             rows.append((name, "sigma", float(res["sigma"][i]), math.nan, math.nan))
     table = pd.DataFrame(rows, columns=["parameter", "index", "value", "ci_low", "ci_high"])
     return table.assign(method=sens.method, outcome=outcome)
 
 
-def ranking_sentences(table: pd.DataFrame, outcome: str, threshold: float = 0.05) -> list[str]:
-    """Which parameters matter for an outcome, in plain words (one outcome's analyze table)."""
+NOISY = 0.5  # a noise share of the point means' variance from which no parameter "drives"
+
+
+def ranking_sentences(
+    table: pd.DataFrame, outcome: str, threshold: float = 0.05, noise_share: float = math.nan
+) -> list[str]:
+    """Which parameters matter for an outcome, in plain words (one outcome's analyze table).
+
+    Ranked by the total index ST with its 95% CI: a parameter drives the outcome when
+    the CI's lower end is above `threshold`, never when the CI reaches below it, and
+    never when `noise_share` (the share of the point means' variance that is noise,
+    see `noise`) is NOISY or more: then the indices measure the noise as much as the
+    parameters. Interactions are read per parameter (ST clearly above S1) and, with
+    second-order indices, per pair (S2 clearly above the threshold).
+    """
     rows = table[table["outcome"] == outcome]
     if rows.empty:
         return []
@@ -194,11 +228,18 @@ def ranking_sentences(table: pd.DataFrame, outcome: str, threshold: float = 0.05
         st = rows[rows["index"] == "ST"].set_index("parameter")
         s1 = rows[rows["index"] == "S1"].set_index("parameter")
         order = st["value"].sort_values(ascending=False)
-        matter = [p for p in order.index if st.loc[p, "ci_low"] > threshold]
+        noisy = noise_share >= NOISY
+        matter = [p for p in order.index if st.loc[p, "ci_low"] > threshold and not noisy]
         unsure = [p for p in order.index if p not in matter and order[p] >= threshold]
         rest = [p for p in order.index if p not in matter and p not in unsure]
         out = []
-        if matter:
+        if noisy:
+            out.append(
+                f"{outcome}: {noise_share:.0%} of the variance of the point means is run-to-run "
+                "noise, so no parameter is called a driver (more replications per point would "
+                "tell)."
+            )
+        elif matter:
             parts = [
                 f"{p} (total {st.loc[p, 'value']:.2f}, alone {s1.loc[p, 'value']:.2f})"
                 for p in matter
@@ -212,10 +253,10 @@ def ranking_sentences(table: pd.DataFrame, outcome: str, threshold: float = 0.05
                 f"{st.loc[p, 'ci_high']:.2f}])"
                 for p in unsure
             ]
+            why = "the noise" if noisy else f"its 95% CI reaches below {threshold:g}"
             out.append(
                 f"{outcome}: {', '.join(parts)} may matter: the total index is above "
-                f"{threshold:g} but its 95% CI reaches below (more samples or replications "
-                "would tell)."
+                f"{threshold:g} but {why} (more samples or replications would tell)."
             )
         if rest:
             out.append(
@@ -234,6 +275,14 @@ def ranking_sentences(table: pd.DataFrame, outcome: str, threshold: float = 0.05
                 f"{outcome}: {', '.join(inter)} act{'s' if len(inter) == 1 else ''} partly "
                 "through interactions (total clearly above first-order)."
             )
+        s2 = rows[rows["index"] == "S2"]
+        pairs = s2[s2["ci_low"] > threshold] if not noisy else s2.iloc[:0]
+        if len(pairs):
+            parts = [
+                f"{r.parameter} (S2 {r.value:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}])"
+                for r in pairs.sort_values("value", ascending=False).itertuples()
+            ]
+            out.append(f"{outcome}: pairs that interact: {', '.join(parts)}.")
         return out
     mu = rows[rows["index"] == "mu_star"].set_index("parameter")["value"]
     sigma = rows[rows["index"] == "sigma"].set_index("parameter")["value"]
@@ -255,6 +304,12 @@ def ranking_sentences(table: pd.DataFrame, outcome: str, threshold: float = 0.05
     return out
 
 
+S2_INTRO = (
+    "Second-order indices S2, pair by pair (the share of the variance two parameters cause "
+    "together, beyond their first-order effects):"
+)
+
+
 @dataclass
 class SensitivityResults:
     """A sensitivity experiment's indices, noise estimates and plain-words reading."""
@@ -271,12 +326,29 @@ class SensitivityResults:
     def markdown(self) -> str:
         """The indices as tables, one per scenario and outcome, with the noise and sentences."""
         lines = [f"# Sensitivity ({self.method})", "", self.method_line(), ""]
-        for (scenario, outcome), rows in self.indices.groupby(["scenario", "outcome"], sort=False):
-            lines += [f"## {outcome} ({scenario})", "", to_markdown(wide_indices(rows)), ""]
+        for heading, tables in self.index_tables():
+            lines += [f"## {heading}", ""]
+            for intro, table in tables:
+                lines += [*([intro, ""] if intro else []), to_markdown(table), ""]
         if not self.noise.empty:  # empty when no outcome could be analysed (see notes)
             lines += ["## Noise", "", self.noise_line(), "", to_markdown(self.noise), ""]
         lines += [*(f"- {s}" for s in self.sentences + self.notes), ""]
         return "\n".join(lines)
+
+    def index_tables(self) -> list[tuple[str, list[tuple[str, pd.DataFrame]]]]:
+        """Per scenario and outcome ("outcome (scenario)"): its tables, each with an intro.
+
+        The parameters' indices, most influential first; with second-order indices, a
+        second table of the pairs.
+        """
+        out = []
+        for (scenario, outcome), rows in self.indices.groupby(["scenario", "outcome"], sort=False):
+            tables = [("", wide_indices(rows[rows["index"] != "S2"]))]
+            pairs = rows[rows["index"] == "S2"]
+            if len(pairs):
+                tables.append((S2_INTRO, wide_indices(pairs)))
+            out.append((f"{outcome} ({scenario})", tables))
+        return out
 
     def method_line(self) -> str:
         """How the indices were computed, in words."""
@@ -290,7 +362,8 @@ class SensitivityResults:
             how = (
                 f"Morris elementary effects ({self.samples} trajectories; {self.points} points): "
                 "mu* is the mean absolute effect of moving a parameter across its range "
-                "(in the outcome's units), sigma its spread (non-linearity or interactions); "
+                "(in the outcome's units), mu the signed mean (near 0 with a large mu*: the "
+                "effect changes sign), sigma its spread (non-linearity or interactions); "
                 "95% bootstrap CIs for mu*"
             )
         return (
@@ -302,7 +375,8 @@ class SensitivityResults:
     def noise_line(self) -> str:
         """What share of the variance is run-to-run noise, in words."""
         effect = (
-            "inflates total-order indices (ST above S1 for every parameter)"
+            "lifts total-order indices above first-order ones (it acts like an interaction "
+            "with every parameter)"
             if self.method == "sobol"
             else "adds to every elementary effect (mu* and sigma alike)"
         )

@@ -19,7 +19,7 @@ from sim.experiments import expand, load_experiment, run
 from sim.experiments.compare import load_results, sensitivity_results, write_sensitivity
 from sim.reference.ishigami import analytic_indices
 from sim.scenario import ScenarioError
-from sim.sensitivity import Range, Sensitivity, analyze, design, noise
+from sim.sensitivity import Range, Sensitivity, analyze, design, noise, ranking_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 PI = math.pi
@@ -174,7 +174,9 @@ def test_morris_ranks_ishigami_parameters(tmp_path: Path) -> None:
     # effects vary widely (sigma above mu*).
     assert mu["x3"] < max(mu["x1"], mu["x2"])
     assert sigma["x3"] > mu["x3"] * 0.8
-    assert set(table["index"]) == {"mu_star", "sigma"}
+    assert set(table["index"]) == {"mu_star", "mu", "sigma"}
+    signed = table[table["index"] == "mu"].set_index("parameter")["value"]
+    assert (signed.abs() <= mu + 1e-12).all()  # a mean of effects is at most their mean size
 
 
 def test_an_unfinished_design_is_not_analysed_but_named(tmp_path: Path) -> None:
@@ -321,3 +323,55 @@ def test_ranges_are_checked_as_written_not_at_a_sampled_point(
     for word in words:
         assert word in err.value.lines[0], (word, err.value.lines[0])
     assert "point" not in err.value.lines[0]
+
+
+def test_second_order_indices_of_ishigami_find_the_x1_x3_interaction(tmp_path: Path) -> None:
+    path = ishigami_file(tmp_path, samples=1024, extra="")
+    text = path.read_text(encoding="utf-8").replace(
+        "samples = 1024\n", "samples = 1024\nsecond_order = true\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    report = run(path, out=tmp_path / "out", workers=2, progress=False)
+    assert report.done == 1024 * (2 * 3 + 2)
+    res = sensitivity_results(load_results(tmp_path / "out"))
+    assert res is not None
+    s2 = res.indices[res.indices["index"] == "S2"].set_index("parameter")
+    for pair, value in analytic_indices()["S2"].items():
+        assert s2.loc[pair, "ci_low"] <= value <= s2.loc[pair, "ci_high"], pair
+    assert s2.loc["x1 x x3", "ci_low"] > 0.05  # the one interaction, clearly
+    said = " ".join(res.sentences)
+    assert "pairs that interact: x1 x x3" in said
+    assert "x1 x x2" not in said
+    assert "Second-order indices S2" in res.markdown()
+
+
+def test_second_order_needs_sobol(tmp_path: Path) -> None:
+    path = ishigami_file(tmp_path, method="morris", samples=10)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "samples = 10\n", "samples = 10\nsecond_order = true\n"
+        ),
+        encoding="utf-8",
+    )
+    done = trustsim("validate", str(path))
+    assert done.returncode == 2
+    assert "second_order = true needs method" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_noise_that_dominates_the_point_means_names_no_driver() -> None:
+    table = pd.DataFrame(
+        [
+            ("a", "S1", 0.6, 0.5, 0.7),
+            ("a", "ST", 0.7, 0.6, 0.8),
+            ("b", "S1", 0.0, -0.05, 0.05),
+            ("b", "ST", 0.02, 0.0, 0.04),
+        ],
+        columns=["parameter", "index", "value", "ci_low", "ci_high"],
+    ).assign(method="sobol", outcome="y")
+    clear = " ".join(ranking_sentences(table, "y", noise_share=0.1))
+    assert "driven by a" in clear
+    noisy = " ".join(ranking_sentences(table, "y", noise_share=0.8))
+    assert "driven by" not in noisy
+    assert "80% of the variance of the point means is run-to-run noise" in noisy
+    assert "a (total 0.70 [0.60, 0.80]) may matter" in noisy

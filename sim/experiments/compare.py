@@ -218,9 +218,12 @@ def sensitivity_results(tables: ResultsTables) -> SensitivityResults | None:
                 )
                 continue
             parts.append(table.assign(scenario=scenario))
-            noise_rows.append({"scenario": scenario, "outcome": outcome, **noise(rows, outcome)})
+            share = noise(rows, outcome)
+            noise_rows.append({"scenario": scenario, "outcome": outcome, **share})
             prefix = f"{scenario}: " if tables.results["scenario"].nunique() > 1 else ""
-            sentences += [prefix + s for s in ranking_sentences(table, outcome)]
+            sentences += [
+                prefix + s for s in ranking_sentences(table, outcome, noise_share=share["in_means"])
+            ]
     columns = ["scenario", "outcome", "parameter", "index", "value", "ci_low", "ci_high", "method"]
     indices = (
         pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)

@@ -18,7 +18,7 @@ def ishigami(x1: float, x2: float, x3: float, a: float = 7.0, b: float = 0.1) ->
 
 
 def analytic_indices(a: float = 7.0, b: float = 0.1) -> dict[str, dict[str, float]]:
-    """First-order (S1) and total (ST) Sobol indices of x1, x2, x3, and the variance of y."""
+    """Sobol indices of x1, x2, x3 (S1, ST, and S2 by pair) and the variance of y."""
     pi = math.pi
     v1 = 0.5 * (1 + b * pi**4 / 5) ** 2
     v2 = a**2 / 8
@@ -27,5 +27,6 @@ def analytic_indices(a: float = 7.0, b: float = 0.1) -> dict[str, dict[str, floa
     return {
         "S1": {"x1": v1 / var, "x2": v2 / var, "x3": 0.0},
         "ST": {"x1": (v1 + v13) / var, "x2": v2 / var, "x3": v13 / var},
+        "S2": {"x1 x x2": 0.0, "x1 x x3": v13 / var, "x2 x x3": 0.0},
         "variance": {"y": var},
     }
