@@ -614,3 +614,24 @@ def test_batches_hold_short_runs_together_and_long_runs_alone(tmp_path: Path) ->
     assert max(len(b) for b in batches) == 64  # short runs: 64 to a batch, not 16
     assert all(sum(_work(s) for s in b) <= BATCH_WORK for b in batches if len(b) > 1)
     assert [len(b) for b in batches[-5:]] == [1] * 5  # a 2000-member run goes alone
+
+
+def test_parameters_set_every_scenario_and_clash_with_a_sweep_is_refused(tmp_path: Path) -> None:
+    from sim.scenario import ScenarioError
+
+    text = (
+        'scenarios = ["peer_led", "top_down_internal"]\nreplications = 2\nseed = 1\n'
+        'outcomes = ["mean_skill"]\n[parameters]\nmembers = 24\nlevels = 2\n'
+    )
+    specs = expand(load_experiment(write(tmp_path / "fixed.toml", text)), range(2))
+    assert {(s.scenario.name, s.scenario.members, s.scenario.levels) for s in specs} == {
+        ("peer_led", 24, 2),
+        ("top_down_internal", 24, 2),
+    }
+    assert {s.scenario.coach for s in specs} == {"none", "internal"}  # the rest stays theirs
+    clash = write(tmp_path / "clash.toml", text + "[sweep.parameters]\nlevels = [1, 3]\n")
+    with pytest.raises(ScenarioError, match=r"parameters.levels is also varied by \[sweep\]"):
+        load_experiment(clash)
+    typo = write(tmp_path / "typo.toml", text.replace("levels = 2", "lvels = 2"))
+    with pytest.raises(ScenarioError, match="unknown parameter 'lvels'"):
+        load_experiment(typo)

@@ -332,15 +332,51 @@ def _setups(
     entries = raw.get("scenarios")
     if not isinstance(entries, list) or not entries:
         return [], [f"{source}: scenarios is missing: a list of scenario files or presets"]
+    fixed, fixed_problems = _fixed_parameters(raw, source)
+    problems.extend(fixed_problems)
     for i, entry in enumerate(entries):
         try:
-            setups.append(_resolve_scenario(entry, path.parent, source, i))
+            scenario = _resolve_scenario(entry, path.parent, source, i)
+            setups.append(scenario.with_(**fixed) if fixed else scenario)
         except ScenarioError as err:
-            problems.extend(err.lines)
+            where = f"{source}: parameters (in scenario {entry!r}): "
+            problems.extend(line.replace("<keywords>: ", where) for line in err.lines)
     names = [s.name for s in setups]
     if len(set(names)) != len(names):
         problems.append(f"{source}: scenarios: two scenarios share a name: {names}")
     return setups, problems
+
+
+def _fixed_parameters(raw: dict[str, Any], source: str) -> tuple[dict[str, Any], list[str]]:
+    """A trust experiment's [parameters]: values set in every scenario (and their problems).
+
+    They override what the scenario files say; a parameter the sweep or the sensitivity
+    design varies cannot also be fixed (one would hide the other).
+    """
+    table = raw.pop("parameters", {})
+    if not isinstance(table, dict):
+        return {}, [f"{source}: parameters must be a table ([parameters])"]
+    known = parameters()
+    problems = [
+        f"{source}: parameters: unknown parameter {key!r}{did_you_mean(key, known)}"
+        for key in table
+        if key not in known
+    ]
+    for section in ("sweep", "sensitivity"):
+        design = raw.get(section)
+        varied = design.get("parameters") if isinstance(design, dict) else None
+        problems += [
+            f"{source}: parameters.{key} is also varied by [{section}]: one would hide the "
+            "other; remove one of them"
+            for key in table
+            if isinstance(varied, dict) and key in varied
+        ]
+    if "steps" in table and "steps" in raw:
+        problems.append(
+            f"{source}: parameters.steps and steps = {raw['steps']!r} both set the horizon: "
+            "remove one of them"
+        )
+    return ({} if problems else table), problems
 
 
 def _check_validation(raw: dict[str, Any], source: str, names: list[str]) -> list[str]:
