@@ -235,9 +235,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 reps = exp.replications
                 runs = len(expand(exp, range(reps.count or reps.min)))
                 what = f"{runs} runs" if reps.count else f"adaptive, at least {runs} runs"
+                power = _power_warning(exp, None)
+                for line in _late_events(exp.scenarios, exp.steps) + ([power] if power else []):
+                    print(f"warning: {line}", file=sys.stderr)
                 print(f"ok: {name} (experiment: {what})")
                 continue
-            load_scenario(name)
+            for line in _late_events([load_scenario(name)]):
+                print(f"warning: {name}: {line}", file=sys.stderr)
         except ScenarioError as err:
             bad += 1
             for line in err.lines:
@@ -245,6 +249,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"ok: {name}")
     return 2 if bad else 0
+
+
+def _late_events(scenarios: Sequence[Scenario | Any], horizon: int | None = None) -> list[str]:
+    """Events after the last week (the horizon given, or each scenario's own): they never happen."""
+    out = []
+    for sc in scenarios:
+        last = horizon if horizon is not None else getattr(sc, "steps", None)
+        for ev in sc.events if isinstance(sc, Scenario) else ():
+            if last is not None and ev.at > last:
+                out.append(
+                    f"{sc.name}: its {ev.type} event at week {ev.at} is after the last week "
+                    f"({last}), so it never happens"
+                )
+    return out
 
 
 def _is_experiment(path: Path) -> bool:
@@ -315,15 +333,8 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
                 "parameters with ranges), or run it with `trustsim sweep`"
             ]
         )
-    horizon = args.steps or exp.steps
-    for sc in exp.scenarios:
-        for ev in sc.events if isinstance(sc, Scenario) else ():
-            if horizon is not None and ev.at > horizon:
-                print(
-                    f"warning: {sc.name}: its {ev.type} event at week {ev.at} is after the "
-                    f"last week ({horizon}), so it never happens",
-                    file=sys.stderr,
-                )
+    for line in _late_events(exp.scenarios, args.steps or exp.steps):
+        print(f"warning: {line}", file=sys.stderr)
     # Before a fresh sweep starts; beside the notes after one that resumes (a refused
     # resume says only why).
     power = _power_warning(exp, args.replications)

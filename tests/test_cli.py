@@ -285,3 +285,21 @@ def test_compare_with_an_outcome_writes_its_view_and_keeps_the_experiments_files
     assert set(view["outcome"].dropna()) == {"mean_trust"}  # the view asked for
     assert (out / "compare.csv").read_text() == before  # the experiment's own, untouched
     assert "mean_trust" in (out / "compare_view.md").read_text()
+
+
+def test_validate_warns_of_an_event_after_the_horizon_and_of_a_design_too_small(
+    tmp_path: Path,
+) -> None:
+    late = tmp_path / "late.toml"
+    late.write_text(f'extends = "{ROOT / "scenarios" / "breach_shock.toml"}"\nsteps = 30\n')
+    result = trustsim("validate", str(late))
+    assert result.returncode == 0, result.stderr  # valid, but the event never happens
+    assert "breach event at week 52 is after the last week (30), so it never happens" in (
+        result.stderr
+    )
+    small = tmp_path / "small.toml"
+    small.write_text(SMALL_EXPERIMENT)  # 2 replications: no p below 0.05 is possible
+    result = trustsim("validate", str(small))
+    assert result.returncode == 0, result.stderr
+    assert "with 2 replications no paired difference can reach p < 0.05" in result.stderr
+    assert "6 replications or more can" in result.stderr
