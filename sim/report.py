@@ -101,7 +101,10 @@ def save_figures(
         if failed:
             raise RuntimeError(f"saving the figures failed (exit codes {failed})")
     else:
-        _save_share(entries, paths, 0, 1)
+        try:
+            _save_share(entries, paths, 0, 1)
+        except Exception as exc:  # the same error as from the processes, with its cause
+            raise RuntimeError(f"saving the figures failed ({exc})") from exc
     for entry in entries:
         if "figure" in entry.__dict__:  # drawn here (with one process)
             plt.close(entry.figure)

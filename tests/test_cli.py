@@ -303,3 +303,17 @@ def test_validate_warns_of_an_event_after_the_horizon_and_of_a_design_too_small(
     assert result.returncode == 0, result.stderr
     assert "with 2 replications no paired difference can reach p < 0.05" in result.stderr
     assert "6 replications or more can" in result.stderr
+
+
+def test_plot_and_compare_suggest_the_outcome_meant(tmp_path: Path) -> None:
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL_EXPERIMENT)
+    out = tmp_path / "out"
+    assert trustsim("sweep", str(path), "--out", str(out), "--no-report").returncode == 0
+    for command in ("plot", "compare"):
+        result = trustsim(command, str(out), "--outcome", "mean_skil")
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            f"error: {out}: --outcome 'mean_skil' is not an outcome of these results "
+            '(did you mean "mean_skill"?)'
+        )

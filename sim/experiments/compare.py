@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim import analysis
 from sim.experiments.store import ResultsStore
-from sim.scenario import ScenarioError, parameters
+from sim.scenario import ScenarioError, did_you_mean, parameters
 from sim.sensitivity import (
     Sensitivity,
     SensitivityResults,
@@ -98,10 +98,23 @@ def load_results(
     chosen, ref = analysed(meta, outcomes, reference)
     unknown = [o for o in chosen if o not in results.columns]
     if unknown:
-        raise ScenarioError([f"{folder}: unknown outcome(s) {', '.join(unknown)}"])
+        known = [c for c in store_outcomes(results) if c not in unknown]
+        raise ScenarioError(
+            [
+                f"{folder}: --outcome {o!r} is not an outcome of these results"
+                + (did_you_mean(o, known) or f"; they have: {', '.join(known)}")
+                for o in unknown
+            ]
+        )
     if ref is not None and ref not in set(results["scenario"]):
         raise ScenarioError([f"{folder}: reference {ref!r} is not one of the scenarios"])
     return ResultsTables(folder, runs, results, steps, meta, chosen, ref, digest)
+
+
+def store_outcomes(results: pd.DataFrame) -> list[str]:
+    """The run outcomes a results table holds (its columns beside the run's keys)."""
+    keys = {"run_id", "scenario", "point", "swept", "replication", "seed"}
+    return [c for c in results.columns if c not in keys]
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
