@@ -635,3 +635,25 @@ def test_parameters_set_every_scenario_and_clash_with_a_sweep_is_refused(tmp_pat
     typo = write(tmp_path / "typo.toml", text.replace("levels = 2", "lvels = 2"))
     with pytest.raises(ScenarioError, match="unknown parameter 'lvels'"):
         load_experiment(typo)
+
+
+@pytest.mark.slow
+def test_a_dask_scheduler_without_workers_is_named_and_waited_for(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    from sim.experiments import runner
+
+    monkeypatch.setattr(runner, "WORKER_WAIT", 0.5)
+    with (
+        distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        waiting = threading.Thread(target=runner._wait_for_workers, args=(client,))
+        waiting.start()
+        waiting.join(timeout=3)
+        assert waiting.is_alive()  # no worker: it waits on ...
+        assert "has no worker after 0.5 s; waiting for one" in capfd.readouterr().err
+        cluster.scale(1)  # ... until one joins
+        waiting.join(timeout=30)
+        assert not waiting.is_alive()

@@ -199,6 +199,8 @@ class _Backend:
             return
         self.started = True
         workers, warm_up = self.workers, self.warm_up
+        if self.client is not None:
+            _wait_for_workers(self.client)
         if self.client is not None and warm_up is not None:
             self.client.run(warm_up)  # each Dask worker loads the compiled kernels once, now
         if self.client is None and workers > 1:
@@ -269,6 +271,30 @@ class _Backend:
             self.pool.shutdown(wait=False, cancel_futures=True)
         if self.own_client and self.client is not None:
             self.client.close()
+
+
+WORKER_WAIT = 10.0  # seconds before a sweep says that its Dask scheduler has no worker
+
+
+def _wait_for_workers(client: Any) -> None:
+    """Wait for a Dask worker; after WORKER_WAIT seconds without one, say so and wait on.
+
+    Batch-queue workers (dask-jobqueue) may take minutes to start, so this does not
+    give up; it says why nothing runs, and Ctrl-C stops the sweep.
+    """
+    if client.scheduler_info().get("workers"):
+        return
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError:
+        address = client.scheduler.address
+        print(
+            f"note: the Dask scheduler at {address} has no worker after {WORKER_WAIT:g} s; "
+            f"waiting for one (start one with `dask worker {address}`; Ctrl-C stops)",
+            file=sys.stderr,
+            flush=True,
+        )
+        client.wait_for_workers(1)
 
 
 def _start_worker(parent: int, warm_up: Callable[[], None] | None) -> None:
