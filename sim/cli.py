@@ -354,9 +354,18 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
     after = None
     if report.done or report.skipped:
         began = time.perf_counter()
-        done = _write_results(
-            args, exp, report.folder, draw=not args.no_report and not report.interrupted
-        )
+        try:
+            done = _write_results(
+                args, exp, report.folder, draw=not args.no_report and not report.interrupted
+            )
+        except ScenarioError as err:
+            if not report.interrupted:
+                raise
+            # Too little was stored to compare (the reference has no run yet): say so,
+            # then how to go on.
+            for line in err.lines:
+                print(f"note: {line}", file=sys.stderr)
+            done = None
         after = (done, time.perf_counter() - began) if done else None
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -657,3 +657,26 @@ def test_a_dask_scheduler_without_workers_is_named_and_waited_for(
         cluster.scale(1)  # ... until one joins
         waiting.join(timeout=30)
         assert not waiting.is_alive()
+
+
+def test_a_store_without_a_run_of_the_reference_says_how_to_go_on(tmp_path: Path) -> None:
+    from sim.experiments.compare import load_results
+    from sim.experiments.store import ResultsStore
+    from sim.scenario import ScenarioError
+
+    text = (
+        'scenarios = ["peer_led", "no_coaching"]\nreference = "no_coaching"\nreplications = 2\n'
+        'seed = 1\nsteps = 4\noutcomes = ["mean_skill"]\n'
+    )
+    out = tmp_path / "out"
+    run(write(tmp_path / "ref.toml", text), out=out, workers=1, progress=False)
+    store = ResultsStore(out)  # as if Ctrl-C came before the reference's first run
+    with store.db:
+        for table in ("runs", "summaries", "step_arrays"):
+            store.db.execute(f"DELETE FROM {table} WHERE run_id LIKE 'no_coaching/%'")
+    store.close()
+    with pytest.raises(ScenarioError) as err:
+        load_results(out)
+    (line,) = err.value.lines
+    assert "reference 'no_coaching' has no finished run yet" in line
+    assert f"--out {out} --resume` runs the rest" in line

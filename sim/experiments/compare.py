@@ -107,6 +107,14 @@ def load_results(
             ]
         )
     if ref is not None and ref not in set(results["scenario"]):
+        if ref in order:  # one of the experiment's scenarios, with no finished run yet
+            again = f"{meta.get('command', 'trustsim sweep')} --out {folder} --resume"
+            raise ScenarioError(
+                [
+                    f"{folder}: reference {ref!r} has no finished run yet (an interrupted "
+                    f"sweep? `{again}` runs the rest)"
+                ]
+            )
         raise ScenarioError([f"{folder}: reference {ref!r} is not one of the scenarios"])
     return ResultsTables(folder, runs, results, steps, meta, chosen, ref, digest)
 
