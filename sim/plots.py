@@ -778,7 +778,7 @@ def network(
         frameon=False,
         fontsize=8,
     )
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(_wrap(title, int(width * 11)), fontsize=11)  # about 11 characters an inch
     return fig
 
 

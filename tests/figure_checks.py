@@ -17,6 +17,13 @@ def misfits(fig: Figure, min_width: float = 0.35) -> list[str]:
     renderer = fig.canvas.get_renderer()
     width, height = fig.bbox.width, fig.bbox.height
     bad = []
+    for artist in [fig._suptitle, *fig.legends]:  # the figure's own title and legends
+        if artist is None or not artist.get_visible():
+            continue
+        box = artist.get_window_extent(renderer)
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
+            what = artist.get_text() if hasattr(artist, "get_text") else "figure legend"
+            bad.append(f"cut off: {what!r}")
     for ax in fig.axes:
         texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
         artists = [t for t in texts if t.get_visible() and t.get_text()]

@@ -586,6 +586,20 @@ def snapshot() -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     return nodes, edges, people, contact_pairs
 
 
+def test_a_network_title_naming_its_sweep_point_fits_at_column_size(
+    snapshot: tuple[pd.DataFrame, pd.DataFrame, int, int],
+) -> None:
+    nodes, edges, _, _ = snapshot
+    title = (
+        "top_down_internal: median run on mean_skill (levels=4, management_trust_scale=0.3, "
+        "span=2, team_size=6)"
+    )
+    for size in ("slide", "column"):
+        fig = plots.network(nodes, edges, title, size=size)
+        assert fig.get_suptitle().replace("\n", " ") == title  # all of it, wrapped
+        assert misfits(fig) == []
+
+
 def _network_axes(fig: Figure) -> list[Axes]:
     return [ax for ax in fig.axes if ax.get_title().startswith("week")]
 
