@@ -317,3 +317,23 @@ def test_plot_and_compare_suggest_the_outcome_meant(tmp_path: Path) -> None:
             f"error: {out}: --outcome 'mean_skil' is not an outcome of these results "
             '(did you mean "mean_skill"?)'
         )
+
+
+@pytest.mark.slow
+def test_the_readmes_demo_output_is_what_the_demo_prints(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("lines left out here):\n\n```\n", 1)[1].split("\n```", 1)[0]
+    shown = [line for line in block.splitlines() if line and line != "..."]
+    assert len(shown) > 10  # the table, sentences and the power line
+    result = trustsim(
+        "sweep",
+        "experiments/sponsorship_vs_peer.toml",
+        "--out",
+        str(tmp_path / "demo"),
+        "--no-report",
+    )
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.splitlines()
+    timed = ("report:", "sponsorship_vs_peer:")  # its seconds and folder differ run to run
+    missing = [line for line in shown if not line.startswith(timed) and line not in printed]
+    assert missing == [], "regenerate the README's demo output from a real run"
