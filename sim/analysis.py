@@ -599,6 +599,7 @@ class Comparison:
     censored: str = ""  # how many runs never reached a "first week that" outcome
     interactions: pd.DataFrame = field(default_factory=pd.DataFrame)
     logrank: list[str] = field(default_factory=list)  # censored outcomes' curves, per pair
+    regression: pd.DataFrame = field(default_factory=pd.DataFrame)  # factors on the pairs
 
     @classmethod
     def of(
@@ -620,7 +621,7 @@ class Comparison:
         points = point_labels(results)
         desc = describe(results, outcomes)
         pairs = compare(results, outcomes, reference=reference, labels=labels, point_labels=points)
-        from sim.contrasts import interactions  # it builds on this module
+        from sim.contrasts import interactions, regression  # they build on this module
 
         return cls(
             title,
@@ -635,6 +636,7 @@ class Comparison:
             censored,
             interactions(results, outcomes, reference=reference, labels=labels),
             logrank,
+            regression(results, outcomes, reference=reference),
         )
 
     def tidy(self) -> pd.DataFrame:
@@ -642,6 +644,8 @@ class Comparison:
         parts = [self.desc.assign(kind="scenario"), self.pairs.assign(kind="pair")]
         if len(self.interactions):
             parts.append(self.interactions.assign(kind="interaction"))
+        if len(self.regression):
+            parts.append(self.regression.assign(kind="regression"))
         return pd.concat(parts, ignore_index=True)
 
     def summary_line(self) -> str:
@@ -738,6 +742,12 @@ class Comparison:
         if len(self.interactions):
             lines += ["## Interactions", "", INTERACTIONS, ""]
             lines += [f"- {s}" for s in self.interactions["sentence"]] + [""]
+        if len(self.regression):
+            from sim.contrasts import REGRESSION, regression_tables
+
+            lines += ["## Regression", "", REGRESSION, ""]
+            for heading, table in regression_tables(self.regression):
+                lines += [heading, "", to_markdown(table), ""]
         if self.not_applicable_sentence():
             lines += [self.not_applicable_sentence(), ""]
         if self.censored:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim import analysis
 
-__all__ = ["factor_values", "interactions"]
+__all__ = ["REGRESSION", "factor_values", "interactions", "regression", "regression_tables"]
 
 COLUMNS = [
     "outcome",
@@ -152,3 +152,105 @@ def _sentence(row: dict[str, object], label: str) -> str:
     if math.isnan(p) or p >= 0.05:
         return text + ": no clear change"
     return text + (": the difference rises" if contrast > 0 else ": the difference falls")
+
+
+REGRESSION = (
+    "A regression of each pair's paired difference on the swept factors (ordinary least "
+    "squares; numeric factors centred on their mean, so the intercept is the difference at "
+    "the factors' mean values and a main effect the slope there; main effects and two-way "
+    "interactions), with standard errors "
+    "clustered by seed: a replication's runs share their seed at every point, so they are "
+    "not independent. p-values are not corrected for the number of terms."
+)
+
+REGRESSION_COLUMNS = [
+    "outcome",
+    "a",
+    "b",
+    "term",
+    "coef",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "seeds",
+    "r2",
+]
+
+
+def regression(
+    results: pd.DataFrame, outcomes: Sequence[str], reference: str | None = None
+) -> pd.DataFrame:
+    """Main effects and two-way interactions of the factors on every pair's paired difference.
+
+    For a sweep of two factors or more (a factorial grid or a sampled design), one OLS
+    per pair and outcome of A - B at each point and replication on the factors, with
+    seed-clustered standard errors (statsmodels). Empty with fewer than two factors
+    or too few points to fit the terms.
+    """
+    factors = factor_values(results)
+    pairs = analysis.scenario_pairs(list(dict.fromkeys(results["scenario"])), reference)
+    rows: list[dict[str, object]] = []
+    if factors.shape[1] < 2 or not pairs:
+        return pd.DataFrame(rows, columns=REGRESSION_COLUMNS)
+    numeric = [f for f in factors.columns if pd.api.types.is_numeric_dtype(factors[f])]
+    centred = factors.assign(**{f: factors[f] - factors[f].mean() for f in numeric})
+    terms = [f if f in numeric else f"C({f})" for f in factors.columns]
+    formula = f"diff ~ ({' + '.join(terms)})**2"
+    import statsmodels.formula.api as smf  # imported here: it takes about a second
+
+    for outcome in outcomes:
+        for a, b in pairs:
+            paired = analysis.paired_differences(results, a, b, outcome)
+            data = paired.join(centred, on="point")
+            if data["point"].nunique() <= len(terms) * (len(terms) + 1) // 2 + 1:
+                continue  # not enough points for the terms (or the outcome does not apply)
+            if not data["diff"].var() > 0:
+                continue  # the same difference everywhere (often 0): nothing to explain
+            fit = smf.ols(formula, data=data).fit(
+                cov_type="cluster", cov_kwds={"groups": data["replication"].to_numpy()}
+            )
+            ci = fit.conf_int(0.05)
+            for term in fit.params.index:
+                rows.append(
+                    {
+                        "outcome": outcome,
+                        "a": a,
+                        "b": b,
+                        "term": term,
+                        "coef": float(fit.params[term]),
+                        "se": float(fit.bse[term]),
+                        "ci_low": float(ci.loc[term, 0]),
+                        "ci_high": float(ci.loc[term, 1]),
+                        "p": float(fit.pvalues[term]),
+                        "n": int(fit.nobs),
+                        "seeds": int(data["replication"].nunique()),
+                        "r2": float(fit.rsquared),
+                    }
+                )
+    return pd.DataFrame(rows, columns=REGRESSION_COLUMNS)
+
+
+def regression_tables(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Per pair and outcome: a heading and its terms as "coef [low, high]" with p."""
+    out = []
+    for (outcome, a, b), rows in table.groupby(["outcome", "a", "b"], sort=False):
+        first = rows.iloc[0]
+        heading = (
+            f"{a} - {b}, {outcome} (n = {first['n']} pairs from {first['seeds']} seeds, "
+            f"R2 = {first['r2']:.2f})"
+        )
+        shown = pd.DataFrame(
+            {
+                "term": rows["term"],
+                "coefficient [95% CI]": [
+                    f"{analysis.signed(c)} [{analysis.signed(lo)}, {analysis.signed(hi)}]"
+                    for c, lo, hi in zip(rows["coef"], rows["ci_low"], rows["ci_high"], strict=True)
+                ],
+                "se": [f"{v:.3g}" for v in rows["se"]],
+                "p": [analysis.p_text(v).removeprefix("p ").removeprefix("= ") for v in rows["p"]],
+            }
+        )
+        out.append((heading, shown))
+    return out

@@ -31,6 +31,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from sim import analysis, plots
+from sim.contrasts import REGRESSION, regression_tables
 from sim.scenario import parameters
 from sim.sensitivity import SensitivityResults
 from sim.validation import Fact, findings, verdict_table
@@ -704,6 +705,14 @@ def build_report(
     if len(comp.interactions) and not facts:
         rep.add("p", analysis.INTERACTIONS)
         _sentences(rep, comp.interactions, "contrasts with a clear change")
+    if len(comp.regression) and not facts:
+        tables = regression_tables(comp.regression)
+        listed = tables[: MAX_PAIR_FIGURES * len(comp.outcomes)]
+        more = f" (the first {len(listed)} of {len(tables)}; all are in compare.md)"
+        rep.add("p", REGRESSION + (more if len(listed) < len(tables) else ""))
+        for heading, table in listed:
+            rep.add("p", heading + ":")
+            rep.add("table", table)
     if comp.not_applicable_sentence():
         rep.add("p", comp.not_applicable_sentence())
     if comp.censored:

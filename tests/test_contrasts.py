@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -175,3 +176,54 @@ def test_compare_md_has_the_sections_its_data_calls_for() -> None:
     alone = markdown(_factorial()[lambda d: d["scenario"] == "A"])
     assert "## Per sweep point" in alone
     assert "## Paired differences" not in alone
+
+
+def _linear(n: int = 40, seed_sd: float = 0.05) -> pd.DataFrame:
+    """A - B = 0.1 - 0.01 x' + 0.02 y' - 0.05 x'y' + a seed's offset + noise (x', y' centred)."""
+    rng = np.random.default_rng(3)
+    xs, ys = [1, 2, 3, 4], [0.3, 0.6, 1.0]
+    xm, ym = np.mean(xs), np.mean(ys)
+    rows = []
+    for r in range(n):
+        offset = rng.normal(0, seed_sd)  # the same at every point: the runs of a seed
+        for point, (x, y) in enumerate(itertools.product(xs, ys)):
+            gap = 0.1 - 0.01 * (x - xm) + 0.02 * (y - ym) - 0.05 * (x - xm) * (y - ym)
+            base = rng.normal(0.5, 0.1)
+            swept = json.dumps({"x": x, "y": y})
+            for name, value in (("A", base + gap + offset), ("B", base)):
+                rows.append(
+                    {
+                        "scenario": name,
+                        "point": point,
+                        "replication": r,
+                        "swept": swept,
+                        "skill": value + rng.normal(0, 0.01),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_the_regression_recovers_main_effects_and_the_interaction_with_seed_clusters() -> None:
+    from sim.contrasts import regression
+
+    table = regression(_linear(), ["skill"]).set_index("term")
+    truth = {"Intercept": 0.1, "x": -0.01, "y": 0.02, "x:y": -0.05}
+    assert list(table.index) == list(truth)
+    for term, value in truth.items():
+        assert table.loc[term, "ci_low"] < value < table.loc[term, "ci_high"], term
+    assert table.loc["x:y", "p"] < 0.001
+    assert (table["seeds"] == 40).all()
+    assert (table["n"] == 40 * 12).all()
+    # The seed's offset moves every point of a replication alike: clustered by seed, the
+    # intercept's standard error is about that offset's sd over sqrt(40 seeds).
+    assert table.loc["Intercept", "se"] == pytest.approx(0.05 / np.sqrt(40), rel=0.35)
+
+
+def test_no_regression_with_one_factor() -> None:
+    from sim.contrasts import regression
+
+    one = _linear()
+    one["swept"] = [json.dumps({"x": json.loads(s)["x"]}) for s in one["swept"]]
+    one["point"] = one["swept"].map({s: i for i, s in enumerate(sorted(set(one["swept"])))})
+    one = one.drop_duplicates(["scenario", "point", "replication"])
+    assert regression(one, ["skill"]).empty
