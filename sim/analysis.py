@@ -502,6 +502,23 @@ def by_parameter(
     return pd.DataFrame(rows).sort_values([parameter], kind="stable").reset_index(drop=True)
 
 
+def partial_dependence(
+    results: pd.DataFrame, runs: pd.DataFrame, parameter: str, outcome: str, bins: int = 8
+) -> pd.DataFrame:
+    """A sampled parameter's average effect: by_parameter over bins of its values.
+
+    The runs are cut into `bins` bins of equal count by the parameter's value (the
+    other sampled parameters vary within each bin, so a bin's mean averages over them:
+    a partial dependence); each bin stands at the mean value of its runs.
+    """
+    values = runs.set_index("run_id")[parameter].astype(float)
+    groups = pd.qcut(values, q=min(bins, values.nunique()), duplicates="drop")
+    centre = values.groupby(groups, observed=True).transform("mean")
+    return by_parameter(
+        results, runs.assign(**{parameter: runs["run_id"].map(centre)}), parameter, outcome
+    )
+
+
 def outcome_label(outcome: str, steps: int) -> str:
     """How an outcome reads in a sentence: "mean_skill at week 104", or a run mean.
 

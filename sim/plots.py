@@ -41,6 +41,7 @@ __all__ = [
     "label",
     "network",
     "paired_by_factor",
+    "partial_dependence",
     "plot_run",
     "scenario_colours",
     "sensitivity_bars",
@@ -550,6 +551,71 @@ def paired_by_factor(
         fig.suptitle(_wrap(title, 48 if small else 90), fontsize=7 if small else 10)
     if line is not None:
         _legend_outside(axes[0][-1], size)
+    return fig
+
+
+def partial_dependence(
+    tables: dict[str, pd.DataFrame],
+    outcome: str,
+    colours: dict[str, str],
+    size: str = "slide",
+) -> Figure:
+    """A sampled design's outcome against each sampled parameter, a panel each.
+
+    `tables` maps each parameter to analysis.partial_dependence's table: per scenario,
+    the mean (95% CI band) over the runs in each bin of the parameter's values, the
+    other parameters varying within the bin.
+    """
+    names = list(tables)
+    cols = 1 if size == "column" else min(len(names), 3)  # a paper column: one above another
+    rows_n = math.ceil(len(names) / cols)
+    width, height = SIZES[size]
+    fig, axes = plt.subplots(
+        rows_n,
+        cols,
+        figsize=(width, height * (0.8 + 0.55 * (rows_n - 1))),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    small = size == "column"
+    n = 0
+    for ax, parameter in zip(axes.flat, names, strict=False):
+        table = tables[parameter]
+        for scenario in dict.fromkeys(table.loc[table["n"] > 0, "scenario"]):
+            d = table[(table["scenario"] == scenario) & (table["n"] > 0)]
+            c = colours.get(str(scenario), "black")
+            ls, lw = line_style(str(scenario), colours)
+            ax.fill_between(d[parameter], d["ci_low"], d["ci_high"], color=c, alpha=0.15, lw=0)
+            ax.plot(
+                d[parameter],
+                d["mean"],
+                color=c,
+                ls=ls,
+                lw=lw,
+                marker="o",
+                ms=2.5,
+                label=str(scenario),
+            )
+        counted = table.loc[table["n"] > 0, "n"]
+        n = int(counted.min()) if len(counted) else n
+        ax.set_xlabel(parameter.replace("_", " "), fontsize=6.5 if small else 9)
+        ax.set_title(f"n = {n} runs per bin", fontsize=6 if small else 8.5)
+        ax.tick_params(labelsize=5.5 if small else 8)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(label(outcome), fontsize=6.5 if small else 9)
+    fig.suptitle(
+        _wrap(
+            f"{short_label(outcome)}: the average effect of each sampled parameter "
+            "(mean over the runs in each bin of its values, the others varying; 95% CI)",
+            48 if small else 90,
+        ),
+        fontsize=7 if small else 10,
+    )
+    _legend_outside(axes[0][-1] if len(names) >= cols else axes[0][len(names) - 1], size)
     return fig
 
 

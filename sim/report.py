@@ -326,7 +326,24 @@ def build_figures(
                 )
             )
             pairs = o_comp.pairs[o_comp.pairs["outcome"] == outcome]
-            if (pairs["n"] > 0).any():
+            if swept and not _is_grid(runs, swept):
+                # A sampled design (LHS, Sobol): a forest would list every sampled point;
+                # each parameter's average effect says more.
+                tables = {
+                    p: analysis.partial_dependence(o_results, o_runs, p, outcome) for p in swept
+                }
+                entries.append(
+                    FigureEntry(
+                        f"partial_{outcome}",
+                        f"{nice} against each sampled parameter, one line per scenario: the "
+                        "mean over the runs in each eighth of the parameter's values (the "
+                        "other parameters vary within it), with its 95% CI. Look at the "
+                        "parameters whose lines rise or fall, and where the scenarios' lines "
+                        "part.",
+                        partial(plots.partial_dependence, tables, outcome, colours, size=size),
+                    )
+                )
+            elif (pairs["n"] > 0).any():
                 entries.append(
                     FigureEntry(
                         f"differences_{outcome}",

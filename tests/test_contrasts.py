@@ -227,3 +227,34 @@ def test_no_regression_with_one_factor() -> None:
     one["point"] = one["swept"].map({s: i for i, s in enumerate(sorted(set(one["swept"])))})
     one = one.drop_duplicates(["scenario", "point", "replication"])
     assert regression(one, ["skill"]).empty
+
+
+def test_partial_dependence_bins_the_runs_and_the_figure_draws_each_bin() -> None:
+    from sim import plots
+
+    rng = np.random.default_rng(5)
+    x = np.repeat(rng.uniform(0, 1, 40), 2)  # 40 sampled points, A and B at each
+    runs = pd.DataFrame({"run_id": [f"r{i}" for i in range(80)], "x": x})
+    results = pd.DataFrame(
+        {
+            "run_id": runs["run_id"],
+            "scenario": ["A", "B"] * 40,
+            "skill": 2 * x + rng.normal(0, 0.01, 80),
+        }
+    )
+    table = analysis.partial_dependence(results, runs, "x", "skill", bins=4)
+    for name in ("A", "B"):
+        mine = table[table["scenario"] == name]
+        assert len(mine) == 4
+        assert (mine["n"] == 10).all()  # 80 runs, 4 bins of equal count, half each
+    # Each bin stands at its runs' mean x, and its mean follows y = 2x.
+    bins = pd.qcut(runs["x"], 4)
+    centres = sorted(runs.groupby(bins, observed=True)["x"].mean())
+    assert sorted(table["x"].unique()) == pytest.approx(centres)
+    assert table["mean"].to_numpy() == pytest.approx(2 * table["x"].to_numpy(), abs=0.15)
+    fig = plots.partial_dependence({"x": table}, "skill", {"A": "#0072B2", "B": "#E69F00"})
+    (ax,) = fig.axes
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    want = table[table["scenario"] == "A"].sort_values("x")
+    assert list(lines["A"].get_ydata()) == pytest.approx(want["mean"].tolist())
+    assert ax.get_title() == "n = 10 runs per bin"

@@ -743,3 +743,25 @@ def test_a_sweep_of_levels_names_what_else_changes_with_them() -> None:
     assert report.structure_changes(same, ["trust_gain"]) == ""
     none = runs.assign(coach="none")
     assert "coaches" not in report.structure_changes(none, ["levels"])
+
+
+def test_a_sampled_sweep_gets_partial_dependence_not_a_forest_of_every_point(
+    tmp_path: Path,
+) -> None:
+    exp = tmp_path / "lhs.toml"
+    exp.write_text(
+        'scenarios = ["top_down_internal", "peer_led"]\nreplications = 2\nseed = 4\nsteps = 8\n'
+        'keep_steps = 0\noutcomes = ["mean_skill"]\n[sweep]\nmethod = "lhs"\nsamples = 16\n'
+        "[sweep.parameters]\nmanagement_trust_scale = { min = 0.2, max = 1.0 }\n"
+        "propensity_mean = { min = 0.3, max = 0.7 }\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    done = trustsim("sweep", str(exp), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    figures = {p.stem for p in (out / "figures").glob("*.png")}
+    assert "partial_mean_skill" in figures
+    assert "differences_mean_skill" not in figures
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "mean skill against each sampled parameter" in md
+    assert "## Regression" in (out / "compare.md").read_text(encoding="utf-8")
