@@ -344,7 +344,12 @@ def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
 CENSORED_OUTCOMES = ("time_to_competence",)
 
 
-def restricted(results: pd.DataFrame, outcomes: Sequence[str], steps: int) -> pd.DataFrame:
+def restricted(
+    results: pd.DataFrame,
+    outcomes: Sequence[str],
+    steps: int,
+    censored: Sequence[str] = CENSORED_OUTCOMES,
+) -> pd.DataFrame:
     """Censored outcomes as restricted times: a run that never got there counts as `steps`.
 
     The mean of min(T, horizon) is the restricted mean time up to the horizon, which a
@@ -352,17 +357,22 @@ def restricted(results: pd.DataFrame, outcomes: Sequence[str], steps: int) -> pd
     is observed for every run, so paired differences and their tests stay valid. A mean
     over only the runs that got there would be biased against the slower scenario.
     """
-    todo = [o for o in outcomes if o in CENSORED_OUTCOMES and o in results]
+    todo = [o for o in outcomes if o in censored and o in results]
     if not todo or steps <= 0:
         return results
     return results.assign(**{o: results[o].astype(float).fillna(float(steps)) for o in todo})
 
 
-def censored_sentence(results: pd.DataFrame, outcomes: Sequence[str], steps: int) -> str:
+def censored_sentence(
+    results: pd.DataFrame,
+    outcomes: Sequence[str],
+    steps: int,
+    censored: Sequence[str] = CENSORED_OUTCOMES,
+) -> str:
     """How many runs of each scenario never got there, for every censored outcome."""
     parts = []
     for outcome in outcomes:
-        if outcome not in CENSORED_OUTCOMES or outcome not in results or steps <= 0:
+        if outcome not in censored or outcome not in results or steps <= 0:
             continue
         counts = results.groupby("scenario", sort=False)[outcome].agg(
             never=lambda v: int(v.isna().sum()), n="size"
@@ -386,7 +396,11 @@ def censored_times(values: pd.Series, steps: int) -> Any:
 
 
 def logrank_sentences(
-    results: pd.DataFrame, outcomes: Sequence[str], steps: int, reference: str | None = None
+    results: pd.DataFrame,
+    outcomes: Sequence[str],
+    steps: int,
+    reference: str | None = None,
+    censored: Sequence[str] = CENSORED_OUTCOMES,
 ) -> list[str]:
     """A log-rank test of every pair's curves, per censored outcome and sweep point.
 
@@ -400,7 +414,7 @@ def logrank_sentences(
     pairs = scenario_pairs(list(dict.fromkeys(results["scenario"])), reference)
     labels = point_labels(results)
     for outcome in outcomes:
-        if outcome not in CENSORED_OUTCOMES or outcome not in results or steps <= 0:
+        if outcome not in censored or outcome not in results or steps <= 0:
             continue
         for point, at in results.groupby("point", sort=True):
             label = labels.get(int(str(point)))
@@ -519,16 +533,25 @@ def partial_dependence(
     )
 
 
-def outcome_label(outcome: str, steps: int) -> str:
+def outcome_label(
+    outcome: str,
+    steps: int,
+    defined: dict[str, str] | None = None,
+    censored: Sequence[str] = CENSORED_OUTCOMES,
+) -> str:
     """How an outcome reads in a sentence: "mean_skill at week 104", or a run mean.
 
-    steps = 0: a model without weeks (the outcome is the run's result).
+    steps = 0: a model without weeks (the outcome is the run's result). `defined`
+    gives the words of outcomes an experiment file defines ("mean_skill at week 52").
     """
     if steps == 0:
         return outcome
+    if defined and outcome in defined:
+        restricted_to = f", restricted mean up to week {steps}" if outcome in censored else ""
+        return f"{outcome} ({defined[outcome]}{restricted_to})"
     if outcome.endswith("_avg"):
         return f"{outcome.removesuffix('_avg')} (mean over weeks 1-{steps})"
-    if outcome in CENSORED_OUTCOMES:
+    if outcome in censored:
         return f"{outcome} (restricted mean up to week {steps})"
     return f"{outcome} at week {steps}"
 
@@ -617,6 +640,7 @@ class Comparison:
     interactions: pd.DataFrame = field(default_factory=pd.DataFrame)
     logrank: list[str] = field(default_factory=list)  # censored outcomes' curves, per pair
     regression: pd.DataFrame = field(default_factory=pd.DataFrame)  # factors on the pairs
+    censored_outcomes: tuple[str, ...] = CENSORED_OUTCOMES  # "first week that" outcomes
 
     @classmethod
     def of(
@@ -629,12 +653,19 @@ class Comparison:
         failed: int = 0,
         title: str = "",
         question: str = "",
+        defined: dict[str, str] | None = None,
+        censored_outcomes: Sequence[str] = CENSORED_OUTCOMES,
     ) -> Comparison:
-        """Describe every scenario and compare the pairs (sweep points kept apart)."""
-        labels = {o: outcome_label(o, steps) for o in outcomes}
-        censored = censored_sentence(results, outcomes, steps)
-        logrank = logrank_sentences(results, outcomes, steps, reference)
-        results = restricted(results, outcomes, steps)
+        """Describe every scenario and compare the pairs (sweep points kept apart).
+
+        `defined` gives the words of outcomes the experiment file defines, and
+        `censored_outcomes` every "first week that" outcome (the model's and those).
+        """
+        cens = tuple(censored_outcomes)
+        labels = {o: outcome_label(o, steps, defined, cens) for o in outcomes}
+        censored = censored_sentence(results, outcomes, steps, cens)
+        logrank = logrank_sentences(results, outcomes, steps, reference, cens)
+        results = restricted(results, outcomes, steps, cens)
         points = point_labels(results)
         desc = describe(results, outcomes)
         pairs = compare(results, outcomes, reference=reference, labels=labels, point_labels=points)
@@ -654,6 +685,7 @@ class Comparison:
             interactions(results, outcomes, reference=reference, labels=labels),
             logrank,
             regression(results, outcomes, reference=reference),
+            cens,
         )
 
     def tidy(self) -> pd.DataFrame:
@@ -718,7 +750,8 @@ class Comparison:
             else "low enough to show a difference"
         )
         return (
-            f"Power: with {n} pairs per comparison and {family} comparisons per outcome, the "
+            f"Power: with {n} pairs per comparison and {family} comparison"
+            f"{'s' if family != 1 else ''} per outcome, the "
             f"smallest p any comparison can reach after Holm's correction is {floor:.2g}, "
             f"{can}. The paired differences' 95% CIs are +/-{half:.3g} wide (median); they "
             f"narrow like 1/sqrt(n): halving them takes about {4 * n} replications."

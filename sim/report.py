@@ -248,7 +248,7 @@ def build_figures(
     """
     outcomes = list(outcomes or comp.outcomes)
     raw_results = results
-    results = analysis.restricted(results, outcomes, comp.steps)  # as the statistics count it
+    results = analysis.restricted(results, outcomes, comp.steps, comp.censored_outcomes)
     names = list(dict.fromkeys(results["scenario"]))
     colours = plots.scenario_colours(names)
     swept = swept_parameters(runs)
@@ -285,7 +285,7 @@ def build_figures(
                     partial(plots.time_series, over, _base(outcome), colours, size=size),
                 )
             )
-        if outcome in analysis.CENSORED_OUTCOMES and not swept and comp.steps > 0:
+        if outcome in comp.censored_outcomes and not swept and comp.steps > 0:
             entries.append(
                 FigureEntry(
                     f"survival_{outcome}",
@@ -357,7 +357,7 @@ def build_figures(
                 )
         if swept and len(swept) <= 3 and _is_grid(runs, swept):
             entries.extend(_paired_by_factor(o_comp, runs, swept, outcome, size))
-        if outcome in analysis.CENSORED_OUTCOMES and comp.steps > 0:
+        if outcome in comp.censored_outcomes and comp.steps > 0:
             # Means of a censored outcome are restricted means: each figure says so.
             note = (
                 f" A run that never got there counts as week {comp.steps} (restricted means "

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from sim import analysis
+from sim.experiments.defined import parse_definitions
 from sim.experiments.store import ResultsStore
 from sim.scenario import ScenarioError, did_you_mean, parameters
 from sim.sensitivity import (
@@ -182,6 +183,9 @@ def comparison(tables: ResultsTables) -> analysis.Comparison:
 
 
 def _compare(tables: ResultsTables) -> analysis.Comparison:
+    defined = parse_definitions(
+        experiment_file(tables.manifest).get("define"), str(tables.folder / "manifest.json")
+    )
     return analysis.Comparison.of(
         tables.results,
         tables.outcomes,
@@ -190,6 +194,11 @@ def _compare(tables: ResultsTables) -> analysis.Comparison:
         failed=int((tables.runs["status"] == "failed").sum()),
         title=str(tables.manifest.get("experiment", tables.folder.name)),
         question=str(tables.manifest.get("question") or ""),
+        defined={name: d.label() for name, d in defined.items()},
+        censored_outcomes=(
+            *analysis.CENSORED_OUTCOMES,
+            *(name for name, d in defined.items() if d.censored),
+        ),
     )
 
 

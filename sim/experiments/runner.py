@@ -397,6 +397,8 @@ def _plan(exp: Experiment) -> dict[str, Any]:
     }
     if exp.kind.measures:  # a model that keeps no steps runs the same whatever keep_steps
         plan["keep_steps"] = exp.keep_steps
+    if exp.define:  # what a run computes besides the model's own outcomes
+        plan["define"] = {n: d.model_dump(by_alias=True) for n, d in exp.define.items()}
     return plan
 
 
@@ -407,7 +409,7 @@ def _plan_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """
     changed = [
         f"{key} {old.get(key)} before, {new.get(key)} now"
-        for key in ("model", "seed", "keep_steps")
+        for key in ("model", "seed", "keep_steps", "define")
         if old.get(key) != new.get(key)
     ]
     gone: dict[str, int] = {}

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.experiments.defined import Defined, parse_definitions, with_definitions
 from sim.experiments.models import ModelKind, Setup, kind
 from sim.scenario import (
     PRESETS,
@@ -88,11 +89,12 @@ class Experiment(BaseModel):
     keep_steps: int = Field(1, ge=0)
     outcomes: tuple[str, ...] = ("mean_skill", "within_team_trust", "silence_rate")
     reference: str | None = None
+    define: dict[str, Defined] = Field(default_factory=dict)  # outcomes of the file's own
 
     @property
     def kind(self) -> ModelKind:
-        """The model this experiment runs."""
-        return kind(self.model)
+        """The model this experiment runs (its runs also report the defined outcomes)."""
+        return with_definitions(kind(self.model), self.define)
 
     def text_hash(self) -> str:
         """Hash of the experiment file's text (empty when built in Python)."""
@@ -379,6 +381,36 @@ def _fixed_parameters(raw: dict[str, Any], source: str) -> tuple[dict[str, Any],
     return ({} if problems else table), problems
 
 
+def _definition_problems(
+    defined: dict[str, Defined],
+    raw: dict[str, Any],
+    setups: list[Scenario | Setup],
+    source: str,
+    model: ModelKind,
+) -> list[str]:
+    """Defined outcomes need the trust model's weeks, a new name, and weeks that are run."""
+    if not defined:
+        return []
+    if model.setup is not None:
+        return [f"{source}: define: outcomes defined from weeks need the trust model"]
+    problems = [
+        f"{source}: define.{name}: {name} is already one of the model's outcomes"
+        for name in defined
+        if name in model.summary_keys
+    ]
+    horizons = [s.steps for s in setups if isinstance(s, Scenario)]
+    shortest = (
+        raw.get("steps") if isinstance(raw.get("steps"), int) else min(horizons, default=None)
+    )
+    for name, d in defined.items():
+        week = d.last_week()
+        if week is not None and shortest is not None and week > shortest:
+            problems.append(
+                f"{source}: define.{name} reads week {week}, after the last week ({shortest})"
+            )
+    return problems
+
+
 def _check_validation(raw: dict[str, Any], source: str, names: list[str]) -> list[str]:
     """A [validation] section needs its scenarios, the sweep it compares, every week kept."""
     table = raw.get("validation")
@@ -465,7 +497,16 @@ def load_experiment(path: str | Path) -> Experiment:
             f"{source}: has both [sweep] and [sensitivity]: a sensitivity analysis chooses its "
             "own points; use one of them"
         )
-    keys = model.summary_keys
+    tables = raw.pop("define", None)
+    try:
+        defined = parse_definitions(tables, source)
+    except ScenarioError as err:
+        problems.extend(err.lines)
+        defined = {}
+    problems.extend(_definition_problems(defined, raw, setups, source, model))
+    # A definition with a problem is still a name the outcomes may use (one line, not two).
+    named = list(tables) if isinstance(tables, dict) else []
+    keys = (*model.summary_keys, *[n for n in named if n not in model.summary_keys])
     outcomes = raw.get("outcomes", list(keys[:1]) if model.setup is not None else [])
     problems.extend(_outcome_problems(outcomes, "outcomes", source, keys))
     sens = raw.get("sensitivity")
@@ -504,6 +545,7 @@ def load_experiment(path: str | Path) -> Experiment:
     if model.setup is not None:
         raw.setdefault("keep_steps", 0)
     data = {
+        "define": defined,
         "name": raw.pop("name", path.stem),
         "question": describe_file(path),
         "path": str(path),
