@@ -616,6 +616,51 @@ INTERACTIONS = (
 )
 
 
+ACROSS_TEAMS = (
+    "Teams at the last week, pooled over the runs of each scenario at each point: the "
+    "correlation of a team's within-team trust with its members' mean skill (Pearson r), "
+    "with a 95% CI from resampling whole runs (a run's teams share its draws)."
+)
+
+
+def across_teams(teams: pd.DataFrame, results: pd.DataFrame, resamples: int = 1000) -> list[str]:
+    """Per scenario: does a team's trust go with its learning? r over its runs' teams.
+
+    `teams` is the store's teams table (run_id, team, within_team_trust, ..., mean_skill);
+    only done runs count. The CI resamples runs, not teams: teams of one run are not
+    independent draws.
+    """
+    if teams.empty:
+        return []
+    data = teams.merge(results[["run_id", "scenario", "point"]], on="run_id").dropna(
+        subset=["within_team_trust", "mean_skill"]
+    )
+    labels = point_labels(results)
+    rng = np.random.default_rng(0)
+    out = []
+    for (scenario, point), rows in data.groupby(["scenario", "point"], sort=False):
+        label = labels.get(int(str(point)))
+        name = f"{scenario} at {label}" if label else str(scenario)
+        columns = ["within_team_trust", "mean_skill"]
+        by_run = [g[columns].to_numpy() for _, g in rows.groupby("run_id")]
+        pooled = np.concatenate(by_run)
+        if len(pooled) < 3 or pooled.std(axis=0).min() == 0:
+            out.append(f"{name}: too few teams or no spread to correlate ({len(pooled)} teams)")
+            continue
+        r = float(np.corrcoef(pooled.T)[0, 1])
+        draws = []
+        for _ in range(resamples):
+            sample = np.concatenate([by_run[i] for i in rng.integers(0, len(by_run), len(by_run))])
+            if sample.std(axis=0).min() > 0:
+                draws.append(np.corrcoef(sample.T)[0, 1])
+        low, high = np.percentile(draws, [2.5, 97.5]) if draws else (math.nan, math.nan)
+        out.append(
+            f"{name}: r = {r:.2f} [{low:.2f}, {high:.2f}] between a team's within-team "
+            f"trust and its members' mean skill ({len(pooled)} teams in {len(by_run)} runs)"
+        )
+    return out
+
+
 LOGRANK = (
     "The Kaplan-Meier curves of each pair compared by a log-rank test (scipy.stats.logrank; "
     "it takes the two samples as independent, which paired seeds are not, so it is "
@@ -641,6 +686,7 @@ class Comparison:
     logrank: list[str] = field(default_factory=list)  # censored outcomes' curves, per pair
     regression: pd.DataFrame = field(default_factory=pd.DataFrame)  # factors on the pairs
     censored_outcomes: tuple[str, ...] = CENSORED_OUTCOMES  # "first week that" outcomes
+    teams: list[str] = field(default_factory=list)  # across teams: trust against learning
 
     @classmethod
     def of(
@@ -655,11 +701,13 @@ class Comparison:
         question: str = "",
         defined: dict[str, str] | None = None,
         censored_outcomes: Sequence[str] = CENSORED_OUTCOMES,
+        teams: pd.DataFrame | None = None,
     ) -> Comparison:
         """Describe every scenario and compare the pairs (sweep points kept apart).
 
         `defined` gives the words of outcomes the experiment file defines, and
-        `censored_outcomes` every "first week that" outcome (the model's and those).
+        `censored_outcomes` every "first week that" outcome (the model's and those);
+        `teams` the runs' teams at the last week, when the sweep kept them.
         """
         cens = tuple(censored_outcomes)
         labels = {o: outcome_label(o, steps, defined, cens) for o in outcomes}
@@ -686,6 +734,7 @@ class Comparison:
             logrank,
             regression(results, outcomes, reference=reference),
             cens,
+            across_teams(teams, results) if teams is not None else [],
         )
 
     def tidy(self) -> pd.DataFrame:
@@ -804,6 +853,8 @@ class Comparison:
             lines += [self.censored, ""]
         if self.logrank:
             lines += [LOGRANK, "", *(f"- {s}" for s in self.logrank), ""]
+        if self.teams:
+            lines += ["## Across teams", "", ACROSS_TEAMS, "", *(f"- {s}" for s in self.teams), ""]
         if self.missing_otherwise():
             lines += [
                 "Not compared where a scenario has no value (failed or unfinished runs): "

@@ -53,6 +53,7 @@ class Run:
     n_people: int
     n_teams: int
     team_arrays: tuple[NDArray[Any], ...] | None = field(default=None, repr=False)
+    last_team_arrays: tuple[NDArray[Any], ...] | None = field(default=None, repr=False)
 
     @property
     def steps(self) -> pd.DataFrame:
@@ -69,6 +70,27 @@ class Run:
             columns=_COLUMN_INDEX,
             index=pd.RangeIndex(len(self.table)),
             verify_integrity=False,
+        )
+
+    @property
+    def last_teams(self) -> pd.DataFrame | None:
+        """One row per team at the last week, with its members' mean skill (None unless kept).
+
+        Columns: team, within_team_trust, components, largest_component_share (as in
+        `teams`) and mean_skill (the mean over the team's front-line members of each
+        one's mean skill, as the run's mean_skill is over everyone's).
+        """
+        if self.last_team_arrays is None:
+            return None
+        trust, components, largest, skill = self.last_team_arrays
+        return pd.DataFrame(
+            {
+                "team": np.arange(len(trust), dtype=np.int64),
+                "within_team_trust": trust,
+                "components": components,
+                "largest_component_share": largest,
+                "mean_skill": skill,
+            }
         )
 
     @property
@@ -188,6 +210,12 @@ def simulate(
     teams = (
         (kept, team_trust[kept], team_components[kept], team_largest[kept]) if keep_teams else None
     )
+    last = horizon % rows
+    last_teams = (
+        (team_trust[last], team_components[last], team_largest[last], _team_skill(state))
+        if keep_teams
+        else None
+    )
     return Run(
         scenario=p,
         seed=state.seed,
@@ -196,7 +224,20 @@ def simulate(
         n_people=state.org.n_people,
         n_teams=n_teams,
         team_arrays=teams,
+        last_team_arrays=last_teams,
     )
+
+
+def _team_skill(state: TrustState) -> NDArray[np.float64]:
+    """Each team's mean over its front-line members of their mean skill (NaN: no member)."""
+    org = state.org
+    members = np.arange(org.n_members)
+    per_person = state.skill[members].mean(axis=1)
+    team = org.team[members]
+    total = np.bincount(team, weights=per_person, minlength=org.n_teams)
+    count = np.bincount(team, minlength=org.n_teams)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
 
 
 def _kept_rows(horizon: int, keep: bool | int) -> NDArray[np.int64]:

@@ -743,6 +743,9 @@ def build_report(
         )
         rep.add("p", analysis.LOGRANK.removesuffix(":") + more + ":")
         rep.add("ul", shown)
+    if comp.teams:
+        rep.add("p", analysis.ACROSS_TEAMS)
+        rep.add("ul", comp.teams)
     if comp.missing_otherwise():
         rep.add(
             "p",

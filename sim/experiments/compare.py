@@ -57,6 +57,7 @@ class ResultsTables:
     outcomes: tuple[str, ...]
     reference: str | None
     store_digest: str = ""  # ResultsStore.digest, taken before the tables were read
+    teams: pd.DataFrame = field(default_factory=pd.DataFrame)  # teams at the last week
     _comparison: analysis.Comparison | None = field(default=None, repr=False)
 
     @property
@@ -84,6 +85,7 @@ def load_results(
         results = store.results()
         runs = store.table("runs")
         steps = store.table("steps")
+        teams = store.table("teams")
     finally:
         store.close()
     if results.empty:
@@ -117,7 +119,7 @@ def load_results(
                 ]
             )
         raise ScenarioError([f"{folder}: reference {ref!r} is not one of the scenarios"])
-    return ResultsTables(folder, runs, results, steps, meta, chosen, ref, digest)
+    return ResultsTables(folder, runs, results, steps, meta, chosen, ref, digest, teams)
 
 
 def store_outcomes(results: pd.DataFrame) -> list[str]:
@@ -195,6 +197,7 @@ def _compare(tables: ResultsTables) -> analysis.Comparison:
         title=str(tables.manifest.get("experiment", tables.folder.name)),
         question=str(tables.manifest.get("question") or ""),
         defined={name: d.label() for name, d in defined.items()},
+        teams=tables.teams,
         censored_outcomes=(
             *analysis.CENSORED_OUTCOMES,
             *(name for name, d in defined.items() if d.censored),

@@ -30,7 +30,7 @@ from sim.metrics import MEASURES
 from sim.scenario import ScenarioError, did_you_mean
 
 if TYPE_CHECKING:
-    from sim.experiments.models import ModelKind, Rows, RunFn
+    from sim.experiments.models import ModelKind, RunFn
 
 __all__ = ["Defined", "DefinedRun", "parse_definitions", "with_definitions"]
 
@@ -158,16 +158,20 @@ class DefinedRun:
     base: RunFn
     definitions: tuple[tuple[str, Defined], ...]
 
-    def __call__(self, setup: Any, seed: int, keep_steps: int) -> tuple[dict[str, Any], Rows]:
-        """One run: the base model's summary with the defined outcomes, the kept weeks."""
-        summary, rows = self.base(setup, seed, 1)  # every week, to compute from
+    def __call__(self, setup: Any, seed: int, keep_steps: int) -> tuple[Any, ...]:
+        """One run: the base model's summary with the defined outcomes, the kept weeks.
+
+        What the base returns after those two (its teams) is passed on as it is.
+        """
+        out = self.base(setup, seed, 1)  # every week, to compute from
+        summary, rows, more = out[0], out[1], out[2:]
         table = np.asarray(rows, dtype=np.float64)
         summary = {**summary, **{name: d.value(table) for name, d in self.definitions}}
         if keep_steps <= 0:
-            return summary, table[:0]
+            return summary, table[:0], *more
         steps = table[:, 0]
         kept = (steps % keep_steps == 0) | (np.arange(len(steps)) == len(steps) - 1)
-        return summary, table[kept]
+        return summary, table[kept], *more
 
 
 def with_definitions(model: ModelKind, definitions: dict[str, Defined]) -> ModelKind:

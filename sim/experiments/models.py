@@ -9,6 +9,7 @@ is how the machinery is checked on published models (sim.reference).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -33,11 +34,13 @@ __all__ = [
     "Setup",
     "kind",
     "run_parameters",
+    "with_teams",
 ]
 
 # A run's kept per-step rows ("step", then the kind's measures): tuples or a 2-D array.
 Rows = list[tuple[Any, ...]] | NDArray[np.float64]
-RunFn = Callable[[Any, int, int], tuple[dict[str, Any], Rows]]
+# A run: (summary, kept rows) and, for the trust model with keep_teams, its team rows.
+RunFn = Callable[[Any, int, int], tuple[Any, ...]]
 
 
 class Setup(BaseModel):
@@ -140,6 +143,26 @@ def run_trust_model(scenario: Scenario, seed: int, keep_steps: int) -> tuple[dic
 
     run = simulate(scenario, seed, keep_steps=keep_steps)
     return run.summary, run.table
+
+
+TEAM_OUTCOMES = ("within_team_trust", "components", "largest_component_share", "mean_skill")
+
+
+def run_trust_model_teams(
+    scenario: Scenario, seed: int, keep_steps: int
+) -> tuple[dict[str, Any], Rows, NDArray[np.float64]]:
+    """run_trust_model, plus one row per team at the last week ("team", then TEAM_OUTCOMES)."""
+    from sim.fast import simulate
+
+    run = simulate(scenario, seed, keep_steps=keep_steps, team_table=True)
+    teams = run.last_teams
+    assert teams is not None  # team_table=True keeps them
+    return run.summary, run.table, teams[["team", *TEAM_OUTCOMES]].to_numpy(dtype=np.float64)
+
+
+def with_teams(model: ModelKind) -> ModelKind:
+    """The trust model kind whose runs also return their teams at the last week."""
+    return dataclasses.replace(model, run=run_trust_model_teams)
 
 
 def warm_trust_model() -> None:

@@ -78,11 +78,13 @@ def run_batch(
             "parameters": params,
         }
         try:
-            summary, rows = run_fn(spec.scenario, spec.seed, keep_steps)
+            made = run_fn(spec.scenario, spec.seed, keep_steps)
         except Exception:
             result.update(status="failed", error=traceback.format_exc(), summary=None, steps=None)
         else:
-            result.update(status="done", error=None, summary=summary, steps=rows)
+            result.update(status="done", error=None, summary=made[0], steps=made[1])
+            if len(made) > 2:  # the teams at the last week (keep_teams)
+                result["teams"] = made[2]
         result["wall_time"] = time.perf_counter() - started
         out.append(result)
     return out
@@ -397,6 +399,8 @@ def _plan(exp: Experiment) -> dict[str, Any]:
     }
     if exp.kind.measures:  # a model that keeps no steps runs the same whatever keep_steps
         plan["keep_steps"] = exp.keep_steps
+    if exp.keep_teams:
+        plan["keep_teams"] = True
     if exp.define:  # what a run computes besides the model's own outcomes
         plan["define"] = {n: d.model_dump(by_alias=True) for n, d in exp.define.items()}
     return plan
@@ -407,10 +411,11 @@ def _plan_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
     New scenarios or points only add runs, so they are no change.
     """
+    unset = {"keep_teams": False}  # in a plan only when set (plans before it lack it)
     changed = [
-        f"{key} {old.get(key)} before, {new.get(key)} now"
-        for key in ("model", "seed", "keep_steps", "define")
-        if old.get(key) != new.get(key)
+        f"{key} {old.get(key, unset.get(key))} before, {new.get(key, unset.get(key))} now"
+        for key in ("model", "seed", "keep_steps", "keep_teams", "define")
+        if old.get(key, unset.get(key)) != new.get(key, unset.get(key))
     ]
     gone: dict[str, int] = {}
     other: dict[str, int] = {}
@@ -764,9 +769,11 @@ def _more_replications(exp: Experiment, store: ResultsStore) -> dict[tuple[str, 
 
 
 def tidy_results(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """The tables of a results folder as DataFrames."""
+    """The tables of a results folder as DataFrames ("teams" too when the sweep kept them)."""
     store = ResultsStore(Path(folder))
     try:
-        return {name: store.table(name) for name in ("runs", "summaries", "steps")}
+        tables = {name: store.table(name) for name in ("runs", "summaries", "steps")}
+        teams = store.table("teams")
+        return {**tables, "teams": teams} if len(teams) else tables
     finally:
         store.close()

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.experiments.defined import Defined, parse_definitions, with_definitions
-from sim.experiments.models import ModelKind, Setup, kind
+from sim.experiments.models import ModelKind, Setup, kind, with_teams
 from sim.scenario import (
     PRESETS,
     Scenario,
@@ -90,11 +90,13 @@ class Experiment(BaseModel):
     outcomes: tuple[str, ...] = ("mean_skill", "within_team_trust", "silence_rate")
     reference: str | None = None
     define: dict[str, Defined] = Field(default_factory=dict)  # outcomes of the file's own
+    keep_teams: bool = False  # store each run's teams at the last week (trust model)
 
     @property
     def kind(self) -> ModelKind:
         """The model this experiment runs (its runs also report the defined outcomes)."""
-        return with_definitions(kind(self.model), self.define)
+        model = kind(self.model)
+        return with_definitions(with_teams(model) if self.keep_teams else model, self.define)
 
     def text_hash(self) -> str:
         """Hash of the experiment file's text (empty when built in Python)."""
@@ -523,6 +525,8 @@ def load_experiment(path: str | Path) -> Experiment:
             f"{source}: replications: a sensitivity analysis needs a fixed count "
             "(every point the same number of runs)"
         )
+    if model.setup is not None and raw.get("keep_teams"):
+        problems.append(f"{source}: keep_teams = true: only the trust model has teams")
     if model.setup is not None and raw.get("steps") is not None:
         problems.append(
             f"{source}: steps = {raw['steps']!r}: only the trust model has a horizon in weeks"

@@ -12,6 +12,9 @@ Tables, all keyed by run_id (tidy):
   and are read and extended as they are; rows an older trustsim added to a store with
   blocks are read with them.
 
+- teams: with keep_teams, each run's front-line teams at the last week (run_id, team,
+  within_team_trust, components, largest_component_share, mean_skill).
+
 Each batch of runs is written in one transaction as it comes back from a worker (or,
 without workers, as this process finishes it), so a kill loses at most the runs in flight, and a run
 id is a primary key, so nothing is ever stored twice.
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiments.models import TEAM_OUTCOMES
 from sim.metrics import MEASURES, SUMMARY_KEYS
 from sim.scenario import Scenario, parameters, scenario_from_dict
 
@@ -101,6 +105,7 @@ class ResultsStore:
             "summaries": ["run_id", *self.summary_keys],
             "steps": ["run_id", "step", *self.measures],
             "step_arrays": ["run_id", "data"],
+            "teams": ["run_id", "team", *TEAM_OUTCOMES],
         }
         self._insert_sql = {
             table: f"INSERT INTO {table} ({_names(cols)}) VALUES ({', '.join('?' * len(cols))})"
@@ -137,6 +142,11 @@ class ResultsStore:
             )
             self.db.execute(
                 f"CREATE TABLE IF NOT EXISTS summaries (run_id TEXT PRIMARY KEY{summary})"
+            )
+            teams = "".join(f', "{c}" REAL' for c in TEAM_OUTCOMES)
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS teams (run_id TEXT, team INTEGER{teams}, "
+                "PRIMARY KEY (run_id, team))"
             )
             if self.step_rows:
                 self.db.execute(
@@ -214,6 +224,7 @@ class ResultsStore:
         runs: list[list[Any]] = []
         summaries: list[list[Any]] = []
         steps: list[Any] = []
+        teams: list[Any] = []
         columns: dict[int, list[Any]] = {}  # the replications of a setup share its parameters
         for result in results:
             run_id = result["run_id"]
@@ -224,6 +235,11 @@ class ResultsStore:
             summary = result.get("summary")
             if summary is not None:
                 summaries.append([run_id] + [_sql_value(summary.get(k)) for k in self.summary_keys])
+            kept_teams = result.get("teams")
+            if kept_teams is not None:  # "team", then TEAM_OUTCOMES (NaN stored as NULL)
+                for row in np.asarray(kept_teams, dtype=np.float64).tolist():
+                    values = [None if v != v else v for v in row[1:]]
+                    teams.append((run_id, int(row[0]), *values))
             rows = result.get("steps")
             if rows is None or len(rows) == 0:
                 continue
@@ -238,11 +254,13 @@ class ResultsStore:
         known = self._known_ids()
         again = [(row[0],) for row in runs if row[0] in known]  # stored before: replaced
         with self.db:
-            for table in (step_table, "summaries", "runs") if again else ():
+            for table in (step_table, "teams", "summaries", "runs") if again else ():
                 self.db.executemany(f"DELETE FROM {table} WHERE run_id = ?", again)
             self.db.executemany(self._insert_sql["runs"], runs)
             self.db.executemany(self._insert_sql["summaries"], summaries)
             self.db.executemany(self._insert_sql[step_table], steps)
+            if teams:
+                self.db.executemany(self._insert_sql["teams"], teams)
         known.update(row[0] for row in runs)
 
     def _known_ids(self) -> set[str]:
@@ -261,9 +279,16 @@ class ResultsStore:
         return dict(self.db.execute("SELECT run_id, status FROM runs").fetchall())
 
     def table(self, name: str) -> pd.DataFrame:
-        """One table as a DataFrame: "runs", "summaries" or "steps"."""
-        if name not in ("runs", "summaries", "steps"):
+        """One table as a DataFrame: "runs", "summaries", "steps" or "teams".
+
+        "teams" holds each run's teams at the last week, when the sweep kept them
+        (keep_teams); empty otherwise, or in a store from before the table.
+        """
+        if name not in ("runs", "summaries", "steps", "teams"):
             raise ValueError(f"no table {name!r}")
+        if name == "teams":
+            frame = pd.read_sql_query("SELECT * FROM teams", self.db)
+            return frame.astype(dict.fromkeys(TEAM_OUTCOMES, float))
         if name == "steps" and not self.step_rows:
             blocks = self._step_table()
             # An older trustsim that touched this store may have added rows to a steps
