@@ -687,6 +687,7 @@ class Comparison:
     regression: pd.DataFrame = field(default_factory=pd.DataFrame)  # factors on the pairs
     censored_outcomes: tuple[str, ...] = CENSORED_OUTCOMES  # "first week that" outcomes
     teams: list[str] = field(default_factory=list)  # across teams: trust against learning
+    half_width: float | None = None  # the experiment's target 95% CI half-width, if any
 
     @classmethod
     def of(
@@ -702,6 +703,7 @@ class Comparison:
         defined: dict[str, str] | None = None,
         censored_outcomes: Sequence[str] = CENSORED_OUTCOMES,
         teams: pd.DataFrame | None = None,
+        half_width: float | None = None,
     ) -> Comparison:
         """Describe every scenario and compare the pairs (sweep points kept apart).
 
@@ -735,6 +737,7 @@ class Comparison:
             regression(results, outcomes, reference=reference),
             cens,
             across_teams(teams, results) if teams is not None else [],
+            half_width,
         )
 
     def tidy(self) -> pd.DataFrame:
@@ -783,8 +786,13 @@ class Comparison:
         """Outcomes some scenario has no value for (e.g. trust_in_coach without a coach)."""
         return sorted(set(self.pairs.loc[self.pairs["n"] == 0, "outcome"]))
 
-    def power_sentence(self) -> str:
-        """What the design can show: the smallest p after Holm, the CIs' width ("" if no pairs)."""
+    def power_sentence(self, target: float | None = None) -> str:
+        """What the design can show: the smallest p after Holm, the CIs' width ("" if no pairs).
+
+        With a `target` 95% CI half-width (the experiment's replications.half_width),
+        also the replications every paired difference's CI needs to reach it, from the
+        widths seen here (they narrow like 1/sqrt(n)).
+        """
         compared = self.pairs[self.pairs["n"] > 0]
         if compared.empty:
             return ""
@@ -804,6 +812,19 @@ class Comparison:
             f"smallest p any comparison can reach after Holm's correction is {floor:.2g}, "
             f"{can}. The paired differences' 95% CIs are +/-{half:.3g} wide (median); they "
             f"narrow like 1/sqrt(n): halving them takes about {4 * n} replications."
+            + (self._replications_for(target, compared) if target else "")
+        )
+
+    @staticmethod
+    def _replications_for(target: float, compared: pd.DataFrame) -> str:
+        """The replications for every paired difference's CI to reach +/-target."""
+        halves = (compared["ci_high"] - compared["ci_low"]) / 2
+        need = np.ceil(compared["n"] * (halves / target) ** 2)
+        widest = compared.iloc[int(np.argmax(halves.to_numpy()))]
+        return (
+            f" For a half-width of {target:g} on every paired difference: about "
+            f"{int(need.max())} replications (the widest now: {widest['a']} vs {widest['b']}, "
+            f"{widest['outcome']}, +/-{halves.max():.3g} with {int(widest['n'])} pairs)."
         )
 
     def not_applicable_sentence(self) -> str:
@@ -835,7 +856,7 @@ class Comparison:
             lines += ["## Paired differences", "", *(f"- {s}" for s in self.sentences()), ""]
         elif 0 < len(self.points) <= 60:  # one scenario over a sweep: point by point
             lines += ["## Per sweep point", "", to_markdown(self.per_point()), ""]
-        power = self.power_sentence()
+        power = self.power_sentence(self.half_width)
         if power:
             lines += [power, ""]
         if len(self.interactions):

@@ -716,7 +716,7 @@ def build_report(
             rep.add("p", "At how many sweep points each scenario of a pair is higher or lower:")
             rep.add("table", analysis.tally(comp.pairs))
         _sentences(rep, comp.pairs[comp.pairs["n"] > 0], "comparisons with a clear difference")
-    power = comp.power_sentence()
+    power = comp.power_sentence(comp.half_width)
     if power and not facts:
         rep.add("p", power)
     if len(comp.interactions) and not facts:

@@ -258,3 +258,17 @@ def test_partial_dependence_bins_the_runs_and_the_figure_draws_each_bin() -> Non
     want = table[table["scenario"] == "A"].sort_values("x")
     assert list(lines["A"].get_ydata()) == pytest.approx(want["mean"].tolist())
     assert ax.get_title() == "n = 10 runs per bin"
+
+
+def test_the_replications_for_a_target_half_width_follow_the_widest_ci() -> None:
+    comp = analysis.Comparison.of(_factorial(n=20), ["skill"], reference=None, steps=0)
+    pairs = comp.pairs
+    halves = (pairs["ci_high"] - pairs["ci_low"]) / 2
+    target = float(halves.max()) / 2  # half the widest: four times the pairs
+    said = comp.power_sentence(target)
+    need = int(np.ceil((20 * (halves / target) ** 2).max()))
+    assert need == 80
+    assert f"For a half-width of {target:g} on every paired difference: about 80 replications" in (
+        said
+    )
+    assert "For a half-width" not in comp.power_sentence()  # no target, no such line

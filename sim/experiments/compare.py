@@ -185,9 +185,10 @@ def comparison(tables: ResultsTables) -> analysis.Comparison:
 
 
 def _compare(tables: ResultsTables) -> analysis.Comparison:
-    defined = parse_definitions(
-        experiment_file(tables.manifest).get("define"), str(tables.folder / "manifest.json")
-    )
+    settings = experiment_file(tables.manifest)
+    defined = parse_definitions(settings.get("define"), str(tables.folder / "manifest.json"))
+    reps = settings.get("replications")
+    target = reps.get("half_width") if isinstance(reps, dict) else None
     return analysis.Comparison.of(
         tables.results,
         tables.outcomes,
@@ -198,6 +199,7 @@ def _compare(tables: ResultsTables) -> analysis.Comparison:
         question=str(tables.manifest.get("question") or ""),
         defined={name: d.label() for name, d in defined.items()},
         teams=tables.teams,
+        half_width=float(target) if isinstance(target, int | float) else None,
         censored_outcomes=(
             *analysis.CENSORED_OUTCOMES,
             *(name for name, d in defined.items() if d.censored),

@@ -50,7 +50,11 @@ class Sweep(BaseModel):
 
 
 class Replications(BaseModel):
-    """A fixed count, or adaptive: until an outcome's 95% CI half-width is below a target."""
+    """A fixed count, or adaptive: until an outcome's 95% CI half-width is below a target.
+
+    With a fixed count, half_width is a planning target: the comparison says how many
+    replications the paired differences' CIs would need to reach it (a pilot sweep).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     count: int | None = Field(None, ge=1, le=1_000_000)
