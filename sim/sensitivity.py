@@ -401,6 +401,6 @@ def wide_indices(rows: pd.DataFrame) -> pd.DataFrame:
         rows["index"] == rows["index"].iloc[-1 if rows["method"].iloc[0] == "sobol" else 0]
     ]
     ranked = order.sort_values("value", ascending=False)["parameter"]
-    table = table.loc[list(ranked)].reset_index()
+    table = table.loc[list(ranked), list(dict.fromkeys(rows["index"]))].reset_index()
     table.columns.name = None
     return table
