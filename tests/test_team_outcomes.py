@@ -39,12 +39,12 @@ def test_the_last_weeks_teams_add_up_to_the_runs_measures() -> None:
     at_end = teams[teams["step"] == 20].reset_index(drop=True)
     for column in ("within_team_trust", "components", "largest_component_share"):
         assert last[column].tolist() == at_end[column].tolist()
-    sizes = np.bincount(r_org_team(scenario), minlength=r.n_teams)
+    sizes = np.bincount(front_line_teams(scenario), minlength=r.n_teams)
     weighted = float((last["mean_skill"] * sizes).sum() / sizes.sum())
     assert weighted == pytest.approx(r.summary["mean_skill"], rel=1e-12)
 
 
-def r_org_team(scenario: object) -> np.ndarray:
+def front_line_teams(scenario: object) -> np.ndarray:
     """Each front-line member's team (the people the run's mean_skill is over)."""
     from sim.structure import build_organization
 
