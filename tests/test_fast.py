@@ -8,8 +8,10 @@ column of every week, every summary key, every team row.
 from __future__ import annotations
 
 import math
-import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -258,18 +260,37 @@ def test_ctrl_c_in_the_compiled_loop_is_a_keyboard_interrupt() -> None:
     """A SIGINT while compiled code runs comes out as KeyboardInterrupt once it returns.
 
     (Raised inside numba, it came out as a TypeError or SystemError, which a sweep
-    stored as a failed run before going on.)
+    stored as a failed run before going on.) The run is a process of its own, sent
+    SIGINT from outside while its compiled loop runs, as a terminal's Ctrl-C is: inside
+    a test worker, the signal would meet whatever the worker and its earlier tests set.
     """
-    scenario = preset("top_down_internal", members=3000, levels=3, steps=3000)
-    simulate(scenario.with_(steps=2), 1)
-    # The signal comes from another process, as Ctrl-C does: a thread of this one could
-    # not send it while the compiled loop holds the GIL, only after the run had ended.
-    sender = subprocess.Popen(["sh", "-c", f"sleep 0.5; kill -INT {os.getpid()}"])
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            simulate(scenario, 1)
-    finally:
-        sender.wait(timeout=30)
+    script = (
+        "import sys\n"
+        "from sim.fast import simulate\n"
+        "from sim.scenario import preset\n"
+        "scenario = preset('top_down_internal', members=3000, levels=3, steps=3000)\n"
+        "simulate(scenario.with_(steps=2), 1)\n"
+        "print('running', flush=True)\n"
+        "try:\n"
+        "    simulate(scenario, 1)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('KeyboardInterrupt', flush=True)\n"
+        "    sys.exit(3)\n"
+        "print('finished', flush=True)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "running"
+    time.sleep(0.5)  # in the 3,000-week compiled loop (about 3 s)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert (child.returncode, out.strip()) == (3, "KeyboardInterrupt"), err
 
 
 def test_a_changed_formula_drops_the_compiled_cache(tmp_path: Path) -> None:
