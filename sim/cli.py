@@ -12,12 +12,20 @@ import math
 import os
 import sys
 import time
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sim.scenario import PRESETS, Scenario, ScenarioError, describe_file, load_scenario, preset
+from sim.scenario import (
+    PRESETS,
+    Scenario,
+    ScenarioError,
+    describe_file,
+    load_scenario,
+    parse_toml,
+    preset,
+    read_toml,
+)
 
 if TYPE_CHECKING:
     from sim.experiments import Experiment
@@ -100,8 +108,8 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise UsageError(f"--set {item!r}: expected KEY=VALUE, for example trust_gain=0.1")
         try:
-            value = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
+            value = parse_toml(f"v = {raw.strip()}", "--set")["v"]
+        except ScenarioError:
             value = raw.strip()  # a bare word: let validation say what is allowed
         out[key.strip()] = value
     return out
@@ -268,8 +276,8 @@ def _late_events(scenarios: Sequence[Scenario | Any], horizon: int | None = None
 def _is_experiment(path: Path) -> bool:
     """An experiment file names scenarios or a model (a scenario file sets parameters)."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        raw = read_toml(path, str(path))
+    except ScenarioError:
         return False  # load_scenario says what is wrong with it
     return any(key in raw for key in ("scenarios", "model", "sweep", "sensitivity"))
 

@@ -11,8 +11,11 @@ is allowed (validate at the boundary; the model trusts what it is given).
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import json
+import os
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,10 +31,14 @@ __all__ = [
     "ScenarioError",
     "describe_file",
     "did_you_mean",
+    "file_problem",
+    "format_value",
     "load_scenario",
     "load_scenario_text",
     "parameter_table",
     "parameters",
+    "parse_toml",
+    "read_toml",
     "scenario_from_dict",
 ]
 
@@ -49,6 +56,13 @@ EVENT_TYPES = ("breach", "sponsor_withdraws", "sponsor_returns", "turnover_wave"
 
 # Keys of a scenario file that are not parameters.
 FILE_KEYS = ("preset", "extends", "name", "description", "events")
+
+# A scenario or experiment file is a few kB; a bigger one is a mistake (or an attack on
+# the figures, which draw a scenario's name).
+MAX_FILE_BYTES = 1_000_000
+MAX_EXTENDS = 32  # files in one `extends` chain
+MAX_NAME = 80  # characters of a scenario's or experiment's name (drawn in figures)
+MAX_DESCRIPTION = 2_000  # characters of a description (the app shows it whole)
 
 
 def _param(
@@ -103,8 +117,12 @@ class Scenario(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
 
-    name: str = Field("custom", description="scenario name (the file's stem)")
-    description: str = Field("", description="what the scenario represents")
+    name: str = Field(
+        "custom", min_length=1, max_length=MAX_NAME, description="scenario name (the file's stem)"
+    )
+    description: str = Field(
+        "", max_length=MAX_DESCRIPTION, description="what the scenario represents"
+    )
 
     # Organization and horizon
     steps: int = _param(104, "horizon: number of steps run", "weeks", ge=1, le=10_000, group="org")
@@ -465,6 +483,33 @@ class Scenario(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _fits_in_memory(self) -> Scenario:
+        """The organization's contacts fit in this machine's memory.
+
+        They grow with team size squared: 100,000 members in one team need a terabyte.
+        """
+        need = memory_needed(self.members, self.levels, self.team_size, self.span, self.coach)
+        have = physical_memory()
+        if need <= have:
+            return self
+        fits = [
+            lv
+            for lv in range(self.levels + 1, 7)
+            if memory_needed(self.members, lv, None, None, self.coach) <= have
+        ]
+        change = (
+            f"use more levels (levels = {fits[0]} needs about "
+            f"{_bytes(memory_needed(self.members, fits[0], None, None, self.coach))})"
+            if fits and self.team_size is None and self.span is None
+            else "use more levels, smaller teams (team_size) or fewer members"
+        )
+        raise ValueError(
+            f"members = {self.members} with levels = {self.levels} needs about {_bytes(need)} "
+            f"of memory (contacts grow with team size squared), more than this machine's "
+            f"{_bytes(have)}: {change}"
+        )
+
+    @model_validator(mode="after")
     def _beta_draws_possible(self) -> Scenario:
         """A Beta distribution needs variance below mean * (1 - mean)."""
         for mean_key, sd_key in (("skill_mean", "skill_sd"), ("propensity_mean", "propensity_sd")):
@@ -502,6 +547,40 @@ class Scenario(BaseModel):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+# Memory a run needs, measured as one run's peak RSS over the interpreter's at 1,000 to
+# 100,000 people: about 110 bytes per directed contact pair (the pairs, the network's
+# index and every per-contact array) and up to 3 kB per person; rounded up.
+BYTES_PER_CONTACT = 120
+BYTES_PER_PERSON = 3_000
+
+
+def memory_needed(
+    members: int, levels: int, team_size: int | None, span: int | None, coach: str
+) -> int:
+    """Bytes one run of this organization needs, estimated before anything is built."""
+    from sim.structure import contact_count, level_sizes
+
+    try:
+        contacts = contact_count(members, levels, team_size, span, coach == "external")
+        people = members + 2 * sum(level_sizes(members, levels, team_size, span))
+    except ValueError:  # a shape that does not fit: _shape_fits says why
+        return 0
+    return BYTES_PER_CONTACT * contacts + BYTES_PER_PERSON * people
+
+
+def physical_memory() -> int:
+    """This machine's memory in bytes (what a run can use at most)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:,.1f} TB"
+
+
 def parameters() -> dict[str, Any]:
     """Every model parameter's field info, in declaration order."""
     return {k: f for k, f in Scenario.model_fields.items() if k not in FILE_KEYS}
@@ -532,8 +611,13 @@ def did_you_mean(key: str, known: Iterable[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
-def _fmt(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str | bool) else repr(value)
+def format_value(value: Any) -> str:
+    """A value as the file spells it; a long one is cut (an error stays one short line)."""
+    text = json.dumps(value) if isinstance(value, str | bool) else repr(value)
+    if len(text) <= 60:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, str) else f"{len(text):,} long"
+    return f"{text[:40]}… ({size})"
 
 
 def _errors_to_lines(
@@ -558,26 +642,30 @@ def _errors_to_lines(
             if e["type"] == "extra_forbidden":
                 allowed = ", ".join(Event.model_fields)
                 lines.append(
-                    f"{source}: {where} = {_fmt(value)} is not an event key; "
+                    f"{source}: {where} = {format_value(value)} is not an event key; "
                     f"allowed keys: {allowed}"
                 )
             elif e["type"] == "missing":
                 lines.append(f"{source}: {where} is missing: every event needs type and at")
             elif len(loc) > 2 and loc[2] == "type":
                 types = ", ".join(f'"{t}"' for t in EVENT_TYPES)
-                lines.append(f"{source}: {where} = {_fmt(value)} is not allowed: one of {types}")
+                lines.append(
+                    f"{source}: {where} = {format_value(value)} is not allowed: one of {types}"
+                )
             else:
-                lines.append(f"{source}: {where} = {_fmt(value)}: {e['msg'].lower()}")
+                lines.append(f"{source}: {where} = {format_value(value)}: {e['msg'].lower()}")
             continue
         key = loc[0]
         value = data.get(key, e.get("input"))
         if e["type"] == "extra_forbidden":
             known = [*parameters(), *FILE_KEYS]
-            lines.append(f"{source}: unknown key {key!r} = {_fmt(value)}{did_you_mean(key, known)}")
+            lines.append(
+                f"{source}: unknown key {key!r} = {format_value(value)}{did_you_mean(key, known)}"
+            )
         elif key in Scenario.model_fields and key not in FILE_KEYS:
-            lines.append(f"{source}: {key} = {_fmt(value)} is not allowed: {_allowed(key)}")
+            lines.append(f"{source}: {key} = {format_value(value)} is not allowed: {_allowed(key)}")
         else:
-            lines.append(f"{source}: {key} = {_fmt(value)}: {e['msg'].lower()}")
+            lines.append(f"{source}: {key} = {format_value(value)}: {e['msg'].lower()}")
     return lines
 
 
@@ -600,7 +688,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scena
 
 def describe_file(path: Path) -> str:
     """The comment block at the top of a scenario file, as one paragraph."""
-    return _comment_block(path.read_text(encoding="utf-8"))
+    return _comment_block(read_text(path, str(path)))
 
 
 def _comment_block(text: str) -> str:
@@ -610,20 +698,79 @@ def _comment_block(text: str) -> str:
         if not s.startswith("#"):
             break
         lines.append(s.lstrip("#").strip())
-    return " ".join(x for x in lines if x)
+    text = " ".join(x for x in lines if x)
+    # A description is shown whole: a long comment is cut, not refused.
+    return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
 
 
-def _read_toml(path: Path, source: str) -> dict[str, Any]:
+def file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a TOML file, in words (None when it can).
+
+    Only a regular file is opened: a pipe or a device would wait for ever.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
-        raise ScenarioError([f"{source}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([f"{source}: cannot be read: {exc}"]) from None
+        return "file not found"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link that leads back to itself (a loop)"
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file (a pipe, a device or a socket): give a TOML file"
+    if info.st_size > MAX_FILE_BYTES:
+        return (
+            f"is {info.st_size:,} bytes: a scenario or experiment file is at most "
+            f"{MAX_FILE_BYTES:,} bytes"
+        )
+    return None
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """Parsed TOML text; malformed text is one line naming `source`.
+
+    Raises:
+        ScenarioError: malformed, or nested too deeply for the parser.
+    """
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
+    except RecursionError:
+        raise ScenarioError(
+            [f"{source}: malformed TOML: arrays or tables nested too deeply to read"]
+        ) from None
+
+
+def read_text(path: Path, source: str) -> str:
+    """The UTF-8 text of a scenario or experiment file (a byte-order mark is allowed).
+
+    Raises:
+        ScenarioError: one line: not found, a folder, a pipe, too big, not UTF-8.
+    """
+    problem = file_problem(path)
+    if problem:
+        raise ScenarioError([f"{source}: {problem}"])
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([f"{source}: cannot be read ({exc.strerror})"]) from None
+    try:
+        return data.decode("utf-8-sig")  # editors on Windows may start a file with a BOM
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            [
+                f"{source}: is not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
+                f"{exc.start}): save it as UTF-8"
+            ]
+        ) from None
+
+
+def read_toml(path: Path, source: str) -> dict[str, Any]:
+    """A TOML file's table; every reason it cannot be read is one line naming `source`."""
+    return parse_toml(read_text(path, source), source)
 
 
 def _own_errors(source: str, raw: dict[str, Any]) -> list[str]:
@@ -652,7 +799,15 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if path.resolve() in chain:
         cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
         raise ScenarioError([f"{source}: extends = cycle: {cycle}"])
-    raw = _read_toml(path, source)
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            [
+                f"{chain[0]}: extends: a chain of more than {MAX_EXTENDS} files "
+                f"({chain[0].name} -> {chain[1].name} -> ... -> {path.name}); "
+                "start from fewer files"
+            ]
+        )
+    raw = read_toml(path, source)
     return _resolve_raw(raw, source, path.parent, (*chain, path.resolve()))
 
 
@@ -665,12 +820,15 @@ def _resolve_raw(
     if "extends" in raw:
         parent = raw.pop("extends")
         if not isinstance(parent, str):
-            problems.append(f"{source}: extends = {_fmt(parent)} is not allowed: a file path")
+            problems.append(
+                f"{source}: extends = {format_value(parent)} is not allowed: a file path"
+            )
         else:
             parent_path = (base / parent).resolve()
-            if not parent_path.exists():
+            problem = file_problem(parent_path)
+            if problem:
                 problems.append(
-                    f"{source}: extends = {_fmt(parent)}: file not found ({parent_path})"
+                    f"{source}: extends = {format_value(parent)}: {problem} ({parent_path})"
                 )
             else:
                 try:
@@ -684,14 +842,15 @@ def _resolve_raw(
         if not isinstance(preset, str) or preset not in PRESETS:
             allowed = ", ".join(f'"{p}"' for p in PRESETS)
             problems.append(
-                f"{source}: preset = {_fmt(preset)} is not a preset"
+                f"{source}: preset = {format_value(preset)} is not a preset"
                 f"{did_you_mean(str(preset), PRESETS)}; allowed: {allowed}"
             )
         else:
             merged.update(PRESETS[preset])
     if "events" in raw and not isinstance(raw["events"], list):
         problems.append(
-            f"{source}: events = {_fmt(raw['events'])} is not allowed: a list of [[events]] tables"
+            f"{source}: events = {format_value(raw['events'])} is not allowed: "
+            "a list of [[events]] tables"
         )
     else:
         problems.extend(_own_errors(source, raw))
@@ -711,10 +870,7 @@ def load_scenario_text(
     Raises:
         ScenarioError: one line per problem, naming `name`.
     """
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{name}: malformed TOML: {exc}"]) from None
+    raw = parse_toml(text, name)
     data = _resolve_raw(raw, name, Path(base), ())
     data.setdefault("name", Path(name).stem)
     if "description" not in data:
@@ -743,7 +899,7 @@ def preset(name: str, **overrides: Any) -> Scenario:
     if name not in PRESETS:
         raise ScenarioError(
             [
-                f"preset = {_fmt(name)} is not a preset{did_you_mean(name, PRESETS)}"
+                f"preset = {format_value(name)} is not a preset{did_you_mean(name, PRESETS)}"
                 f"; allowed: {', '.join(PRESETS)}"
             ]
         )
@@ -761,7 +917,7 @@ def parameter_table() -> str:
         allowed = _allowed(key)
         rng = allowed.removeprefix("a number from ").removeprefix("an integer from ")
         rng = rng.replace(" to ", " – ").replace("one of ", "")
-        default = _fmt(field.default)
+        default = format_value(field.default)
         rows.append(
             f"| `{key}` | {default} | {rng} | {extra.get('unit', '-')} | {field.description} |"
         )

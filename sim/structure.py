@@ -10,6 +10,7 @@ as a dense N x N matrix, so that ten thousand people fit.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -123,6 +124,33 @@ def _shaped_sizes(members: int, levels: int, team_size: int | None, span: int | 
     return sizes
 
 
+def contact_count(
+    members: int,
+    levels: int,
+    team_size: int | None = None,
+    span: int | None = None,
+    external_coaches: bool = False,
+) -> int:
+    """Directed contact pairs before repeats are dropped: what contact_pairs allocates.
+
+    Counted from the group sizes alone (each manager with their direct reports; each
+    external coach with the team it serves), so a scenario's memory can be judged
+    before anything is built.
+    """
+    sizes = [*level_sizes(members, levels, team_size, span), members]
+    pairs = 0
+    for bosses, reports in itertools.pairwise(sizes):
+        # reports split as evenly as possible: r groups of q + 1 and the rest of q
+        q, r = divmod(reports, bosses)
+        for n_groups, size in ((r, q + 2), (bosses - r, q + 1)):  # + the boss
+            pairs += n_groups * size * (size - 1)
+    if external_coaches:
+        q, r = divmod(members, sizes[-2])
+        for n_groups, size in ((r, q + 3), (sizes[-2] - r, q + 2)):  # + manager and coach
+            pairs += n_groups * size * (size - 1)
+    return pairs
+
+
 def _split_evenly(n_items: int, n_groups: int) -> IntArray:
     """Group of each of n_items, as evenly as possible (sizes differ by at most one)."""
     return (np.arange(n_items) * n_groups) // n_items
@@ -193,6 +221,24 @@ def contact_pairs(org: Organization) -> tuple[IntArray, IntArray]:
     Every manager and their direct reports are all in contact (a team, or managers who
     share a boss); an external coach is in contact with everyone in the team it serves.
     """
+    src_parts, dst_parts = [], []
+    for g in contact_groups(org):
+        a = np.repeat(g, len(g))
+        b = np.tile(g, len(g))
+        keep = a != b
+        src_parts.append(a[keep])
+        dst_parts.append(b[keep])
+    key = np.concatenate(src_parts) * org.n_people + np.concatenate(dst_parts)
+    key.sort()  # then drop repeats (a pair in two groups): faster than np.unique at scale
+    key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
+    return key // org.n_people, key % org.n_people
+
+
+def contact_groups(org: Organization) -> list[IntArray]:
+    """The groups whose people are all in contact.
+
+    A manager with their direct reports; an external coach with the team it serves.
+    """
     groups: list[IntArray] = []
     has_boss = org.boss >= 0
     order = np.argsort(org.boss[has_boss], kind="stable")
@@ -205,17 +251,7 @@ def contact_pairs(org: Organization) -> tuple[IntArray, IntArray]:
         if c >= 0 and org.external[c]:
             served = np.flatnonzero((org.team == t) & ~org.external)
             groups.append(np.append(served, c))
-    src_parts, dst_parts = [], []
-    for g in groups:
-        a = np.repeat(g, len(g))
-        b = np.tile(g, len(g))
-        keep = a != b
-        src_parts.append(a[keep])
-        dst_parts.append(b[keep])
-    key = np.concatenate(src_parts) * org.n_people + np.concatenate(dst_parts)
-    key.sort()  # then drop repeats (a pair in two groups): faster than np.unique at scale
-    key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
-    return key // org.n_people, key % org.n_people
+    return groups
 
 
 @dataclass

@@ -180,7 +180,7 @@ def test_validate_checks_experiment_files_too(tmp_path: Path) -> None:
     failed = trustsim("validate", str(bad))
     assert failed.returncode == 2
     assert failed.stderr.strip().splitlines() == [
-        f"error: {bad}: replications.count = 0: Input should be greater than or equal to 1"
+        f"error: {bad}: replications.count = 0 is not allowed: an integer from 1 to 1,000,000"
     ]
 
 

@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -738,7 +739,14 @@ def _unmet_targets(exp: Experiment, store: ResultsStore) -> list[str]:
     assert reps.half_width is not None
     out = []
     for (scenario, point), cell in store.results().groupby(["scenario", "point"]):
-        hw = ci_half_width(cell[reps.until].astype(float).to_numpy())
+        values = cell[reps.until].astype(float).to_numpy()
+        if np.isnan(values).all():
+            out.append(
+                f"{scenario} (point {point}): {reps.until} has no value in its {len(cell)} runs "
+                "(it does not apply there), so more runs could not narrow it: stopped"
+            )
+            continue
+        hw = ci_half_width(values)
         if hw > reps.half_width:
             out.append(
                 f"{scenario} (point {point}): {reps.until} 95% CI half-width {hw:.4g} is still "
@@ -757,8 +765,8 @@ def _more_replications(exp: Experiment, store: ResultsStore) -> dict[tuple[str, 
     for (scenario, point), cell in results.groupby(["scenario", "point"]):
         values = cell[reps.until].astype(float).to_numpy()
         hw = ci_half_width(values)
-        if hw <= reps.half_width:
-            continue
+        if hw <= reps.half_width or np.isnan(values).all():
+            continue  # narrow enough, or no value at all (more runs cannot give one)
         n = len(values)
         # n grows like (hw / target)^2; at least 50% more per round, at most max.
         want = n * (hw / reps.half_width) ** 2 if math.isfinite(hw) else 2 * n

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,14 +22,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.experiments.defined import Defined, parse_definitions, with_definitions
 from sim.experiments.models import ModelKind, Setup, kind, with_teams
 from sim.scenario import (
+    MAX_NAME,
     PRESETS,
     Scenario,
     ScenarioError,
     describe_file,
     did_you_mean,
+    file_problem,
+    format_value,
     load_scenario,
     parameters,
     preset,
+    read_toml,
 )
 from sim.sensitivity import Range, Sensitivity, design
 from sim.validation import MANAGEMENT, SPONSOR, Validation
@@ -38,6 +41,12 @@ from sim.validation import MANAGEMENT, SPONSOR, Validation
 __all__ = ["Experiment", "RunSpec", "expand", "load_experiment", "replication_seed"]
 
 LIBRARY = Path(__file__).resolve().parent.parent.parent / "scenarios"
+# Outcomes measured only where there is a coach (an adaptive `until` would never stop).
+COACH_OUTCOMES = ("trust_in_coach", "trust_in_coach_avg")
+# Runs one experiment may ask for (scenarios x points x replications, adaptive at its
+# maximum): a list of run specs is built before anything runs, and beyond this it would
+# not fit in memory. Split a bigger design into several experiments.
+MAX_RUNS = 1_000_000
 
 
 class Sweep(BaseModel):
@@ -57,11 +66,11 @@ class Replications(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    count: int | None = Field(None, ge=1, le=1_000_000)
+    count: int | None = Field(None, ge=1, le=MAX_RUNS)
     until: str | None = None
     half_width: float | None = Field(None, gt=0)
-    min: int = Field(10, ge=2)
-    max: int = Field(1000, ge=2)
+    min: int = Field(10, ge=2, le=MAX_RUNS)
+    max: int = Field(1000, ge=2, le=MAX_RUNS)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Replications:
@@ -79,7 +88,7 @@ class Experiment(BaseModel):
     """A validated experiment file."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     question: str = ""
     path: str = ""
     model: str = "trust"
@@ -178,6 +187,37 @@ def sweep_points(
     return _unit_to_points(unit, ranges, fields or kind("trust").parameters())
 
 
+def point_count(exp: Experiment) -> int:
+    """How many parameter points the experiment's design has, counted without building them."""
+    sens = exp.sensitivity
+    if sens is not None:
+        d = len(sens.parameters)
+        if sens.method == "morris":
+            return sens.samples * (d + 1)
+        return sens.samples * (2 * d + 2 if sens.second_order else d + 2)
+    if exp.sweep is None:
+        return 1
+    if exp.sweep.method != "factorial":
+        return exp.sweep.samples or 0
+    return math.prod(len(v) for v in exp.sweep.parameters.values() if isinstance(v, list))
+
+
+def size_problem(exp: Experiment, source: str) -> str:
+    """A line when the experiment asks for more than MAX_RUNS runs ("" when it does not)."""
+    reps = exp.replications
+    count = reps.count if reps.count is not None else reps.max
+    points = point_count(exp)
+    runs = len(exp.scenarios) * points * count
+    if runs <= MAX_RUNS:
+        return ""
+    each = "" if reps.count is not None else "up to "
+    return (
+        f"{source}: asks for {runs:,} runs ({len(exp.scenarios)} scenarios x {points:,} points "
+        f"x {each}{count:,} replications), more than the {MAX_RUNS:,} one sweep can hold: use "
+        "fewer values, samples or replications, or split it into several experiments"
+    )
+
+
 def design_points(exp: Experiment) -> list[dict[str, Any]]:
     """The experiment's parameter points: its sweep's, or its sensitivity design's."""
     fields = exp.kind.parameters()
@@ -217,13 +257,16 @@ def _resolve_scenario(entry: Any, base: Path, source: str, index: int) -> Scenar
             [f"{source}: scenarios[{index}] = {entry!r} is not allowed: a file path"]
         )
     path = (base / entry).resolve()
-    if path.exists():
+    if path.is_file():
         return load_scenario(path)
     library = LIBRARY / (entry if entry.endswith(".toml") else f"{entry}.toml")
     if library.exists():
         return load_scenario(library)
     if entry in PRESETS:
         return preset(entry)
+    problem = file_problem(path)
+    if problem != "file not found":  # a folder, a pipe, a loop: say so, not "no such file"
+        raise ScenarioError([f"{source}: scenarios[{index}] = {entry!r}: {problem} ({path})"])
     raise ScenarioError(
         [
             f"{source}: scenarios[{index}] = {entry!r}: no such file ({path}), library scenario "
@@ -279,9 +322,17 @@ def _check_design(
                 )
                 continue
             problems.extend(_range_problem(known[key], key, value, f"{source}: {section}"))
-    if method != "factorial" and not table.get("samples"):
-        what = "base sample size" if section == "sensitivity" else f"number of {method} points"
+    samples = table.get("samples")
+    what = "base sample size" if section == "sensitivity" else f"number of {method} points"
+    if method != "factorial" and samples is None:
         problems.append(f"{source}: {section}.samples is missing: the {what}")
+    elif samples is not None and (
+        not isinstance(samples, int) or isinstance(samples, bool) or not 2 <= samples <= MAX_RUNS
+    ):
+        problems.append(
+            f"{source}: {section}.samples = {format_value(samples)} is not allowed: the {what}, "
+            f"an integer from 2 to {MAX_RUNS:,}"
+        )
     return problems
 
 
@@ -338,8 +389,13 @@ def _setups(
             problems.extend(line.replace(": parameters: ", ": parameters.") for line in err.lines)
         return setups, problems
     entries = raw.get("scenarios")
-    if not isinstance(entries, list) or not entries:
+    if entries is None:
         return [], [f"{source}: scenarios is missing: a list of scenario files or presets"]
+    if not isinstance(entries, list) or not entries:
+        return [], [
+            f"{source}: scenarios = {format_value(entries)} is not allowed: a non-empty list of "
+            'scenario files or presets, e.g. ["peer_led", "no_coaching"]'
+        ]
     fixed, fixed_problems = _fixed_parameters(raw, source)
     problems.extend(fixed_problems)
     for i, entry in enumerate(entries):
@@ -465,6 +521,67 @@ def _check_validation(raw: dict[str, Any], source: str, names: list[str]) -> lis
     return problems
 
 
+# What each key of an experiment file allows, in words (for its error lines).
+ALLOWED = {
+    "name": f"a text of 1 to {MAX_NAME} characters",
+    "model": 'a model name ("trust") or "package.module:Class"',
+    "replications": (
+        "a whole number of runs per scenario and point (e.g. 20), or a [replications] table "
+        "(count, or until with half_width)"
+    ),
+    "replications.count": f"an integer from 1 to {MAX_RUNS:,}",
+    "replications.min": f"an integer from 2 to {MAX_RUNS:,}",
+    "replications.max": f"an integer from 2 to {MAX_RUNS:,}",
+    "replications.half_width": "a number above 0 (the target 95% CI half-width)",
+    "replications.until": "an outcome name",
+    "seed": "an integer of 0 or more",
+    "steps": "an integer from 1 to 10000 (weeks)",
+    "keep_steps": '"every" (or 1), "summaries" (or 0), or every how many weeks (an integer)',
+    "keep_teams": "true or false",
+    "reference": "the name of one of the scenarios",
+    "sensitivity.levels": "an integer from 2 to 100",
+    "sensitivity.resamples": "an integer from 10 to 100000",
+    "sensitivity.second_order": "true or false",
+    "sweep.samples": f"an integer from 2 to {MAX_RUNS:,}",
+}
+# The keys an experiment file may set at its top level, and in each of its tables.
+FILE_KEYS = {
+    "": (
+        "name", "model", "scenarios", "parameters", "sweep", "sensitivity", "validation",
+        "replications", "seed", "steps", "keep_steps", "keep_teams", "outcomes", "reference",
+        "define",
+    ),
+    "replications": tuple(Replications.model_fields),
+    "sweep": tuple(Sweep.model_fields),
+    "sensitivity": tuple(Sensitivity.model_fields),
+}  # fmt: skip
+
+
+def _experiment_errors(source: str, err: ValidationError) -> list[str]:
+    """Pydantic's errors on an experiment file as lines: file, key, value, what is allowed."""
+    lines = []
+    for e in err.errors():
+        loc = [str(x) for x in e["loc"]]
+        where = ".".join(loc)
+        value = e.get("input")
+        if e["type"] == "extra_forbidden":
+            table = ".".join(loc[:-1])
+            known = FILE_KEYS.get(table, ())
+            hint = did_you_mean(loc[-1], known) if known else ""
+            allowed = f"; allowed: {', '.join(known)}" if known else ""
+            lines.append(f"{source}: unknown key {where!r}{hint}{allowed}")
+        elif where in ALLOWED:
+            lines.append(
+                f"{source}: {where} = {format_value(value)} is not allowed: {ALLOWED[where]}"
+            )
+        elif not loc:  # a model-level check
+            lines.append(f"{source}: {e['msg'].removeprefix('Value error, ')}")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {where} = {format_value(value)}: {msg}")
+    return lines
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Load and validate an experiment file.
 
@@ -473,14 +590,7 @@ def load_experiment(path: str | Path) -> Experiment:
     """
     path = Path(path)
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError([f"{source}: file not found"]) from None
-    except IsADirectoryError:
-        raise ScenarioError([f"{source}: is a folder, not an experiment file"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
+    raw = read_toml(path, source)
     try:
         model = kind(str(raw.get("model", "trust")))
     except ScenarioError as err:
@@ -524,6 +634,13 @@ def load_experiment(path: str | Path) -> Experiment:
             f"{source}: replications.until = {reps['until']!r} is not a run outcome"
             f"{did_you_mean(str(reps['until']), keys)}"
         )
+    until = reps.get("until") if isinstance(reps, dict) else None
+    for setup in setups:
+        if until in COACH_OUTCOMES and isinstance(setup, Scenario) and setup.coach == "none":
+            problems.append(
+                f"{source}: replications.until = {until!r}: scenario {setup.name!r} has no coach "
+                '(coach = "none"), so it never has a value there; choose another outcome'
+            )
     if "sensitivity" in raw and isinstance(reps, dict) and "until" in reps:
         problems.append(
             f"{source}: replications: a sensitivity analysis needs a fixed count "
@@ -563,16 +680,10 @@ def load_experiment(path: str | Path) -> Experiment:
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            where = ".".join(str(x) for x in e["loc"])
-            msg = e["msg"].removeprefix("Value error, ")
-            value = e.get("input")
-            if e["type"] == "extra_forbidden":
-                lines.append(f"{source}: unknown key {where!r}")
-            else:
-                lines.append(f"{source}: {where or 'file'} = {value!r}: {msg}")
-        raise ScenarioError(lines) from None
+        raise ScenarioError(_experiment_errors(source, err)) from None
+    too_big = size_problem(exp, source)
+    if too_big:
+        raise ScenarioError([too_big])
     # Every point must make a valid scenario: find out now, before anything runs.
     points = design_points(exp)
     for scenario in exp.scenarios:
