@@ -758,7 +758,12 @@ class ReferenceModel(mesa.Model):
         self.skill_p10 = x[lo] + (pos - lo) * (x[hi] - x[lo])
         total = sum(x)
         self.skill_gini = (
-            2.0 * sum((r + 1) * v for r, v in enumerate(x)) / (n * total) - (n + 1) / n
+            min(
+                1.0,
+                max(
+                    0.0, 2.0 * sum((r + 1) * v for r, v in enumerate(x)) / (n * total) - (n + 1) / n
+                ),
+            )
             if total > 0
             else 0.0
         )

@@ -7,9 +7,12 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
+import ipaddress
 import json
 import math
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -173,6 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.steps is not None:
         overrides["steps"] = args.steps
     scenario = resolve_scenario(args.scenario, overrides)
+    for line in _late_events([scenario]):
+        print(f"warning: {args.scenario}: {line}", file=sys.stderr)
     out = Path(args.out) if args.out else RESULTS_DIR / "runs" / f"{scenario.name}-seed{args.seed}"
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -554,21 +559,36 @@ def cmd_app(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: must be from 0 to 65535")
-    with socket.socket() as probe:
+    try:
+        family, *_, address = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(
+            f"--host {args.host}: not a name or address of this machine "
+            f"({getattr(exc, 'strerror', None) or exc}); give one such as 127.0.0.1"
+        ) from None
+    with socket.socket(family) as probe:
         # As the server binds: a port left in TIME_WAIT by a server just stopped is free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((args.host, args.port))
+            probe.bind(address)
         except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                hint = "another program listens there; choose another --port"
+            else:
+                hint = f"--host {args.host} is not an address of this machine"
             raise UsageError(
-                f"--port {args.port} on {args.host}: cannot listen there ({exc.strerror}); "
-                "choose another --port"
+                f"--port {args.port} on {args.host}: cannot listen there ({exc.strerror}): {hint}"
             ) from None
-    if args.host in ("127.0.0.1", "localhost", "::1"):
+    if ipaddress.ip_address(address[0]).is_loopback:
         reach = "only this machine can open it"
     else:
+        where = (
+            "every network interface of this machine"
+            if ipaddress.ip_address(address[0]).is_unspecified
+            else args.host
+        )
         reach = (
-            f"listening on {args.host}: anyone who can reach this machine on port "
+            f"listening on {where}, beyond this machine: anyone who can reach it on port "
             f"{args.port} can open it and change what it shows; --host 127.0.0.1 keeps it "
             "to this machine"
         )
@@ -591,6 +611,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         "--no-open",
         "--log-level",
         "warning",
+        "--no-check-version",  # Solara would ask pypi.org for its newest version
     ]
     # The charts are drawn in the browser by plotly.js, served from the plotly package
     # (no CDN: a workshop room may have no internet).
@@ -599,7 +620,10 @@ def cmd_app(args: argparse.Namespace) -> int:
     scripts = Path(plotly.__file__).resolve().parent / "package_data"
     os.environ["SOLARA_ASSETS_EXTRA_LOCATIONS"] = str(scripts)
     # The server replaces this process, so Ctrl-C and kill reach it directly.
-    os.environ.setdefault("SOLARA_CHECK_VERSION", "False")
+    # Nothing is fetched from outside while the app runs: no telemetry, and an asset
+    # missing from Solara's bundled cache fails instead of coming from a CDN.
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    os.environ["SOLARA_ASSETS_CDN"] = "http://127.0.0.1:9/no-cdn/"
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # it covered the charts
     os.execv(sys.executable, command)
     return 0  # not reached
@@ -913,6 +937,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a folder that is a file, a full disk, no permission
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail([f"{where}{exc.strerror or exc}"])
+    except sqlite3.Error as exc:  # a store damaged past what check_store sees, a full disk
+        folder = getattr(args, "results", None) or getattr(args, "out", None) or "results"
+        return _fail([f"{folder}/results.sqlite: {exc}; what was stored before stays stored"])
 
 
 if __name__ == "__main__":

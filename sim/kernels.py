@@ -568,6 +568,7 @@ def skill_stats(skill: Any, n_members: int) -> Any:
         for r in range(n_members):
             weighted += (r + 1) * x[r]
         g = 2.0 * weighted / (n_members * total) - (n_members + 1) / n_members
+        g = min(max(g, 0.0), 1.0)  # equal skills round to -1e-15: the measure is in [0, 1]
     return total / n_members, p10, g
 
 

@@ -57,7 +57,8 @@ def gini(x: NDArray[np.float64]) -> float:
     n, total = len(x), x.sum()
     if n == 0 or total <= 0:
         return 0.0
-    return float(2.0 * np.sum(np.arange(1, n + 1) * x) / (n * total) - (n + 1) / n)
+    g = 2.0 * np.sum(np.arange(1, n + 1) * x) / (n * total) - (n + 1) / n
+    return float(min(max(g, 0.0), 1.0))  # rounding must not leave [0, 1]
 
 
 def measure(

@@ -161,3 +161,15 @@ def test_measures_recomputed_independently(name, levels):
             assert row["within_team_trust"] == pytest.approx(t[mask].mean())
             assert row["components"] == counts[team]
             assert row["largest_component_share"] == pytest.approx(shares[team])
+
+
+def test_skill_gini_of_equal_skills_is_zero_not_below() -> None:
+    """Seven equal skills of 0.35 round to a Gini of -2.2e-16: the measure stays in [0, 1]."""
+    from sim import simulate
+    from sim.scenario import Scenario
+
+    flat = Scenario(members=7, skill_mean=0.35, skill_sd=0.0, specialty_bonus=0.0, steps=1)
+    weekly = simulate(flat, 1).steps["skill_gini"]
+    assert weekly.iloc[0] == 0.0
+    assert weekly.between(0.0, 1.0).all()
+    assert gini(np.full(7, 0.35)) == 0.0

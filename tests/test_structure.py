@@ -20,6 +20,8 @@ from sim.structure import (
     Network,
     Organization,
     build_organization,
+    contact_count,
+    contact_groups,
     contact_pairs,
     level_sizes,
 )
@@ -283,3 +285,26 @@ def test_unset_shape_keeps_every_digest_and_the_span_rule() -> None:
     assert shaped.members == 3 * 2**3
     assert shaped.digest() != sc.digest()
     assert shaped.with_(levels=2).members == 6  # members follows a change of levels
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    members=st.integers(2, 400),
+    levels=st.integers(1, 5),
+    external=st.booleans(),
+    shape=st.sampled_from(["span rule", "team_size", "span"]),
+)
+def test_contact_count_is_what_contact_pairs_allocates(
+    members: int, levels: int, external: bool, shape: str
+) -> None:
+    """The memory check counts the pairs from group sizes alone: the same number."""
+    team_size = 5 if shape == "team_size" else None
+    span = 2 if shape == "span" else None
+    try:
+        org = build_organization(members, levels, external, team_size, span)
+    except ValueError:
+        return  # a shape these members cannot fill (the Scenario refuses it)
+    built = sum(len(g) * (len(g) - 1) for g in contact_groups(org))
+    assert contact_count(members, levels, team_size, span, external) == built
+    src, _ = contact_pairs(org)
+    assert len(src) <= built  # repeats (a pair in two groups) are dropped

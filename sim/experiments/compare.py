@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim import analysis
 from sim.experiments.defined import parse_definitions
-from sim.experiments.store import ResultsStore
+from sim.experiments.store import ResultsStore, read_manifest
 from sim.scenario import ScenarioError, did_you_mean, parameters
 from sim.sensitivity import (
     Sensitivity,
@@ -80,7 +80,7 @@ def load_results(
     # First: a run written while the tables are read makes the tables newer than the
     # digest, never older (a report recorded with it is then drawn again, not kept).
     digest = ResultsStore.digest(folder)
-    store = ResultsStore(folder)
+    store = ResultsStore(folder, readonly=True)
     try:
         results = store.results()
         runs = store.table("runs")
@@ -126,12 +126,6 @@ def store_outcomes(results: pd.DataFrame) -> list[str]:
     """The run outcomes a results table holds (its columns beside the run's keys)."""
     keys = {"run_id", "scenario", "point", "swept", "replication", "seed"}
     return [c for c in results.columns if c not in keys]
-
-
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """A results folder's manifest.json ({} when it has none)."""
-    path = folder / "manifest.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def analysed(

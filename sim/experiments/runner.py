@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
+import fcntl
 import functools
 import hashlib
 import json
@@ -42,8 +43,9 @@ from sim.experiments.spec import (
     ci_half_width,
     expand,
     load_experiment,
+    size_problem,
 )
-from sim.experiments.store import ResultsStore, RunResult
+from sim.experiments.store import ResultsStore, RunResult, check_store, read_manifest
 from sim.scenario import ScenarioError
 
 __all__ = ["RunReport", "run", "run_batch", "run_trust_model"]
@@ -187,6 +189,13 @@ class _Backend:
 
             try:
                 self.client = Client(scheduler, timeout="10s")
+            except ValueError as exc:  # not an address
+                raise ScenarioError(
+                    [
+                        f"--scheduler {scheduler}: not a scheduler address ({exc}); give one "
+                        "like tcp://host:8786"
+                    ]
+                ) from None
             except OSError as exc:
                 raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
             self.own_client = True
@@ -528,6 +537,13 @@ def run(
     if steps is not None:
         if exp.kind.setup is not None:
             raise ScenarioError([f"--steps {steps}: only the trust model has a horizon in weeks"])
+        for scenario in exp.scenarios:
+            try:
+                scenario.with_(steps=steps)
+            except ScenarioError as err:
+                raise ScenarioError(
+                    [line.replace("<keywords>: ", "--steps: ") for line in err.lines]
+                ) from None
         design = exp.sweep or exp.sensitivity
         if design is not None and "steps" in design.parameters:
             raise ScenarioError(
@@ -542,35 +558,130 @@ def run(
         exp = exp.model_copy(
             update={"sensitivity": exp.sensitivity.model_copy(update={"samples": samples})}
         )
+    overrides = {"replications": replications, "steps": steps, "samples": samples}
+    if any(v is not None for v in overrides.values()):
+        flags = " ".join(f"--{k} {v}" for k, v in overrides.items() if v is not None)
+        too_big = size_problem(exp, f"{exp.path or exp.name} with {flags}")
+        if too_big:
+            raise ScenarioError([too_big])
     folder = results_folder(exp, out)
     plan = _plan(exp)
-    overrides = {"replications": replications, "steps": steps, "samples": samples}
     commit = _git_commit()  # once: the code that runs this sweep does not change under it
-    notes = _check_resume(folder, plan, exp, overrides, resume, commit)
-    workers = workers or (multiprocessing.cpu_count() if client is None and not scheduler else 1)
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    workers, capped = _workers(workers, client, scheduler)
     model = exp.kind
     warm = model.warm_up if run_fn is None else None
-    backend = _Backend(
-        workers, scheduler, client, warm
-    )  # first: a failed connection stores nothing
-    store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
-    _write_manifest(folder, exp, plan, overrides, started, None, None, commit)
-    report = RunReport(folder=folder, notes=notes)
-    show = sys.stderr.isatty() if progress is None else progress
-    clock = time.perf_counter()
+    lock = _FolderLock(folder, _command(exp, overrides))
+    report = RunReport(folder=folder, notes=[*lock.notes, *capped])
+    backend: _Backend | None = None
+    store: ResultsStore | None = None
     try:
-        _execute(exp, store, backend, report, show, run_fn or model.run)
-        report.notes.extend(_beyond_replications(exp, store))
-    except KeyboardInterrupt:
-        report.interrupted = True
+        report.notes.extend(_check_resume(folder, plan, exp, overrides, resume, commit))
+        backend = _Backend(workers, scheduler, client, warm)  # a failed connection stores nothing
+        store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        _write_manifest(folder, exp, plan, overrides, started, None, None, commit)
+        show = sys.stderr.isatty() if progress is None else progress
+        clock = time.perf_counter()
+        try:
+            _execute(exp, store, backend, report, show, run_fn or model.run)
+            report.notes.extend(_beyond_replications(exp, store))
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            report.seconds = time.perf_counter() - clock
+            ended = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            _write_manifest(folder, exp, plan, overrides, started, ended, report, commit)
     finally:
-        backend.close()
-        report.seconds = time.perf_counter() - clock
-        ended = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        _write_manifest(folder, exp, plan, overrides, started, ended, report, commit)
-        store.close()
+        # Whatever ended the sweep (a full disk, a lost scheduler), no worker, thread or
+        # lock outlives it.
+        if backend is not None:
+            backend.close()
+        if store is not None:
+            store.close()
+        lock.release(keep_folder=store is not None)
     return report
+
+
+def _workers(workers: int | None, client: Any, scheduler: str | None) -> tuple[int, list[str]]:
+    """Local worker processes: every core by default, never more than the cores (a note)."""
+    if client is not None or scheduler:
+        return workers or 1, []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cores = cores or multiprocessing.cpu_count()
+    if workers is None:
+        return cores, []
+    if workers > cores:
+        return cores, [f"--workers {workers}: this machine has {cores} cores; ran {cores} workers"]
+    return workers, []
+
+
+LOCK_NAME = ".lock"  # in a results folder while a sweep writes it
+
+
+class _FolderLock:
+    """One sweep at a time writes a results folder (fcntl.flock on its .lock file).
+
+    The kernel lets the lock go when its process ends, however it ends, so a lock file
+    left by a killed sweep still names it but locks nothing: the next sweep takes it
+    over and says so. A clean end empties the file.
+    """
+
+    def __init__(self, folder: Path, command: str) -> None:
+        self.folder = folder
+        self.created = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / LOCK_NAME
+        self.file = self.path.open("a+", encoding="utf-8")
+        self.file.seek(0)
+        before = self.file.read().strip()
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            holder = json.loads(before) if before.startswith("{") else {}
+            who = (
+                f"`{holder.get('command')}` (pid {holder.get('pid')} on "
+                f"{holder.get('host')}, started {holder.get('started')})"
+                if holder
+                else "another sweep"
+            )
+            raise ScenarioError(
+                [
+                    f"{folder}: {who} is writing these results now; wait for it to end, "
+                    "or choose another --out"
+                ]
+            ) from None
+        self.notes = []
+        if before:
+            holder = json.loads(before) if before.startswith("{") else {}
+            self.notes.append(
+                f"{folder}: the sweep that wrote here before (pid {holder.get('pid')}, "
+                f"started {holder.get('started')}) was stopped without ending; its lock "
+                "was left behind, and this sweep took it over"
+            )
+        mine = {
+            "pid": os.getpid(),
+            "host": platform.node(),
+            "command": command,
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(json.dumps(mine) + "\n")
+        self.file.flush()
+
+    def release(self, keep_folder: bool = True) -> None:
+        """Let the folder go (and remove it when this sweep made it and wrote nothing)."""
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.close()  # closing the file releases the lock
+        if (
+            not keep_folder
+            and self.created
+            and [p.name for p in self.folder.iterdir()] == [LOCK_NAME]
+        ):
+            self.path.unlink()
+            self.folder.rmdir()
 
 
 def results_folder(exp: Experiment, out: str | Path | None = None) -> Path:
@@ -600,8 +711,8 @@ def _check_resume(
                 "is missing, or choose another --out"
             ]
         )
-    path = folder / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    check_store(folder)  # before the writer opens it
+    manifest = read_manifest(folder)
     old = manifest.get("plan")
     if old is None:
         if not ResultsStore.stored_runs(folder):
@@ -778,7 +889,7 @@ def _more_replications(exp: Experiment, store: ResultsStore) -> dict[tuple[str, 
 
 def tidy_results(folder: str | Path) -> dict[str, pd.DataFrame]:
     """The tables of a results folder as DataFrames ("teams" too when the sweep kept them)."""
-    store = ResultsStore(Path(folder))
+    store = ResultsStore(Path(folder), readonly=True)
     try:
         tables = {name: store.table(name) for name in ("runs", "summaries", "steps")}
         teams = store.table("teams")

@@ -212,10 +212,15 @@ def size_problem(exp: Experiment, source: str) -> str:
         return ""
     each = "" if reps.count is not None else "up to "
     return (
-        f"{source}: asks for {runs:,} runs ({len(exp.scenarios)} scenarios x {points:,} points "
-        f"x {each}{count:,} replications), more than the {MAX_RUNS:,} one sweep can hold: use "
+        f"{source}: asks for {runs:,} runs ({_count(len(exp.scenarios), 'scenario')} x "
+        f"{_count(points, 'point')} x {each}{_count(count, 'replication')}), more than the "
+        f"{MAX_RUNS:,} one sweep can hold: use "
         "fewer values, samples or replications, or split it into several experiments"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def design_points(exp: Experiment) -> list[dict[str, Any]]:

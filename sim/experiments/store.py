@@ -34,9 +34,9 @@ import pandas as pd
 
 from sim.experiments.models import TEAM_OUTCOMES
 from sim.metrics import MEASURES, SUMMARY_KEYS
-from sim.scenario import Scenario, parameters, scenario_from_dict
+from sim.scenario import Scenario, ScenarioError, parameters, scenario_from_dict
 
-__all__ = ["DB_NAME", "ResultsStore", "RunResult"]
+__all__ = ["DB_NAME", "ResultsStore", "RunResult", "check_store", "read_manifest"]
 
 DB_NAME = "results.sqlite"
 RUN_COLUMNS = (
@@ -80,16 +80,29 @@ class ResultsStore:
         measures: Iterable[str] = MEASURES,
         summary_keys: Iterable[str] = SUMMARY_KEYS,
         parameter_names: Iterable[str] | None = None,
+        readonly: bool = False,
     ) -> None:
+        """Open (or create) a folder's store; `readonly` only reads one that exists.
+
+        Raises:
+            ScenarioError: the file there is not a results store, or is damaged.
+        """
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / DB_NAME
+        if self.path.exists() or readonly:
+            check_store(self.folder)  # before anything could write to it
         self.measures = list(measures)
         self.summary_keys = list(summary_keys)
         self.parameter_names = list(
             parameter_names if parameter_names is not None else [*parameters(), "events"]
         )
         self._ids: set[str] | None = None
+        self.step_rows = False  # True: a store of before 2026-12-02, one SQL row per step
+        if readonly:
+            self.db = _read_only(self.path)
+            self._adopt_existing()
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30)
         # 16 kB pages: a run's block of 105 weeks (13 kB) fits in one page, and storing
         # it costs half what it costs in 4 kB pages with their overflow chain (the file
@@ -97,7 +110,6 @@ class ResultsStore:
         self.db.execute("PRAGMA page_size=16384")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.step_rows = False  # True: a store of before 2026-12-02, one SQL row per step
         self._adopt_existing()
         self._create()
         columns = {
@@ -175,7 +187,8 @@ class ResultsStore:
         """How many runs (done or failed) the folder's store holds (0 without a store)."""
         if not ResultsStore.exists(folder):
             return 0
-        db = sqlite3.connect(Path(folder) / DB_NAME, timeout=30)
+        check_store(folder)
+        db = _read_only(Path(folder) / DB_NAME)
         try:
             return int(db.execute("SELECT count(*) FROM runs").fetchone()[0])
         except sqlite3.OperationalError:  # created, but no table yet
@@ -193,7 +206,8 @@ class ResultsStore:
         """
         if not ResultsStore.exists(folder):
             return ""
-        db = sqlite3.connect(Path(folder) / DB_NAME, timeout=30)
+        check_store(folder)
+        db = _read_only(Path(folder) / DB_NAME)
         digest = hashlib.sha256()
         try:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
@@ -287,6 +301,8 @@ class ResultsStore:
         if name not in ("runs", "summaries", "steps", "teams"):
             raise ValueError(f"no table {name!r}")
         if name == "teams":
+            if not self._has_table("teams"):  # a store from before the table, read only
+                return pd.DataFrame(columns=["run_id", "team", *TEAM_OUTCOMES])
             frame = pd.read_sql_query("SELECT * FROM teams", self.db)
             return frame.astype(dict.fromkeys(TEAM_OUTCOMES, float))
         if name == "steps" and not self.step_rows:
@@ -332,9 +348,91 @@ class ResultsStore:
                 frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
         return frame
 
+    def _has_table(self, name: str) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self.db.execute(query, (name,)).fetchone() is not None
+
     def close(self) -> None:
         """Close the database."""
         self.db.close()
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot change the file (readers of a store use it)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+
+
+def check_store(folder: Path) -> None:
+    """Refuse a results.sqlite that is not a store, or is cut short, before it is opened.
+
+    Reads only: the file's header (its page size and page count, which a truncated
+    file no longer fills) and, read-only, its list of tables and SQLite's quick check.
+
+    Raises:
+        ScenarioError: one line naming the file and what is wrong with it.
+    """
+    path = Path(folder) / DB_NAME
+    fix = "nothing was changed; restore it from a copy, or run the sweep into another --out"
+    try:
+        with path.open("rb") as f:
+            header = f.read(100)
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ScenarioError([f"{folder}: no results store here ({DB_NAME})"]) from None
+    if size == 0:
+        return  # created by a sweep killed before its first table: nothing to lose
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        raise ScenarioError([f"{path}: is not a results store (not an SQLite file); {fix}"])
+    page = int.from_bytes(header[16:18], "big")
+    page = 65536 if page == 1 else page
+    pages = int.from_bytes(header[28:32], "big")
+    # The count is valid when its change counter matches (SQLite >= 3.7.0 writes both).
+    if header[24:28] == header[92:96] and size < page * pages:
+        raise ScenarioError(
+            [f"{path}: is damaged: cut short ({size:,} of {page * pages:,} bytes); {fix}"]
+        )
+    try:
+        db = _read_only(path)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            # Every page, read-only: a few ms per 10 MB, and a damaged page would
+            # otherwise surface only in the middle of a resume or a report.
+            found = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise ScenarioError([f"{path}: is damaged ({exc}); {fix}"]) from None
+    if found != "ok":
+        found = " ".join(found.replace("*** in database main ***", "").split())
+        raise ScenarioError([f"{path}: is damaged ({found}); {fix}"])
+    if tables and not tables & {"runs", "summaries", "steps", "step_arrays"}:
+        raise ScenarioError([f"{path}: is an SQLite file but not a results store; {fix}"])
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """A results folder's manifest.json ({} when it has none).
+
+    Raises:
+        ScenarioError: the file is not the JSON object a sweep writes (cut short, edited).
+    """
+    path = Path(folder) / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(
+            [
+                f"{path}: is damaged ({exc}); nothing was changed: restore it from a copy, "
+                "or run the sweep into another --out"
+            ]
+        ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{path}: is damaged (not a JSON object); nothing was changed"])
+    return data
 
 
 def scenario_of_run(row: pd.Series) -> Scenario:
