@@ -935,7 +935,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except OSError as exc:  # a folder that is a file, a full disk, no permission
-        where = f"{exc.filename}: " if exc.filename else ""
+        folder = getattr(args, "out", None) or getattr(args, "results", None)
+        where = f"{exc.filename or folder}: " if exc.filename or folder else ""
         return _fail([f"{where}{exc.strerror or exc}"])
     except sqlite3.Error as exc:  # a store damaged past what check_store sees, a full disk
         folder = getattr(args, "results", None) or getattr(args, "out", None) or "results"

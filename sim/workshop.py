@@ -213,6 +213,8 @@ def scenario_from_upload(name: str, text: str, folder: Path = LIBRARY) -> Scenar
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"{name}: this is not valid TOML ({exc})"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{name}: this is not valid TOML (nested too deeply)"]) from None
     parent = raw.get("extends")
     if parent is not None:
         known = sorted(p.name for p in folder.glob("*.toml"))

@@ -45,7 +45,13 @@ from sim.experiments.spec import (
     load_experiment,
     size_problem,
 )
-from sim.experiments.store import ResultsStore, RunResult, check_store, read_manifest
+from sim.experiments.store import (
+    LOCK_NAME,
+    ResultsStore,
+    RunResult,
+    check_store,
+    read_manifest,
+)
 from sim.scenario import ScenarioError
 
 __all__ = ["RunReport", "run", "run_batch", "run_trust_model"]
@@ -570,6 +576,9 @@ def run(
     workers, capped = _workers(workers, client, scheduler)
     model = exp.kind
     warm = model.warm_up if run_fn is None else None
+    if ResultsStore.exists(folder):  # a damaged store is refused before even the lock file
+        check_store(folder)
+        read_manifest(folder)
     lock = _FolderLock(folder, _command(exp, overrides))
     report = RunReport(folder=folder, notes=[*lock.notes, *capped])
     backend: _Backend | None = None
@@ -613,9 +622,6 @@ def _workers(workers: int | None, client: Any, scheduler: str | None) -> tuple[i
     if workers > cores:
         return cores, [f"--workers {workers}: this machine has {cores} cores; ran {cores} workers"]
     return workers, []
-
-
-LOCK_NAME = ".lock"  # in a results folder while a sweep writes it
 
 
 class _FolderLock:

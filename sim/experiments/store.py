@@ -22,6 +22,7 @@ id is a primary key, so nothing is ever stored twice.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import sqlite3
@@ -39,6 +40,7 @@ from sim.scenario import Scenario, ScenarioError, parameters, scenario_from_dict
 __all__ = ["DB_NAME", "ResultsStore", "RunResult", "check_store", "read_manifest"]
 
 DB_NAME = "results.sqlite"
+LOCK_NAME = ".lock"  # in a results folder while a sweep writes it
 RUN_COLUMNS = (
     "run_id",
     "scenario",
@@ -361,8 +363,30 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
-    """A connection that cannot change the file (readers of a store use it)."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    """A connection that cannot change the file (readers of a store use it).
+
+    When nothing has it open to write (no sweep holds the folder's lock, no -wal file,
+    which SQLite keeps while any connection writes), it is opened immutable: SQLite
+    then reads it without locking and makes not even its -wal and -shm files beside it.
+    """
+    wal = path.with_name(path.name + "-wal")
+    idle = not wal.exists() and not being_written(path.parent)
+    flags = "mode=ro&immutable=1" if idle else "mode=ro"
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
+
+
+def being_written(folder: Path) -> bool:
+    """True while a sweep holds the folder's lock (see runner._FolderLock)."""
+    try:
+        with (Path(folder) / LOCK_NAME).open("rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except FileNotFoundError:
+        return False
+    return False
 
 
 def check_store(folder: Path) -> None:
@@ -390,7 +414,11 @@ def check_store(folder: Path) -> None:
     page = 65536 if page == 1 else page
     pages = int.from_bytes(header[28:32], "big")
     # The count is valid when its change counter matches (SQLite >= 3.7.0 writes both).
-    if header[24:28] == header[92:96] and size < page * pages:
+    # With a -wal file beside it, pages may still be there (a checkpoint cut short by a
+    # full disk): SQLite reads them from it, and the quick check below judges.
+    wal = path.with_name(path.name + "-wal")
+    whole = wal.exists() and wal.stat().st_size > 0
+    if not whole and header[24:28] == header[92:96] and size < page * pages:
         raise ScenarioError(
             [f"{path}: is damaged: cut short ({size:,} of {page * pages:,} bytes); {fix}"]
         )
