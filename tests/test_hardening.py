@@ -337,6 +337,11 @@ def test_workers_are_capped_at_the_cores_with_a_note(
     assert code == 0, err
     assert f"note: --workers 1000: this machine has {cores} cores; ran {cores} workers" in err
     assert "4 runs done" in out
+    # one run to do: one worker, whatever was asked
+    (tmp_path / "one.toml").write_text('scenarios = ["peer_led"]\nreplications = 1\nsteps = 3\n')
+    code, out, err = cli(capsys, "sweep", "one.toml", "--workers", "2", "--out", "one")
+    assert code == 0, err
+    assert "note: --workers 2: 1 run to do; started 1 worker" in err
 
 
 # ------------------------------------------------------------------ damaged results

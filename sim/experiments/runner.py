@@ -41,6 +41,7 @@ from sim.experiments.spec import (
     Experiment,
     RunSpec,
     ci_half_width,
+    count_of,
     expand,
     load_experiment,
     size_problem,
@@ -207,8 +208,10 @@ class _Backend:
             self.own_client = True
         self.warm_up = warm_up
         self.started = False
+        self.asked: int | None = None  # --workers as given (None: every core)
+        self.notes: list[str] = []
 
-    def _start(self) -> None:
+    def _start(self, runs: int) -> None:
         """Ready the workers, once, when there is something to run.
 
         A resumed sweep with nothing left to run starts no worker and loads no kernel.
@@ -216,6 +219,13 @@ class _Backend:
         if self.started:
             return
         self.started = True
+        if self.client is None and runs < self.workers:  # a worker per run at most
+            if self.asked is not None:
+                self.notes.append(
+                    f"--workers {self.asked}: {count_of(runs, 'run')} to do; started "
+                    f"{count_of(max(runs, 1), 'worker')}"
+                )
+            self.workers = max(runs, 1)
         workers, warm_up = self.workers, self.warm_up
         if self.client is not None:
             _wait_for_workers(self.client)
@@ -245,7 +255,7 @@ class _Backend:
     ) -> Iterator[list[RunResult]]:
         if not batches:
             return
-        self._start()
+        self._start(sum(len(b) for b in batches))
         if self.client is not None:
             from distributed import as_completed
 
@@ -573,6 +583,7 @@ def run(
     folder = results_folder(exp, out)
     plan = _plan(exp)
     commit = _git_commit()  # once: the code that runs this sweep does not change under it
+    asked = workers
     workers, capped = _workers(workers, client, scheduler)
     model = exp.kind
     warm = model.warm_up if run_fn is None else None
@@ -586,6 +597,7 @@ def run(
     try:
         report.notes.extend(_check_resume(folder, plan, exp, overrides, resume, commit))
         backend = _Backend(workers, scheduler, client, warm)  # a failed connection stores nothing
+        backend.asked = asked
         store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _write_manifest(folder, exp, plan, overrides, started, None, None, commit)
@@ -593,6 +605,7 @@ def run(
         clock = time.perf_counter()
         try:
             _execute(exp, store, backend, report, show, run_fn or model.run)
+            report.notes.extend(backend.notes)
             report.notes.extend(_beyond_replications(exp, store))
         except KeyboardInterrupt:
             report.interrupted = True

@@ -212,14 +212,15 @@ def size_problem(exp: Experiment, source: str) -> str:
         return ""
     each = "" if reps.count is not None else "up to "
     return (
-        f"{source}: asks for {runs:,} runs ({_count(len(exp.scenarios), 'scenario')} x "
-        f"{_count(points, 'point')} x {each}{_count(count, 'replication')}), more than the "
+        f"{source}: asks for {runs:,} runs ({count_of(len(exp.scenarios), 'scenario')} x "
+        f"{count_of(points, 'point')} x {each}{count_of(count, 'replication')}), more than the "
         f"{MAX_RUNS:,} one sweep can hold: use "
         "fewer values, samples or replications, or split it into several experiments"
     )
 
 
-def _count(n: int, noun: str) -> str:
+def count_of(n: int, noun: str) -> str:
+    """ "1 run", "2 runs": a count with its noun."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
