@@ -220,7 +220,7 @@ def size_problem(exp: Experiment, source: str) -> str:
 
 
 def count_of(n: int, noun: str) -> str:
-    """ "1 run", "2 runs": a count with its noun."""
+    """A count with its noun: "1 run", "2 runs"."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
