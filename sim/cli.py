@@ -215,6 +215,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     print(summary_table({scenario.name: summary}))
     tables = "steps.csv, teams.csv" if team_rows is not None else "steps.csv"
+    if run.survey is not None:
+        from sim.survey import statistics
+
+        run.survey.to_csv(out / "survey.csv", index=False)
+        stats = statistics(run.survey)
+        stats.to_csv(out / "survey_stats.csv", index=False)
+        print(
+            "\nsurveys (scale mean on its points; alpha; mean rwg(j) over teams; ICC(1), ICC(2)):"
+        )
+        print(stats.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        tables += ", survey.csv, survey_stats.csv"
     print(f"wrote {out}/{tables}, summary.json, trust_skill.png")
     return 0
 
@@ -274,6 +285,14 @@ def _late_events(scenarios: Sequence[Scenario | Any], horizon: int | None = None
                 out.append(
                     f"{sc.name}: its {ev.type} event at week {ev.at} is after the last week "
                     f"({last}), so it never happens"
+                )
+        for survey in sc.surveys if isinstance(sc, Scenario) else ():
+            late = [w for w in survey.at if last is not None and w > last]
+            if late:
+                out.append(
+                    f"{sc.name}: its {survey.instrument} survey at week "
+                    f"{', '.join(map(str, late))} is after the last week ({last}), so it is "
+                    "never given"
                 )
     return out
 

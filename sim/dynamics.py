@@ -418,6 +418,38 @@ class TrustState:
                 *team_rows,
             )
 
+    def survey_latents(
+        self, instrument: str
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Who answers an instrument now, their teams, and the latent each answers from.
+
+        Respondents are front-line members (an internal coach among them). For
+        psychological safety, a member's mean trust in the other members of their team
+        (members without a teammate do not answer); for trust in the manager, trust in
+        their own manager; for trust in the coach, trust in their team's coach (members
+        of a team with a coach, the coach aside). docs/ODD.md, "Observation".
+        """
+        org, net = self.org, self.net
+        n = org.n_members
+        members = np.arange(n)
+        if instrument == "psychological_safety":
+            src, dst = net.src, net.dst
+            peers = (src < n) & (dst < n) & (org.team[src] == org.team[dst])
+            total = np.bincount(src[peers], weights=self.trust[peers], minlength=n)
+            count = np.bincount(src[peers], minlength=n)
+            who = members[count > 0]
+            latent = total[who] / count[who]
+        else:
+            if instrument == "trust_in_manager":
+                whom = org.boss[members]
+            else:
+                whom = org.coach_of_team[org.team[members]]
+            asked = (whom >= 0) & (whom != members)
+            edge = net.find(members[asked], whom[asked])
+            who = members[asked][edge >= 0]
+            latent = self.trust[edge[edge >= 0]]
+        return who, org.team[who], latent
+
     def _need_topic(self, learner: NDArray[np.int64], u: NDArray[np.float64]) -> NDArray[np.int64]:
         """Topic of each need, drawn with weight 1 - s_i[k] (docs/ODD.md 7.7)."""
         return kernels.need_topic(self.skill, learner, u)  # type: ignore[no-any-return]

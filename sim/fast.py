@@ -23,6 +23,7 @@ from sim import kernels
 from sim.dynamics import STREAMS, TrustState, interrupt_after, seed_sequence
 from sim.metrics import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, summarize
 from sim.scenario import Scenario
+from sim.survey import INSTRUMENTS, answers
 
 __all__ = ["Run", "simulate", "warm_up"]
 
@@ -54,6 +55,9 @@ class Run:
     n_teams: int
     team_arrays: tuple[NDArray[Any], ...] | None = field(default=None, repr=False)
     last_team_arrays: tuple[NDArray[Any], ...] | None = field(default=None, repr=False)
+    # The answers of the scenario's surveys, long: one row per respondent, item and
+    # week (sim.survey.ANSWER_COLUMNS); None when it gives none.
+    survey: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def steps(self) -> pd.DataFrame:
@@ -116,7 +120,41 @@ class _FastState(TrustState):
 
     def __init__(self, p: Scenario, seq: np.random.SeedSequence) -> None:
         self.seed = int(seq.entropy)  # type: ignore[arg-type]
+        self.seq = seq
         self._build(p, seq.spawn(len(STREAMS)))
+
+
+# The spawn key of the surveys' streams, beyond the run's own (STREAMS): a survey's
+# answers come from (run, survey, week) alone, so giving a survey changes nothing else.
+SURVEY_STREAM = 1_000
+
+
+def _survey(state: _FastState, week: int, blocks: list[pd.DataFrame]) -> None:
+    """Give every survey scheduled at the end of `week`; its answers go to `blocks`."""
+    p = state.params
+    for given in p.surveys:
+        if week not in given.at:
+            continue
+        instrument = INSTRUMENTS[given.instrument]
+        index = list(INSTRUMENTS).index(given.instrument)  # not the list's order
+        who, team, latent = state.survey_latents(given.instrument)
+        key = (*state.seq.spawn_key, SURVEY_STREAM, index, week)
+        rng = np.random.default_rng(np.random.SeedSequence(state.seq.entropy, spawn_key=key))
+        raw = answers(instrument, latent, p.survey_loading, p.survey_bias, rng)
+        k = len(instrument.items)
+        blocks.append(
+            pd.DataFrame(
+                {
+                    "week": week,
+                    "instrument": instrument.name,
+                    "team": np.repeat(team, k),
+                    "respondent": np.repeat(who, k),
+                    "item": np.tile(np.arange(1, k + 1), len(who)),
+                    "answer": raw.ravel(),
+                    "latent": np.repeat(latent, k),
+                }
+            )
+        )
 
 
 def simulate(
@@ -178,11 +216,16 @@ def simulate(
     if on_week is not None:
         on_week(0, state)
     event_weeks = sorted(w for w in state._events if 1 <= w <= horizon)
+    survey_weeks = sorted({w for s in p.surveys for w in s.at if w <= horizon})
+    surveys: list[pd.DataFrame] = []
+    if 0 in survey_weeks:
+        _survey(state, 0, surveys)
     t = 1
     while t <= horizon:
         state._start_week(t)
-        later = [w for w in event_weeks if w > t]
-        last = min(later[0] - 1, horizon) if later else horizon
+        # Python steps in before a week with events and after a week with a survey.
+        ends = [w - 1 for w in event_weeks if w > t] + [w for w in survey_weeks if w >= t]
+        last = min([*ends, horizon])
         if on_week is not None:
             last = t
         net, masks = state._measure_arguments()
@@ -201,6 +244,8 @@ def simulate(
         if len(leavers):
             state._replace(leavers, state.rngs["turnover"])
             measure_week(t)
+        if t in survey_weeks:
+            _survey(state, t, surveys)
         if on_week is not None:
             on_week(t, state)
         t += 1
@@ -225,6 +270,7 @@ def simulate(
         n_teams=n_teams,
         team_arrays=teams,
         last_team_arrays=last_teams,
+        survey=pd.concat(surveys, ignore_index=True) if surveys else None,
     )
 
 

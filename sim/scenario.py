@@ -19,9 +19,16 @@ import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -29,6 +36,7 @@ __all__ = [
     "Event",
     "Scenario",
     "ScenarioError",
+    "Survey",
     "describe_file",
     "did_you_mean",
     "file_problem",
@@ -55,7 +63,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 EVENT_TYPES = ("breach", "sponsor_withdraws", "sponsor_returns", "turnover_wave", "reorg")
 
 # Keys of a scenario file that are not parameters.
-FILE_KEYS = ("preset", "extends", "name", "description", "events")
+FILE_KEYS = ("preset", "extends", "name", "description", "events", "surveys")
 
 # A scenario or experiment file is a few kB; a bigger one is a mistake (or an attack on
 # the figures, which draw a scenario's name).
@@ -107,6 +115,30 @@ class Event(BaseModel):
     fraction: float = Field(
         0.5, ge=0.0, le=1.0, description="turnover_wave: the share of members who leave"
     )
+
+
+SURVEY_INSTRUMENTS = ("psychological_safety", "trust_in_coach", "trust_in_manager")
+
+
+class Survey(BaseModel):
+    """A questionnaire given at chosen weeks (sim.survey; docs/ODD.md, "Observation")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instrument: Literal["psychological_safety", "trust_in_coach", "trust_in_manager"] = Field(
+        description="which questionnaire"
+    )
+    at: tuple[Annotated[int, Field(ge=0, le=100_000)], ...] = Field(
+        min_length=1, description="the weeks it is given (0: before the first week)"
+    )
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _weeks(cls, value: Any) -> Any:
+        """One week, or a list of weeks (TOML has no tuples)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,)
+        return tuple(value) if isinstance(value, list) else value
 
 
 class Scenario(BaseModel):
@@ -452,7 +484,29 @@ class Scenario(BaseModel):
         0.6, "mean skill that counts as competent", "0-1", ge=0.0, le=1.0, group="measure"
     )
 
+    # Surveys observe a run and never change it (their answers come from a stream of
+    # their own); the measurement model is sim/survey.py's.
+    survey_loading: float = _param(
+        0.7,
+        "surveys: every item's standardized loading on the latent (a modelling choice; "
+        "set it to what your own survey's factor analysis reports)",
+        "-",
+        ge=0.05,
+        le=0.99,
+        group="survey",
+    )
+    survey_bias: float = _param(
+        0.0,
+        "surveys: shift of every answer on the latent's normal scale (positive: higher "
+        "answers, as with social desirability)",
+        "sd",
+        ge=-2.0,
+        le=2.0,
+        group="survey",
+    )
+
     events: tuple[Event, ...] = Field((), description="scheduled events")
+    surveys: tuple[Survey, ...] = Field((), description="questionnaires given at chosen weeks")
 
     @model_validator(mode="before")
     @classmethod
@@ -542,6 +596,8 @@ class Scenario(BaseModel):
         """A short stable hash of everything that decides a run (not name or description)."""
         # Unset shape parameters are left out: digests from before they existed still hold.
         unset = {k for k in ("team_size", "span") if getattr(self, k) is None}
+        if not self.surveys:  # they only observe: without one, their settings decide nothing
+            unset |= {"surveys", "survey_loading", "survey_bias"}
         data = self.model_dump(mode="json", exclude={"name", "description", *unset})
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
@@ -628,6 +684,7 @@ def _errors_to_lines(
     fields_only leaves out model-level problems (values that do not fit together).
     """
     lines = []
+    seen: set[str] = set()
     for e in err.errors():
         loc = [str(p) for p in e["loc"]]
         if not loc and fields_only:
@@ -635,6 +692,31 @@ def _errors_to_lines(
         if not loc:  # model-level validator
             msg = e["msg"].removeprefix("Value error, ")
             lines.append(f"{source}: {msg}")
+            continue
+        if loc[0] == "surveys" and len(loc) >= 2:
+            where = f"surveys[{loc[1]}]" + (f".{loc[2]}" if len(loc) > 2 else "")
+            if where in seen:
+                continue  # one line per key (a bad week also fails the tuple around it)
+            seen.add(where)
+            value = e.get("input")
+            if e["type"] == "extra_forbidden":
+                allowed = ", ".join(Survey.model_fields)
+                lines.append(
+                    f"{source}: {where} = {format_value(value)} is not a survey key; "
+                    f"allowed keys: {allowed}"
+                )
+            elif e["type"] == "missing":
+                lines.append(f"{source}: {where} is missing: every survey needs instrument and at")
+            elif len(loc) > 2 and loc[2] == "instrument":
+                names = ", ".join(f'"{n}"' for n in SURVEY_INSTRUMENTS)
+                lines.append(
+                    f"{source}: {where} = {format_value(value)} is not allowed: one of {names}"
+                )
+            else:
+                lines.append(
+                    f"{source}: {where} = {format_value(value)} is not allowed: a week from 0 "
+                    "to 100000, or a list of them"
+                )
             continue
         if loc[0] == "events" and len(loc) >= 2:
             where = f"events[{loc[1]}]" + (f".{loc[2]}" if len(loc) > 2 else "")
@@ -678,8 +760,9 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scena
     data = dict(data)
     # Strict types: a string where a number belongs, or 4.0 where an integer belongs, is an
     # error rather than a silent conversion. An integer where a float belongs is fine.
-    if isinstance(data.get("events"), list):
-        data["events"] = tuple(data["events"])
+    for key in ("events", "surveys"):
+        if isinstance(data.get(key), list):
+            data[key] = tuple(data[key])
     try:
         return Scenario.model_validate(data, strict=True)
     except ValidationError as err:
@@ -780,8 +863,9 @@ def _own_errors(source: str, raw: dict[str, Any]) -> list[str]:
     judged once everything is merged.
     """
     data = {k: v for k, v in raw.items() if k not in ("preset", "extends")}
-    if isinstance(data.get("events"), list):
-        data["events"] = tuple(data["events"])
+    for key in ("events", "surveys"):
+        if isinstance(data.get(key), list):
+            data[key] = tuple(data[key])
     try:
         Scenario.model_validate(data, strict=True)
     except ValidationError as err:
@@ -847,12 +931,12 @@ def _resolve_raw(
             )
         else:
             merged.update(PRESETS[preset])
-    if "events" in raw and not isinstance(raw["events"], list):
+    lists = [key for key in ("events", "surveys") if key in raw and not isinstance(raw[key], list)]
+    for key in lists:
         problems.append(
-            f"{source}: events = {format_value(raw['events'])} is not allowed: "
-            "a list of [[events]] tables"
+            f"{source}: {key} = {format_value(raw[key])} is not allowed: a list of [[{key}]] tables"
         )
-    else:
+    if not lists:
         problems.extend(_own_errors(source, raw))
     if problems:
         raise ScenarioError(problems)
