@@ -15,9 +15,10 @@ import os
 import sqlite3
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sim.scenario import (
     PRESETS,
@@ -67,7 +68,7 @@ class UsageError(Exception):
 
 
 def _fail(lines: Sequence[str]) -> int:
-    for line in lines:
+    for line in dict.fromkeys(lines):  # the same problem found twice is said once
         print(f"error: {line}", file=sys.stderr)
     return 2
 
@@ -501,7 +502,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """`trustsim compare`: statistics of a results folder."""
     from sim.experiments.compare import write_comparison
 
-    outcomes = tuple(args.outcome) if args.outcome else None
+    outcomes = tuple(dict.fromkeys(args.outcome)) if args.outcome else None  # each once
     if outcomes is None and args.reference is None:
         print(write_comparison(args.results))
     else:
@@ -576,8 +577,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     """`trustsim app`: start the workshop web app and print its address."""
     import socket
 
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port {args.port}: must be from 0 to 65535")
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: must be from 1 to 65535")
     try:
         family, *_, address = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
@@ -656,9 +657,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     folder = Path(args.results)
     if not ResultsStore.exists(folder):
         raise UsageError(f"{folder}: no results store here (results.sqlite)")
+    tables = tidy_results(folder)  # read (and checked) before anything is written
     out = Path(args.out) if args.out else folder / "export"
     out.mkdir(parents=True, exist_ok=True)
-    for name, table in tidy_results(folder).items():
+    for name, table in tables.items():
         target = out / f"{name}.{args.format}"
         if args.format == "parquet":
             table.to_parquet(target, index=False)
@@ -721,9 +723,17 @@ def _format_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its mistakes said in one line (exit 2) instead of a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with help on every command and option."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="trustsim",
         description="Simulate how trust between colleagues decides whether they learn "
         "from each other, under different coaching regimes.",
@@ -936,11 +946,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A library's warning (scipy, SALib) as one `warning:` line, not two with its source."""
+    text = " ".join(str(message).split())
+    print(
+        f"warning: {text} ({category.__name__} from {Path(filename).parent.name})", file=sys.stderr
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `trustsim` console script."""
     args = build_parser().parse_args(argv)
+    for flag in ("out", "results"):
+        if getattr(args, flag, None) == "":
+            return _fail([f"--{flag} '': give a folder's name (an empty one means this folder)"])
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():  # restores Python's own when the command ends
+            warnings.showwarning = _warning
+            return int(args.func(args))
     except ScenarioError as err:
         return _fail(err.lines)
     except UsageError as err:

@@ -70,6 +70,21 @@ FILE_KEYS = ("preset", "extends", "name", "description", "events", "surveys")
 MAX_FILE_BYTES = 1_000_000
 MAX_EXTENDS = 32  # files in one `extends` chain
 MAX_NAME = 80  # characters of a scenario's or experiment's name (drawn in figures)
+# A name becomes a folder's name (results/<experiment>, results/runs/<scenario>-seed1):
+# no path separator, no control character, and not "." or "..".
+SAFE_NAME = r"^[^/\\\x00-\x1f\x7f]+$"
+NAME_ALLOWED = (
+    f'a text of 1 to {MAX_NAME} characters, without / or \\ or control characters, not "." or ".."'
+)
+
+
+def safe_name(value: str) -> str:
+    """A name that can be a folder's name inside results/ (pydantic's pattern aside)."""
+    if value in (".", ".."):
+        raise ValueError(f"name = {value!r} would leave its results folder: choose a word")
+    return value
+
+
 MAX_DESCRIPTION = 2_000  # characters of a description (the app shows it whole)
 
 
@@ -150,7 +165,11 @@ class Scenario(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
 
     name: str = Field(
-        "custom", min_length=1, max_length=MAX_NAME, description="scenario name (the file's stem)"
+        "custom",
+        min_length=1,
+        max_length=MAX_NAME,
+        pattern=SAFE_NAME,
+        description="scenario name (the file's stem)",
     )
     description: str = Field(
         "", max_length=MAX_DESCRIPTION, description="what the scenario represents"
@@ -563,6 +582,21 @@ class Scenario(BaseModel):
             f"{_bytes(have)}: {change}"
         )
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        return safe_name(value)
+
+    @model_validator(mode="after")
+    def _surveys_have_someone_to_ask_about(self) -> Scenario:
+        """A trust-in-the-coach survey needs a coach."""
+        if self.coach == "none" and any(s.instrument == "trust_in_coach" for s in self.surveys):
+            raise ValueError(
+                'surveys: a trust_in_coach survey with coach = "none": nobody could answer '
+                "it; give the scenario a coach or drop that survey"
+            )
+        return self
+
     @model_validator(mode="after")
     def _beta_draws_possible(self) -> Scenario:
         """A Beta distribution needs variance below mean * (1 - mean)."""
@@ -744,6 +778,8 @@ def _errors_to_lines(
             lines.append(
                 f"{source}: unknown key {key!r} = {format_value(value)}{did_you_mean(key, known)}"
             )
+        elif key == "name":
+            lines.append(f"{source}: name = {format_value(value)} is not allowed: {NAME_ALLOWED}")
         elif key in Scenario.model_fields and key not in FILE_KEYS:
             lines.append(f"{source}: {key} = {format_value(value)} is not allowed: {_allowed(key)}")
         else:
@@ -820,6 +856,8 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
         raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
     except RecursionError:
         raise ScenarioError(

@@ -50,7 +50,10 @@ def alarm(seconds: int) -> Iterator[None]:
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """`trustsim ARGS` as the console script runs it: exit code, stdout, stderr."""
     with alarm(TIMEOUT):
-        code = main(list(args))
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse's mistakes end the process, as in a shell
+            code = int(exit_.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -214,7 +217,7 @@ CASES: dict[str, Case] = {
     ),
     "a long name": Case(
         ("validate", "long.toml"),
-        ("long.toml", 'name = "xxx', "(500 characters)", "at most 80 characters"),
+        ("long.toml", 'name = "xxx', "(500 characters)", "a text of 1 to 80 characters"),
         {"long.toml": 'name = "' + "x" * 500 + '"\n'},
     ),
     "a long experiment name": Case(
@@ -222,6 +225,56 @@ CASES: dict[str, Case] = {
         ("exp.toml", 'name = "yyy', "(300 characters) is not allowed: a text of 1 to 80"),
         {"exp.toml": 'name = "' + "y" * 300 + '"\n' + SMALL_EXPERIMENT},
     ),
+    # found by a second tester
+    "an integer of 5,000 digits": Case(
+        ("run", "peer_led", "--set", "members=" + "9" * 5000),
+        ("members", "is not allowed", "an integer from 2 to 100000"),
+    ),
+    "an integer of 5,000 digits in a file": Case(
+        ("validate", "big.toml"),
+        ("big.toml", "malformed TOML", "4300 digits"),
+        {"big.toml": "members = " + "9" * 5000 + "\n"},
+    ),
+    "an outcome listed twice": Case(
+        ("sweep", "exp.toml", "--out", "out"),
+        ("exp.toml", "outcomes: 'mean_skill' is listed twice"),
+        {"exp.toml": SMALL_EXPERIMENT.replace('["mean_skill"]', '["mean_skill", "mean_skill"]')},
+    ),
+    "a validation team without a coach": Case(
+        ("validate", "exp.toml"),
+        ("exp.toml", "validation.team = 'peer_led' has no coach"),
+        {
+            "exp.toml": 'scenarios = ["peer_led", "breach_shock", "hierarchy_1", "hierarchy_2"]\n'
+            "replications = 2\nsteps = 10\n[sweep.parameters]\nsponsorship_strength = [0.0, "
+            '0.3]\nmanagement_trust_scale = [0.5, 1.0]\n[validation]\nteam = "peer_led"\n'
+            'breach = "breach_shock"\nhierarchy = ["hierarchy_1", "hierarchy_2"]\n'
+        },
+    ),
+    "an experiment name that leaves results/": Case(
+        ("sweep", "exp.toml"),
+        ("exp.toml", 'name = "../../etc" is not allowed', "without / or"),
+        {"exp.toml": 'name = "../../etc"\n' + SMALL_EXPERIMENT},
+    ),
+    "a scenario name that leaves results/": Case(
+        ("run", "peer_led", "--set", "name=../../escaped"),
+        ('name = "../../escaped" is not allowed', 'not "." or ".."'),
+    ),
+    "--out empty": Case(("sweep", "exp.toml", "--out", ""), ("--out ''", "give a folder")),
+    "a trust-in-coach survey without a coach": Case(
+        ("validate", "s.toml"),
+        ("s.toml", 'trust_in_coach survey with coach = "none"'),
+        {"s.toml": 'preset = "peer_led"\n[[surveys]]\ninstrument = "trust_in_coach"\nat = 1\n'},
+    ),
+    "keep_teams in words": Case(
+        ("validate", "exp.toml"),
+        ("exp.toml", 'keep_teams = "yes" is not allowed: true or false'),
+        {"exp.toml": 'keep_teams = "yes"\n' + SMALL_EXPERIMENT},
+    ),
+    "a mistyped option (argparse)": Case(
+        ("run", "peer_led", "--seed", "abc"), ("argument --seed", "invalid int value: 'abc'")
+    ),
+    "an unknown command (argparse)": Case(("runn",), ("invalid choice: 'runn'", "--help")),
+    "app --port 0": Case(("app", "--port", "0"), ("--port 0", "from 1 to 65535")),
     # unclear messages before
     "an extends symlink loop": Case(
         ("validate", "child.toml"),

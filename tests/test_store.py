@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_cli import trustsim
+from helpers_cli import SMALL_EXPERIMENT, trustsim
 
 from sim import cli
 from sim.experiments import ResultsStore, expand, load_experiment, run
 from sim.experiments.store import DB_NAME
 from sim.metrics import MEASURES, SUMMARY_KEYS
+from sim.scenario import Scenario, preset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -679,3 +680,24 @@ def test_rows_an_older_trustsim_added_beside_the_step_blocks_are_read_too(tmp_pa
     again.close()
     assert sorted(steps["run_id"]) == ["new/p0/r0", "new/p0/r0", "old/p0/r0"]
     assert steps["step"].dtype == np.int64
+
+
+def test_a_run_stored_before_a_parameter_existed_is_rebuilt_with_its_default(
+    tmp_path: Path,
+) -> None:
+    """Stores written before survey_loading and survey_bias still draw their reports."""
+    from sim.experiments.store import scenario_of_run
+
+    exp = tmp_path / "exp.toml"
+    exp.write_text(SMALL_EXPERIMENT, encoding="utf-8")
+    run(exp, out=tmp_path / "out", workers=1, progress=False)
+    db = sqlite3.connect(tmp_path / "out" / DB_NAME)
+    db.execute("ALTER TABLE runs DROP COLUMN survey_loading")
+    db.execute("ALTER TABLE runs DROP COLUMN survey_bias")
+    db.commit()
+    db.close()
+    runs = ResultsStore(tmp_path / "out", readonly=True).table("runs")
+    assert "survey_loading" not in runs.columns
+    rebuilt = scenario_of_run(runs.iloc[0])
+    assert rebuilt.survey_loading == Scenario().survey_loading
+    assert rebuilt.digest() == preset(str(runs.iloc[0]["scenario"]), steps=6).digest()

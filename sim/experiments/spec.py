@@ -14,16 +14,25 @@ import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from sim.experiments.defined import Defined, parse_definitions, with_definitions
 from sim.experiments.models import ModelKind, Setup, kind, with_teams
 from sim.scenario import (
     MAX_NAME,
+    NAME_ALLOWED,
     PRESETS,
+    SAFE_NAME,
     Scenario,
     ScenarioError,
     describe_file,
@@ -34,6 +43,7 @@ from sim.scenario import (
     parameters,
     preset,
     read_toml,
+    safe_name,
 )
 from sim.sensitivity import Range, Sensitivity, design
 from sim.validation import MANAGEMENT, SPONSOR, Validation
@@ -88,7 +98,9 @@ class Experiment(BaseModel):
     """A validated experiment file."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    name: str = Field(min_length=1, max_length=MAX_NAME)
+    name: Annotated[str, AfterValidator(safe_name)] = Field(
+        min_length=1, max_length=MAX_NAME, pattern=SAFE_NAME
+    )
     question: str = ""
     path: str = ""
     model: str = "trust"
@@ -103,7 +115,7 @@ class Experiment(BaseModel):
     outcomes: tuple[str, ...] = ("mean_skill", "within_team_trust", "silence_rate")
     reference: str | None = None
     define: dict[str, Defined] = Field(default_factory=dict)  # outcomes of the file's own
-    keep_teams: bool = False  # store each run's teams at the last week (trust model)
+    keep_teams: bool = Field(False, strict=True)  # store each run's teams at the last week
 
     @property
     def kind(self) -> ModelKind:
@@ -367,11 +379,12 @@ def _outcome_problems(outcomes: Any, where: str, source: str, keys: tuple[str, .
             f"{source}: {where} = {outcomes!r} is not allowed: a list of outcome names, "
             f"e.g. {list(keys[:2])}"
         ]
+    twice = sorted({o for o in outcomes if outcomes.count(o) > 1})
     return [
         f"{source}: {where}: {o!r} is not a run outcome{did_you_mean(o, keys)}"
         for o in outcomes
         if o not in keys
-    ]
+    ] + [f"{source}: {where}: {o!r} is listed twice; list each outcome once" for o in twice]
 
 
 def _setups(
@@ -479,7 +492,9 @@ def _definition_problems(
     return problems
 
 
-def _check_validation(raw: dict[str, Any], source: str, names: list[str]) -> list[str]:
+def _check_validation(
+    raw: dict[str, Any], source: str, names: list[str], setups: list[Scenario | Setup]
+) -> list[str]:
     """A [validation] section needs its scenarios, the sweep it compares, every week kept."""
     table = raw.get("validation")
     if table is None:
@@ -501,6 +516,12 @@ def _check_validation(raw: dict[str, Any], source: str, names: list[str]) -> lis
                 problems.append(
                     f"{source}: validation.{key} = {name!r} is not one of the scenarios {names}"
                 )
+    team = next((s for s in setups if s.name == table.get("team")), None)
+    if isinstance(team, Scenario) and team.coach == "none":
+        problems.append(
+            f'{source}: validation.team = {team.name!r} has no coach (coach = "none"): '
+            "its facts read trust in a sponsored coach; choose a scenario with one"
+        )
     sweep = raw.get("sweep")
     swept = sweep.get("parameters", {}) if isinstance(sweep, dict) else {}
     fields = parameters()
@@ -529,7 +550,7 @@ def _check_validation(raw: dict[str, Any], source: str, names: list[str]) -> lis
 
 # What each key of an experiment file allows, in words (for its error lines).
 ALLOWED = {
-    "name": f"a text of 1 to {MAX_NAME} characters",
+    "name": NAME_ALLOWED,
     "model": 'a model name ("trust") or "package.module:Class"',
     "replications": (
         "a whole number of runs per scenario and point (e.g. 20), or a [replications] table "
@@ -659,7 +680,7 @@ def load_experiment(path: str | Path) -> Experiment:
             f"{source}: steps = {raw['steps']!r}: only the trust model has a horizon in weeks"
         )
     names = [s.name for s in setups]
-    problems.extend(_check_validation(raw, source, names))
+    problems.extend(_check_validation(raw, source, names, setups))
     reference = raw.get("reference")
     if reference is not None and reference not in names:
         problems.append(f"{source}: reference = {reference!r} is not one of the scenarios {names}")
@@ -667,7 +688,7 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ScenarioError(problems)
     if model.setup is not None:
         raw["outcomes"] = outcomes
-    if isinstance(raw.get("replications"), int):
+    if isinstance(raw.get("replications"), int) and not isinstance(raw["replications"], bool):
         raw["replications"] = {"count": raw["replications"]}
     if raw.get("keep_steps") == "summaries":
         raw["keep_steps"] = 0

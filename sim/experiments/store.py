@@ -102,6 +102,11 @@ class ResultsStore:
         self.step_rows = False  # True: a store of before 2026-12-02, one SQL row per step
         if readonly:
             self.db = _read_only(self.path)
+            if not self._has_table("runs"):  # made by a sweep stopped before its first run
+                self.db.close()
+                raise ScenarioError(
+                    [f"{self.path}: holds no runs yet (was its sweep stopped before the first?)"]
+                )
             self._adopt_existing()
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -467,6 +472,8 @@ def scenario_of_run(row: pd.Series) -> Scenario:
     """The Scenario a stored run used, rebuilt from its row of the runs table."""
     data: dict[str, Any] = {"name": str(row["scenario"])}
     for name, info in parameters().items():
+        if name not in row.index:
+            continue  # a parameter added after the store was written: its default held then
         value = row[name]
         if info.annotation == (int | None):  # an optional shape parameter (team_size, span)
             value = None if value is None or pd.isna(value) else int(value)
