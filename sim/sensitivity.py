@@ -79,6 +79,7 @@ class Sensitivity(BaseModel):
     resamples: int = Field(1000, ge=10, le=100_000, description="bootstrap resamples for CIs")
     second_order: bool = Field(
         False,
+        strict=True,  # "yes" is not a boolean
         description="Sobol: also the second-order indices S2 of every pair of parameters "
         "(N * (2 * parameters + 2) points instead of N * (parameters + 2))",
     )

@@ -270,6 +270,14 @@ CASES: dict[str, Case] = {
         ("exp.toml", 'keep_teams = "yes" is not allowed: true or false'),
         {"exp.toml": 'keep_teams = "yes"\n' + SMALL_EXPERIMENT},
     ),
+    "second_order in words": Case(
+        ("validate", "exp.toml"),
+        ("exp.toml", 'sensitivity.second_order = "yes" is not allowed: true or false'),
+        {
+            "exp.toml": 'scenarios = ["peer_led"]\nreplications = 2\n[sensitivity]\nsamples = 8\n'
+            'second_order = "yes"\nparameters = { trust_gain = { min = 0.05, max = 0.2 } }\n'
+        },
+    ),
     "a mistyped option (argparse)": Case(
         ("run", "peer_led", "--seed", "abc"), ("argument --seed", "invalid int value: 'abc'")
     ),
