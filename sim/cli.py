@@ -986,6 +986,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a folder that is a file, a full disk, no permission
         folder = getattr(args, "out", None) or getattr(args, "results", None)
         where = f"{exc.filename or folder}: " if exc.filename or folder else ""
+        if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+            return _fail([f"{where}is a file, not a folder: give a folder's name"])
         return _fail([f"{where}{exc.strerror or exc}"])
     except sqlite3.Error as exc:  # a store damaged past what check_store sees, a full disk
         folder = getattr(args, "results", None) or getattr(args, "out", None) or "results"

@@ -689,7 +689,7 @@ def _allowed(key: str) -> str:
     for m in field.metadata:
         lo = getattr(m, "ge", lo)
         hi = getattr(m, "le", hi)
-    kind = "an integer" if ann is int else "a number"
+    kind = "an integer" if ann in (int, int | None) else "a number"
     if lo is not None and hi is not None:
         return f"{kind} from {lo} to {hi}"
     return kind

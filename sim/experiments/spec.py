@@ -165,7 +165,7 @@ def _unit_to_points(
 ) -> list[dict[str, Any]]:
     return [
         {
-            n: scale(float(u), r, fields[n].annotation is int)
+            n: scale(float(u), r, fields[n].annotation in (int, int | None))
             for (n, r), u in zip(ranges.items(), row, strict=True)
         }
         for row in unit
@@ -356,7 +356,7 @@ def _check_design(
 
 def _range_problem(field: Any, key: str, value: dict[str, float], where: str) -> list[str]:
     """A sampled range must be of a numeric parameter and within its allowed values."""
-    if field.annotation not in (int, float):
+    if field.annotation not in (int, float, int | None):  # team_size, span: unset or a number
         return [
             f"{where}.parameters.{key} = {value!r} is not allowed: {key} is not a number; "
             "list its values in a factorial [sweep] instead"
@@ -597,7 +597,7 @@ def _experiment_errors(source: str, err: ValidationError) -> list[str]:
             hint = did_you_mean(loc[-1], known) if known else ""
             allowed = f"; allowed: {', '.join(known)}" if known else ""
             lines.append(f"{source}: unknown key {where!r}{hint}{allowed}")
-        elif where in ALLOWED:
+        elif where in ALLOWED and e["type"] != "value_error":  # a value_error says its own
             lines.append(
                 f"{source}: {where} = {format_value(value)} is not allowed: {ALLOWED[where]}"
             )
