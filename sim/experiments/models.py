@@ -39,7 +39,8 @@ __all__ = [
 
 # A run's kept per-step rows ("step", then the kind's measures): tuples or a 2-D array.
 Rows = list[tuple[Any, ...]] | NDArray[np.float64]
-# A run: (summary, kept rows) and, for the trust model with keep_teams, its team rows.
+# A run: (summary, kept rows), then for the trust model its team rows (keep_teams, else
+# None) and its survey answers (when its scenario gives surveys).
 RunFn = Callable[[Any, int, int], tuple[Any, ...]]
 
 
@@ -133,31 +134,35 @@ class IshigamiSetup(Setup):
     noise_sd: float = Field(0.0, ge=0.0, description="sd of the normal noise added to y")
 
 
-def run_trust_model(scenario: Scenario, seed: int, keep_steps: int) -> tuple[dict[str, Any], Rows]:
+def run_trust_model(scenario: Scenario, seed: int, keep_steps: int) -> tuple[Any, ...]:
     """One run on the fast path (sim.simulate): its summary and the kept per-step rows.
 
     Rows are every keep_steps-th step and the last; keep_steps = 0 keeps none
-    (summaries only). The numbers are those of stepping TrustModel.
+    (summaries only). The numbers are those of stepping TrustModel. A scenario with
+    surveys adds no team rows (None) and its answers (sim.survey.ANSWER_COLUMNS).
     """
     from sim.fast import simulate
 
     run = simulate(scenario, seed, keep_steps=keep_steps)
+    if run.survey is not None:  # the scenario gives questionnaires: their answers too
+        return run.summary, run.table, None, run.survey
     return run.summary, run.table
 
 
 TEAM_OUTCOMES = ("within_team_trust", "components", "largest_component_share", "mean_skill")
 
 
-def run_trust_model_teams(
-    scenario: Scenario, seed: int, keep_steps: int
-) -> tuple[dict[str, Any], Rows, NDArray[np.float64]]:
+def run_trust_model_teams(scenario: Scenario, seed: int, keep_steps: int) -> tuple[Any, ...]:
     """run_trust_model, plus one row per team at the last week ("team", then TEAM_OUTCOMES)."""
     from sim.fast import simulate
 
     run = simulate(scenario, seed, keep_steps=keep_steps, team_table=True)
     teams = run.last_teams
     assert teams is not None  # team_table=True keeps them
-    return run.summary, run.table, teams[["team", *TEAM_OUTCOMES]].to_numpy(dtype=np.float64)
+    rows = teams[["team", *TEAM_OUTCOMES]].to_numpy(dtype=np.float64)
+    if run.survey is not None:
+        return run.summary, run.table, rows, run.survey
+    return run.summary, run.table, rows
 
 
 def with_teams(model: ModelKind) -> ModelKind:

@@ -93,8 +93,10 @@ def run_batch(
             result.update(status="failed", error=traceback.format_exc(), summary=None, steps=None)
         else:
             result.update(status="done", error=None, summary=made[0], steps=made[1])
-            if len(made) > 2:  # the teams at the last week (keep_teams)
+            if len(made) > 2 and made[2] is not None:  # the teams at the last week
                 result["teams"] = made[2]
+            if len(made) > 3 and made[3] is not None:  # the answers of its surveys
+                result["survey"] = made[3]
         result["wall_time"] = time.perf_counter() - started
         out.append(result)
     return out
@@ -907,11 +909,14 @@ def _more_replications(exp: Experiment, store: ResultsStore) -> dict[tuple[str, 
 
 
 def tidy_results(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """The tables of a results folder as DataFrames ("teams" too when the sweep kept them)."""
+    """The tables of a results folder as DataFrames ("teams", "survey" when it has them)."""
     store = ResultsStore(Path(folder), readonly=True)
     try:
         tables = {name: store.table(name) for name in ("runs", "summaries", "steps")}
-        teams = store.table("teams")
-        return {**tables, "teams": teams} if len(teams) else tables
+        for name in ("teams", "survey"):  # when the sweep kept teams or gave surveys
+            table = store.table(name)
+            if len(table):
+                tables[name] = table
+        return tables
     finally:
         store.close()

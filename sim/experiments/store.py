@@ -14,6 +14,8 @@ Tables, all keyed by run_id (tidy):
 
 - teams: with keep_teams, each run's front-line teams at the last week (run_id, team,
   within_team_trust, components, largest_component_share, mean_skill).
+- survey: the answers of the scenarios' surveys (run_id, week, instrument, team,
+  respondent, item, answer as given, the latent it came from), one row per item.
 
 Each batch of runs is written in one transaction as it comes back from a worker (or,
 without workers, as this process finishes it), so a kill loses at most the runs in flight, and a run
@@ -36,6 +38,7 @@ import pandas as pd
 from sim.experiments.models import TEAM_OUTCOMES
 from sim.metrics import MEASURES, SUMMARY_KEYS
 from sim.scenario import Scenario, ScenarioError, parameters, scenario_from_dict
+from sim.survey import ANSWER_COLUMNS as SURVEY_COLUMNS
 
 __all__ = ["DB_NAME", "ResultsStore", "RunResult", "check_store", "read_manifest"]
 
@@ -125,6 +128,7 @@ class ResultsStore:
             "steps": ["run_id", "step", *self.measures],
             "step_arrays": ["run_id", "data"],
             "teams": ["run_id", "team", *TEAM_OUTCOMES],
+            "survey": ["run_id", *SURVEY_COLUMNS],
         }
         self._insert_sql = {
             table: f"INSERT INTO {table} ({_names(cols)}) VALUES ({', '.join('?' * len(cols))})"
@@ -161,6 +165,10 @@ class ResultsStore:
             )
             self.db.execute(
                 f"CREATE TABLE IF NOT EXISTS summaries (run_id TEXT PRIMARY KEY{summary})"
+            )
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS survey (run_id TEXT, week INTEGER, instrument TEXT, "
+                "team INTEGER, respondent INTEGER, item INTEGER, answer INTEGER, latent REAL)"
             )
             teams = "".join(f', "{c}" REAL' for c in TEAM_OUTCOMES)
             self.db.execute(
@@ -246,6 +254,7 @@ class ResultsStore:
         summaries: list[list[Any]] = []
         steps: list[Any] = []
         teams: list[Any] = []
+        answers: list[Any] = []
         columns: dict[int, list[Any]] = {}  # the replications of a setup share its parameters
         for result in results:
             run_id = result["run_id"]
@@ -261,6 +270,10 @@ class ResultsStore:
                 for row in np.asarray(kept_teams, dtype=np.float64).tolist():
                     values = [None if v != v else v for v in row[1:]]
                     teams.append((run_id, int(row[0]), *values))
+            survey = result.get("survey")
+            if survey is not None:  # sim.survey.ANSWER_COLUMNS, long
+                frame = survey[list(SURVEY_COLUMNS)]
+                answers.extend((run_id, *row) for row in frame.itertuples(index=False))
             rows = result.get("steps")
             if rows is None or len(rows) == 0:
                 continue
@@ -275,13 +288,15 @@ class ResultsStore:
         known = self._known_ids()
         again = [(row[0],) for row in runs if row[0] in known]  # stored before: replaced
         with self.db:
-            for table in (step_table, "teams", "summaries", "runs") if again else ():
+            for table in (step_table, "teams", "survey", "summaries", "runs") if again else ():
                 self.db.executemany(f"DELETE FROM {table} WHERE run_id = ?", again)
             self.db.executemany(self._insert_sql["runs"], runs)
             self.db.executemany(self._insert_sql["summaries"], summaries)
             self.db.executemany(self._insert_sql[step_table], steps)
             if teams:
                 self.db.executemany(self._insert_sql["teams"], teams)
+            if answers:
+                self.db.executemany(self._insert_sql["survey"], answers)
         known.update(row[0] for row in runs)
 
     def _known_ids(self) -> set[str]:
@@ -305,8 +320,12 @@ class ResultsStore:
         "teams" holds each run's teams at the last week, when the sweep kept them
         (keep_teams); empty otherwise, or in a store from before the table.
         """
-        if name not in ("runs", "summaries", "steps", "teams"):
+        if name not in ("runs", "summaries", "steps", "teams", "survey"):
             raise ValueError(f"no table {name!r}")
+        if name == "survey":  # the answers of the scenarios' surveys, long
+            if not self._has_table("survey"):
+                return pd.DataFrame(columns=["run_id", *SURVEY_COLUMNS])
+            return pd.read_sql_query("SELECT * FROM survey ORDER BY rowid", self.db)
         if name == "teams":
             if not self._has_table("teams"):  # a store from before the table, read only
                 return pd.DataFrame(columns=["run_id", "team", *TEAM_OUTCOMES])
