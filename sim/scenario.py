@@ -10,6 +10,7 @@ is allowed (validate at the boundary; the model trusts what it is given).
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import errno
 import hashlib
@@ -703,6 +704,10 @@ def did_you_mean(key: str, known: Iterable[str]) -> str:
 
 def format_value(value: Any) -> str:
     """A value as the file spells it; a long one is cut (an error stays one short line)."""
+    if isinstance(value, dt.date | dt.time):  # a TOML date or time, as TOML writes it
+        return value.isoformat()
+    if isinstance(value, tuple):  # TOML has arrays, not tuples
+        value = list(value)
     text = json.dumps(value) if isinstance(value, str | bool) else repr(value)
     if len(text) <= 60:
         return text

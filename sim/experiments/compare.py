@@ -118,7 +118,12 @@ def load_results(
                     f"sweep? `{again}` runs the rest)"
                 ]
             )
-        raise ScenarioError([f"{folder}: reference {ref!r} is not one of the scenarios"])
+        names = ", ".join(map(repr, order or sorted(set(results["scenario"]))))
+        raise ScenarioError(
+            [f"{folder}: --reference {ref!r} is not one of the scenarios: {names}"]
+            if reference is not None
+            else [f"{folder}: reference {ref!r} is not one of the scenarios: {names}"]
+        )
     return ResultsTables(folder, runs, results, steps, meta, chosen, ref, digest, teams)
 
 

@@ -73,9 +73,9 @@ class Setup(BaseModel):
             for e in err.errors():
                 key = ".".join(str(p) for p in e["loc"])
                 if e["type"] == "extra_forbidden":
-                    lines.append(
-                        f"{source}: unknown parameter {key!r}{did_you_mean(key, cls.fields())}"
-                    )
+                    known = list(cls.fields())
+                    hint = did_you_mean(key, known) or f"; its parameters: {', '.join(known)}"
+                    lines.append(f"{source}: {key} is not a parameter{hint}")
                 else:
                     lines.append(
                         f"{source}: {key} = {e.get('input')!r} is not allowed: {_allowed(cls, key)}"
