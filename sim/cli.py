@@ -502,6 +502,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """`trustsim compare`: statistics of a results folder."""
     from sim.experiments.compare import write_comparison
 
+    if args.targets is not None:
+        return _compare_targets(Path(args.results), Path(args.targets))
     outcomes = tuple(dict.fromkeys(args.outcome)) if args.outcome else None  # each once
     if outcomes is None and args.reference is None:
         print(write_comparison(args.results))
@@ -516,6 +518,42 @@ def cmd_compare(args: argparse.Namespace) -> int:
         (folder / "compare_view.md").write_text(comp.markdown() + "\n", encoding="utf-8")
         print(comp.markdown())
         print(f"wrote {folder / 'compare_view.csv'} and compare_view.md (this view)")
+    return 0
+
+
+def _compare_targets(folder: Path, path: Path) -> int:
+    """`trustsim compare RESULTS --targets FILE`: the model against each field target."""
+    from sim.experiments.store import ResultsStore
+    from sim.targets import check, load_targets
+
+    targets = load_targets(path)  # a bad file is refused before the store is read
+    if not ResultsStore.exists(folder):
+        raise UsageError(f"{folder}: no results store here (results.sqlite)")
+    store = ResultsStore(folder, readonly=True)
+    try:
+        tables = {name: store.table(name) for name in ("teams", "survey")}
+        tables["results"] = store.results()
+    finally:
+        store.close()
+    table = check(targets, tables)
+    lines = [
+        f"# {folder.name}: the model against {path.name}",
+        "",
+        "| target | observed (SE) | model (SE over runs) | runs | z | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples(index=False):
+        lines.append(
+            f"| {row.target} | {row.observed:.3g} ({row.observed_se:.2g}) | "
+            f"{row.model:.3g} ({row.model_se:.2g}) | {row.runs} | {row.z:+.1f} | {row.verdict} |"
+        )
+    sources = {t.name: t.source for t in targets}
+    lines += ["", "Sources:", *(f"- {name}: {src}" for name, src in sources.items())]
+    text = "\n".join(lines) + "\n"
+    table.to_csv(folder / "targets.csv", index=False)
+    (folder / "targets.md").write_text(text, encoding="utf-8")
+    print(text, end="")
+    print(f"wrote {folder / 'targets.md'} and targets.csv")
     return 0
 
 
@@ -925,6 +963,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="an outcome to compare (repeatable; default: the experiment's)",
     )
     comp.add_argument("--reference", default=None, help="compare every scenario with this one only")
+    comp.add_argument(
+        "--targets",
+        default=None,
+        metavar="FILE",
+        help="field targets (TOML): each observed statistic against the same statistic "
+        "computed from these runs; writes targets.md and targets.csv",
+    )
     comp.set_defaults(func=cmd_compare)
 
     exp = sub.add_parser(

@@ -1,0 +1,151 @@
+"""Field targets (sim/targets.py): a bad targets file is one line per problem, and each
+statistic is computed from the runs the way its label says."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.scenario import ScenarioError
+from sim.targets import check, load_targets, model_values
+from tests.helpers_cli import ROOT, trustsim
+
+GOOD = """[[targets]]
+name = "r"
+statistic = "team_correlation"
+x = "within_team_trust"
+y = "mean_skill"
+value = 0.3
+se = 0.05
+population = "teams"
+source = "a paper"
+"""
+
+
+def test_the_shipped_targets_file_loads_with_its_sources() -> None:
+    (target,) = load_targets(ROOT / "targets" / "field.toml")
+    assert target.statistic == "team_correlation"
+    assert target.value == 0.30
+    assert "De Jong, Dirks & Gillespie (2016)" in target.source
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("statistic = \"team_correlation\"", 'statistic = "team_corelation"'),
+         'statistic = "team_corelation" is not allowed: one of'),
+        (('source = "a paper"\n', ""), "source is missing: where the value comes from"),
+        (("value = 0.3", "value = 1.5"), "value = 1.5 is impossible for team_correlation"),
+        (("se = 0.05", "sd = 0.05"), "unknown key 'sd'"),
+        (("se = 0.05\n", ""), "give its uncertainty as se = ... or ci = [low, high]"),
+        (("se = 0.05", "ci = [0.4, 0.5]"), "ci = [0.4, 0.5] does not contain value = 0.3"),
+        (('x = "within_team_trust"\n', ""), "statistic = 'team_correlation' needs x"),
+        (("se = 0.05", "se = -1.0"), "se = -1.0: input should be greater than 0"),
+    ],
+    ids=["statistic typo", "no source", "impossible r", "typo key", "no uncertainty",
+         "ci without value", "incomplete", "negative se"],
+)  # fmt: skip
+def test_a_bad_target_is_one_line(change: tuple[str, str], message: str, tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(GOOD.replace(*change), encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_targets(path)
+    (line,) = err.value.lines
+    assert line.startswith(f"{path}: targets[0] (r): "), line
+    assert message in line, line
+
+
+def test_a_ci_gives_the_standard_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(GOOD.replace("se = 0.05", "ci = [0.2, 0.4]"), encoding="utf-8")
+    (target,) = load_targets(path)
+    assert target.uncertainty == pytest.approx(0.2 / 3.92)
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    """Two runs by hand: their teams, their summaries and one respondent's answers."""
+    results = pd.DataFrame(
+        {"run_id": ["a/p0/r0", "a/p0/r1"], "scenario": ["a", "a"], "mean_skill": [0.4, 0.6]}
+    )
+    teams = pd.DataFrame(
+        {
+            "run_id": ["a/p0/r0"] * 3 + ["a/p0/r1"] * 3,
+            "team": [0, 1, 2] * 2,
+            "within_team_trust": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+            "mean_skill": [0.3, 0.2, 0.1, 0.6, 0.5, 0.4],
+        }
+    )
+    return {"results": results, "teams": teams, "survey": pd.DataFrame()}
+
+
+def test_each_statistic_is_what_its_name_says() -> None:
+    tables = _tables()
+    path_free = {"population": "p", "source": "s", "se": 0.1}
+    from sim.targets import Target
+
+    mean = Target(name="m", statistic="outcome_mean", outcome="mean_skill", value=0.5, **path_free)
+    value, se, runs = model_values(mean, tables)
+    assert (value, runs) == (pytest.approx(0.5), 2)
+    assert se == pytest.approx(np.std([0.4, 0.6], ddof=1) / math.sqrt(2))
+    corr = Target(
+        name="r", statistic="team_correlation", x="within_team_trust", y="mean_skill",
+        value=0.3, **path_free,
+    )  # fmt: skip
+    value, _, runs = model_values(corr, tables)
+    pooled = tables["teams"]
+    assert value == pytest.approx(
+        np.corrcoef(pooled["within_team_trust"], pooled["mean_skill"])[0, 1]
+    )
+    assert runs == 2
+    verdicts = check([mean, corr], tables)
+    assert list(verdicts["target"]) == ["m", "r"]
+    assert verdicts["verdict"][0] == "reached (within 2 SE)"
+    survey = Target(
+        name="s", statistic="survey_mean", instrument="psychological_safety", week=4,
+        value=5.0, **path_free,
+    )  # fmt: skip
+    with pytest.raises(ScenarioError, match="no psychological_safety survey at week 4"):
+        model_values(survey, tables)
+
+
+def test_compare_with_targets_on_a_sweep(tmp_path: Path) -> None:
+    """Surveys and teams of a real sweep: the survey mean is the mean of its runs' own."""
+    (tmp_path / "s.toml").write_text(
+        'preset = "top_down_internal"\nmembers = 24\nlevels = 2\nsteps = 6\n'
+        '[[surveys]]\ninstrument = "psychological_safety"\nat = [0, 6]\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "exp.toml").write_text(
+        'scenarios = ["s.toml"]\nreplications = 3\nsteps = 6\nkeep_teams = true\n',
+        encoding="utf-8",
+    )
+    done = trustsim("sweep", "exp.toml", "--out", "out", "--no-report", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "t.toml").write_text(
+        GOOD + '\n[[targets]]\nname = "ps"\nstatistic = "survey_change"\ninstrument = '
+        '"psychological_safety"\nweek = 6\nfrom_week = 0\nvalue = 0.0\nse = 0.2\n'
+        'population = "p"\nsource = "s"\n',
+        encoding="utf-8",
+    )
+    compared = trustsim("compare", "out", "--targets", "t.toml", cwd=tmp_path)
+    assert compared.returncode == 0, compared.stderr
+    table = pd.read_csv(tmp_path / "out" / "targets.csv")
+    assert list(table["target"]) == ["r", "ps"]
+    assert (table["runs"] == 3).all()
+    from sim import simulate
+    from sim.experiments import expand, load_experiment
+    from sim.survey import statistics
+
+    changes = []
+    for spec in expand(load_experiment(tmp_path / "exp.toml"), range(3)):
+        stats = statistics(simulate(spec.scenario, spec.seed).survey).set_index("week")
+        changes.append(stats["scale_mean"][6] - stats["scale_mean"][0])
+    assert table["model"][1] == pytest.approx(np.mean(changes))
+    assert "| ps |" in (tmp_path / "out" / "targets.md").read_text(encoding="utf-8")
+    bad = trustsim("compare", "out", "--targets", "missing.toml", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "error: missing.toml: file not found"
