@@ -20,7 +20,6 @@ from sim.survey import (
     scored,
     statistics,
 )
-from tests.helpers_cli import trustsim
 
 
 def test_cronbach_alpha_by_hand() -> None:
@@ -153,17 +152,21 @@ def test_a_bad_survey_is_one_line(surveys: list[dict[str, object]], message: str
     assert line.startswith(f"s.toml: {message}"), line
 
 
-def test_run_writes_the_answers_and_their_statistics(tmp_path: Path) -> None:
+def test_run_writes_the_answers_and_their_statistics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     scenario = tmp_path / "surveyed.toml"
     scenario.write_text(
         'preset = "top_down_internal"\nmembers = 24\nlevels = 2\nsteps = 12\n'
         '[[surveys]]\ninstrument = "psychological_safety"\nat = [0, 12, 30]\n',
         encoding="utf-8",
     )
-    done = trustsim("run", str(scenario), "--out", str(tmp_path / "out"))
-    assert done.returncode == 0, done.stderr
-    assert "psychological_safety survey at week 30 is after the last week (12)" in done.stderr
-    assert "survey.csv, survey_stats.csv" in done.stdout
+    from sim.cli import main
+
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    assert "psychological_safety survey at week 30 is after the last week (12)" in err
+    assert "survey.csv, survey_stats.csv" in out
     import pandas as pd
 
     answers_ = pd.read_csv(tmp_path / "out" / "survey.csv")
@@ -173,7 +176,9 @@ def test_run_writes_the_answers_and_their_statistics(tmp_path: Path) -> None:
     assert set(answers_["answer"]) <= set(range(1, 8))
 
 
-def test_a_sweep_stores_the_answers_and_export_writes_them(tmp_path: Path) -> None:
+def test_a_sweep_stores_the_answers_and_export_writes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Surveys in a sweep: one row per run, wave, respondent and item, resumed without twins."""
     import pandas as pd
 
@@ -187,13 +192,12 @@ def test_a_sweep_stores_the_answers_and_export_writes_them(tmp_path: Path) -> No
         'outcomes = ["mean_skill"]\n',
         encoding="utf-8",
     )
+    from sim.cli import main
+
+    monkeypatch.chdir(tmp_path)
     for _ in range(2):  # the second only resumes: nothing is stored twice
-        done = trustsim(
-            "sweep", "exp.toml", "--out", "out", "--resume", "--no-report", cwd=tmp_path
-        )
-        assert done.returncode == 0, done.stderr
-    exported = trustsim("export", "out", "--format", "csv", cwd=tmp_path)
-    assert exported.returncode == 0, exported.stderr
+        assert main(["sweep", "exp.toml", "--out", "out", "--resume", "--no-report"]) == 0
+    assert main(["export", "out", "--format", "csv"]) == 0
     table = pd.read_csv(tmp_path / "out" / "export" / "survey.csv")
     assert len(table) == 2 * 2 * 12 * 7  # runs x waves x respondents x items
     assert set(table["run_id"].str.split("/").str[0]) == {"surveyed"}  # no_coaching gives none

@@ -12,7 +12,7 @@ import pytest
 
 from sim.scenario import ScenarioError
 from sim.targets import check, load_targets, model_values
-from tests.helpers_cli import ROOT, trustsim
+from tests.helpers_cli import ROOT
 
 GOOD = """[[targets]]
 name = "r"
@@ -112,7 +112,17 @@ def test_each_statistic_is_what_its_name_says() -> None:
         model_values(survey, tables)
 
 
-def test_compare_with_targets_on_a_sweep(tmp_path: Path) -> None:
+def _cli(monkeypatch: pytest.MonkeyPatch, folder: Path, *args: str) -> int:
+    """`trustsim ARGS` in `folder`, in this process (the command line's own entry point)."""
+    from sim.cli import main
+
+    monkeypatch.chdir(folder)
+    return main(list(args))
+
+
+def test_compare_with_targets_on_a_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Surveys and teams of a real sweep: the survey mean is the mean of its runs' own."""
     (tmp_path / "s.toml").write_text(
         'preset = "top_down_internal"\nmembers = 24\nlevels = 2\nsteps = 6\n'
@@ -123,16 +133,14 @@ def test_compare_with_targets_on_a_sweep(tmp_path: Path) -> None:
         'scenarios = ["s.toml"]\nreplications = 3\nsteps = 6\nkeep_teams = true\n',
         encoding="utf-8",
     )
-    done = trustsim("sweep", "exp.toml", "--out", "out", "--no-report", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert _cli(monkeypatch, tmp_path, "sweep", "exp.toml", "--out", "out", "--no-report") == 0
     (tmp_path / "t.toml").write_text(
         GOOD + '\n[[targets]]\nname = "ps"\nstatistic = "survey_change"\ninstrument = '
         '"psychological_safety"\nweek = 6\nfrom_week = 0\nvalue = 0.0\nse = 0.2\n'
         'population = "p"\nsource = "s"\n',
         encoding="utf-8",
     )
-    compared = trustsim("compare", "out", "--targets", "t.toml", cwd=tmp_path)
-    assert compared.returncode == 0, compared.stderr
+    assert _cli(monkeypatch, tmp_path, "compare", "out", "--targets", "t.toml") == 0
     table = pd.read_csv(tmp_path / "out" / "targets.csv")
     assert list(table["target"]) == ["r", "ps"]
     assert (table["runs"] == 3).all()
@@ -146,6 +154,6 @@ def test_compare_with_targets_on_a_sweep(tmp_path: Path) -> None:
         changes.append(stats["scale_mean"][6] - stats["scale_mean"][0])
     assert table["model"][1] == pytest.approx(np.mean(changes))
     assert "| ps |" in (tmp_path / "out" / "targets.md").read_text(encoding="utf-8")
-    bad = trustsim("compare", "out", "--targets", "missing.toml", cwd=tmp_path)
-    assert bad.returncode == 2
-    assert bad.stderr.strip() == "error: missing.toml: file not found"
+    capsys.readouterr()
+    assert _cli(monkeypatch, tmp_path, "compare", "out", "--targets", "missing.toml") == 2
+    assert capsys.readouterr().err.strip() == "error: missing.toml: file not found"
