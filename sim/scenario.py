@@ -715,6 +715,37 @@ def format_value(value: Any) -> str:
     return f"{text[:40]}… ({size})"
 
 
+# The [[events]] and [[surveys]] lists: each table's model, noun, required keys, the key
+# that picks its kind with the kinds allowed, and what any other value must be.
+LIST_TABLES: dict[str, tuple[type[BaseModel], str, str, str, tuple[str, ...], str]] = {
+    "events": (Event, "event", "type and at", "type", EVENT_TYPES, ""),
+    "surveys": (
+        Survey,
+        "survey",
+        "instrument and at",
+        "instrument",
+        SURVEY_INSTRUMENTS,
+        "a week from 0 to 100000, or a list of them",
+    ),
+}
+
+
+def _list_table_problem(loc: list[str], e: Any) -> str:
+    """What is wrong with a key of one [[events]] or [[surveys]] table, after its name."""
+    model, noun, needs, kind_key, kinds, other = LIST_TABLES[loc[0]]
+    value = format_value(e.get("input"))
+    if e["type"] == "extra_forbidden":
+        return f" = {value} is not {'an' if noun[0] in 'aeiou' else 'a'} {noun} key; " + (
+            f"allowed keys: {', '.join(model.model_fields)}"
+        )
+    if e["type"] == "missing":
+        return f" is missing: every {noun} needs {needs}"
+    if len(loc) > 2 and loc[2] == kind_key:
+        names = ", ".join(f'"{k}"' for k in kinds)
+        return f" = {value} is not allowed: one of {names}"
+    return f" = {value} is not allowed: {other}" if other else f" = {value}: {e['msg'].lower()}"
+
+
 def _errors_to_lines(
     source: str, err: ValidationError, data: Mapping[str, Any], fields_only: bool = False
 ) -> list[str]:
@@ -732,49 +763,12 @@ def _errors_to_lines(
             msg = e["msg"].removeprefix("Value error, ")
             lines.append(f"{source}: {msg}")
             continue
-        if loc[0] == "surveys" and len(loc) >= 2:
-            where = f"surveys[{loc[1]}]" + (f".{loc[2]}" if len(loc) > 2 else "")
+        if loc[0] in LIST_TABLES and len(loc) >= 2:
+            where = f"{loc[0]}[{loc[1]}]" + (f".{loc[2]}" if len(loc) > 2 else "")
             if where in seen:
                 continue  # one line per key (a bad week also fails the tuple around it)
             seen.add(where)
-            value = e.get("input")
-            if e["type"] == "extra_forbidden":
-                allowed = ", ".join(Survey.model_fields)
-                lines.append(
-                    f"{source}: {where} = {format_value(value)} is not a survey key; "
-                    f"allowed keys: {allowed}"
-                )
-            elif e["type"] == "missing":
-                lines.append(f"{source}: {where} is missing: every survey needs instrument and at")
-            elif len(loc) > 2 and loc[2] == "instrument":
-                names = ", ".join(f'"{n}"' for n in SURVEY_INSTRUMENTS)
-                lines.append(
-                    f"{source}: {where} = {format_value(value)} is not allowed: one of {names}"
-                )
-            else:
-                lines.append(
-                    f"{source}: {where} = {format_value(value)} is not allowed: a week from 0 "
-                    "to 100000, or a list of them"
-                )
-            continue
-        if loc[0] == "events" and len(loc) >= 2:
-            where = f"events[{loc[1]}]" + (f".{loc[2]}" if len(loc) > 2 else "")
-            value = e.get("input")
-            if e["type"] == "extra_forbidden":
-                allowed = ", ".join(Event.model_fields)
-                lines.append(
-                    f"{source}: {where} = {format_value(value)} is not an event key; "
-                    f"allowed keys: {allowed}"
-                )
-            elif e["type"] == "missing":
-                lines.append(f"{source}: {where} is missing: every event needs type and at")
-            elif len(loc) > 2 and loc[2] == "type":
-                types = ", ".join(f'"{t}"' for t in EVENT_TYPES)
-                lines.append(
-                    f"{source}: {where} = {format_value(value)} is not allowed: one of {types}"
-                )
-            else:
-                lines.append(f"{source}: {where} = {format_value(value)}: {e['msg'].lower()}")
+            lines.append(f"{source}: {where}{_list_table_problem(loc, e)}")
             continue
         key = loc[0]
         value = data.get(key, e.get("input"))
