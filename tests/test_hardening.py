@@ -332,6 +332,14 @@ CASES: dict[str, Case] = {
         ("--steps", "steps = 20000", "an integer from 1 to 10000"),
         {"exp.toml": SMALL_EXPERIMENT},
     ),
+    "--steps before a defined outcome's week": Case(
+        ("sweep", "exp.toml", "--steps", "5", "--out", "out"),
+        ("--steps 5: define.late of exp.toml reads week 15", "run at least 15 weeks"),
+        {
+            "exp.toml": SMALL_EXPERIMENT.replace("steps = 6", "steps = 20")
+            + '[define.late]\nmeasure = "mean_skill"\nstat = "at"\nat = 15\n'
+        },
+    ),
     "app --host that is no address": Case(
         ("app", "--host", "no-such-host.invalid", "--port", "8899"),
         ("--host no-such-host.invalid", "not a name or address of this machine", "127.0.0.1"),

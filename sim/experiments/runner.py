@@ -562,6 +562,16 @@ def run(
                 raise ScenarioError(
                     [line.replace("<keywords>: ", "--steps: ") for line in err.lines]
                 ) from None
+        late = [(n, d.last_week()) for n, d in exp.define.items()]
+        late = [(n, w) for n, w in late if w is not None and w > steps]
+        if late:
+            name, week = late[0]
+            raise ScenarioError(
+                [
+                    f"--steps {steps}: define.{name} of {exp.path or exp.name} reads week "
+                    f"{week}, after the last week; run at least {week} weeks"
+                ]
+            )
         design = exp.sweep or exp.sensitivity
         if design is not None and "steps" in design.parameters:
             raise ScenarioError(
