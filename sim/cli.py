@@ -287,6 +287,16 @@ def _late_events(scenarios: Sequence[Scenario | Any], horizon: int | None = None
                     f"{sc.name}: its {ev.type} event at week {ev.at} is after the last week "
                     f"({last}), so it never happens"
                 )
+        for ev in sc.events if isinstance(sc, Scenario) else ():
+            idle = (
+                "it has no coach"
+                if ev.type == "breach" and ev.role == "coach" and sc.coach == "none"
+                else "it has no sponsor"
+                if ev.type in ("sponsor_withdraws", "sponsor_returns") and sc.sponsor == "none"
+                else ""
+            )
+            if idle:
+                out.append(f"{sc.name}: its {ev.type} event at week {ev.at} does nothing: {idle}")
         for survey in sc.surveys if isinstance(sc, Scenario) else ():
             late = [w for w in survey.at if last is not None and w > last]
             if late:

@@ -387,11 +387,13 @@ def test_what_is_only_a_warning_still_runs(
     (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbftrust_gain = 0.1\nsteps = 3\n")
     assert cli(capsys, "validate", "bom.toml")[0] == 0
     late = '[[events]]\ntype = "breach"\nat = 500\n'
-    (tmp_path / "late.toml").write_text("steps = 4\n" + late, encoding="utf-8")
+    idle = '[[events]]\ntype = "breach"\nat = 2\n'  # the coach breaches: there is none
+    (tmp_path / "late.toml").write_text("steps = 4\n" + late + idle, encoding="utf-8")
     for command in (("validate", "late.toml"), ("run", "late.toml", "--out", "run")):
         code, _, err = cli(capsys, *command)
         assert code == 0, err
         assert "its breach event at week 500 is after the last week (4)" in err
+        assert "its breach event at week 2 does nothing: it has no coach" in err
 
 
 def test_workers_are_capped_at_the_cores_with_a_note(
@@ -579,3 +581,22 @@ def test_out_on_a_read_only_disk_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     (line,) = [x for x in done.stderr.splitlines() if x.startswith("error:")]
     assert str(target) in line
+
+
+def test_a_manifest_without_its_record_refuses_resume(
+    finished: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exp.toml").write_text(SMALL_EXPERIMENT, encoding="utf-8")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "results.sqlite").write_bytes((finished / "out" / "results.sqlite").read_bytes())
+    (folder / "manifest.json").write_text('{"a": 1}\n', encoding="utf-8")
+    before = _digests(folder)
+    code, _, err = cli(capsys, "sweep", "exp.toml", "--out", "out", "--resume")
+    assert code == 2, err
+    assert "manifest.json holds no record of how these results were run" in err
+    assert {k: v for k, v in _digests(folder).items() if k != ".lock"} == before

@@ -745,6 +745,13 @@ def _check_resume(
     check_store(folder)  # before the writer opens it
     manifest = read_manifest(folder)
     old = manifest.get("plan")
+    if old is None and manifest:
+        raise ScenarioError(
+            [
+                f"{folder}: cannot resume: manifest.json holds no record of how these results "
+                "were run (edited, or not written by trustsim); use another --out"
+            ]
+        )
     if old is None:
         if not ResultsStore.stored_runs(folder):
             return []  # killed before its first run: nothing to mix with
