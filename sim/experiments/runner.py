@@ -47,6 +47,7 @@ from sim.experiments.spec import (
     size_problem,
 )
 from sim.experiments.store import (
+    HELD,
     LOCK_NAME,
     ResultsStore,
     RunResult,
@@ -700,9 +701,11 @@ class _FolderLock:
         self.file.truncate()
         self.file.write(json.dumps(mine) + "\n")
         self.file.flush()
+        HELD.add(folder.resolve())
 
     def release(self, keep_folder: bool = True) -> None:
         """Let the folder go (and remove it when this sweep made it and wrote nothing)."""
+        HELD.discard(self.folder.resolve())
         self.file.seek(0)
         self.file.truncate()
         self.file.close()  # closing the file releases the lock
