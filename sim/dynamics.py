@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from sim import kernels, mechanisms
@@ -30,6 +31,7 @@ from sim.structure import (
     build_organization,
     contact_pairs,
 )
+from sim.survey import INSTRUMENTS, answers
 
 __all__ = [
     "STREAMS",
@@ -62,6 +64,9 @@ STREAMS = (
 # The streams the compiled week draws from, in the order sim.kernels.week takes them.
 WEEK_STREAMS = ("need", "choice", "voice", "response", "outcome", "breach", "gossip", "turnover")
 
+# The spawn key of the surveys' streams, beyond the run's own (STREAMS): a survey's
+# answers come from (run, instrument, week) alone.
+SURVEY_STREAM = 1_000
 INITIAL_TRUST_NOISE = 0.05  # sd of the noise on initial trust (docs/ODD.md)
 BENEVOLENCE_SD = 0.1
 INTEGRITY_SD = 0.03
@@ -191,9 +196,11 @@ class TrustState:
         evidence: the Beta rule's evidence per edge.
         sponsor_active: false after `sponsor_withdraws`.
         team_largest_share: each team's largest bonded share when last measured.
+        seq: the run's SeedSequence (the surveys' streams are spawned from it).
     """
 
     team_largest_share: NDArray[np.float64]
+    seq: np.random.SeedSequence
 
     def _build(self, p: Scenario, streams: list[np.random.SeedSequence]) -> None:
         """Build the organization, draw everyone's traits and initial trust (ODD section 5)."""
@@ -417,6 +424,44 @@ class TrustState:
                 row,
                 *team_rows,
             )
+
+    def give_surveys(self, week: int) -> list[pd.DataFrame]:
+        """The answers of every survey the scenario gives at the end of `week` (long).
+
+        Each (survey, week) draws from a stream of its own, spawned from the run's
+        SeedSequence (`self.seq`) under SURVEY_STREAM: giving a survey changes nothing
+        else, and the fast path and TrustModel give the same answers.
+        """
+        p = self.params
+        blocks = []
+        for given in p.surveys:
+            if week not in given.at:
+                continue
+            instrument = INSTRUMENTS[given.instrument]
+            who, team, latent = self.survey_latents(given.instrument)
+            key = (
+                *self.seq.spawn_key,
+                SURVEY_STREAM,
+                list(INSTRUMENTS).index(instrument.name),
+                week,
+            )
+            rng = np.random.default_rng(np.random.SeedSequence(self.seq.entropy, spawn_key=key))
+            raw = answers(instrument, latent, p.survey_loading, p.survey_bias, rng)
+            k = len(instrument.items)
+            blocks.append(
+                pd.DataFrame(
+                    {
+                        "week": week,
+                        "instrument": instrument.name,
+                        "team": np.repeat(team, k),
+                        "respondent": np.repeat(who, k),
+                        "item": np.tile(np.arange(1, k + 1), len(who)),
+                        "answer": raw.ravel(),
+                        "latent": np.repeat(latent, k),
+                    }
+                )
+            )
+        return blocks
 
     def survey_latents(
         self, instrument: str

@@ -23,7 +23,6 @@ from sim import kernels
 from sim.dynamics import STREAMS, TrustState, interrupt_after, seed_sequence
 from sim.metrics import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, summarize
 from sim.scenario import Scenario
-from sim.survey import INSTRUMENTS, answers
 
 __all__ = ["Run", "simulate", "warm_up"]
 
@@ -124,39 +123,6 @@ class _FastState(TrustState):
         self._build(p, seq.spawn(len(STREAMS)))
 
 
-# The spawn key of the surveys' streams, beyond the run's own (STREAMS): a survey's
-# answers come from (run, survey, week) alone, so giving a survey changes nothing else.
-SURVEY_STREAM = 1_000
-
-
-def _survey(state: _FastState, week: int, blocks: list[pd.DataFrame]) -> None:
-    """Give every survey scheduled at the end of `week`; its answers go to `blocks`."""
-    p = state.params
-    for given in p.surveys:
-        if week not in given.at:
-            continue
-        instrument = INSTRUMENTS[given.instrument]
-        index = list(INSTRUMENTS).index(given.instrument)  # not the list's order
-        who, team, latent = state.survey_latents(given.instrument)
-        key = (*state.seq.spawn_key, SURVEY_STREAM, index, week)
-        rng = np.random.default_rng(np.random.SeedSequence(state.seq.entropy, spawn_key=key))
-        raw = answers(instrument, latent, p.survey_loading, p.survey_bias, rng)
-        k = len(instrument.items)
-        blocks.append(
-            pd.DataFrame(
-                {
-                    "week": week,
-                    "instrument": instrument.name,
-                    "team": np.repeat(team, k),
-                    "respondent": np.repeat(who, k),
-                    "item": np.tile(np.arange(1, k + 1), len(who)),
-                    "answer": raw.ravel(),
-                    "latent": np.repeat(latent, k),
-                }
-            )
-        )
-
-
 def simulate(
     scenario: Scenario | None = None,
     seed: Any = None,
@@ -219,7 +185,7 @@ def simulate(
     survey_weeks = sorted({w for s in p.surveys for w in s.at if w <= horizon})
     surveys: list[pd.DataFrame] = []
     if 0 in survey_weeks:
-        _survey(state, 0, surveys)
+        surveys += state.give_surveys(0)
     t = 1
     while t <= horizon:
         state._start_week(t)
@@ -245,7 +211,7 @@ def simulate(
             state._replace(leavers, state.rngs["turnover"])
             measure_week(t)
         if t in survey_weeks:
-            _survey(state, t, surveys)
+            surveys += state.give_surveys(t)
         if on_week is not None:
             on_week(t, state)
         t += 1

@@ -13,6 +13,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from sim.agents import TeamMember
@@ -59,7 +60,9 @@ class TrustModel(TrustState, mesa.Model):
         base = scenario if scenario is not None else Scenario()
         p = base.with_(**params) if params else base
         seq = seed_sequence(rng)
+        self.seq = seq  # the surveys' streams are spawned from it (TrustState.give_surveys)
         self.seed: int = int(seq.entropy)  # type: ignore[arg-type]
+        self._surveys: list[pd.DataFrame] = []
         streams = seq.spawn(len(STREAMS))
         mesa.Model.__init__(self, rng=np.random.default_rng(streams[-1]))
         self._build(p, streams)
@@ -110,8 +113,15 @@ class TrustModel(TrustState, mesa.Model):
         self._apply_event(Event(type=event_type, at=max(1, int(self.steps)), **fields))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ measurement
+    @property
+    def survey(self) -> pd.DataFrame | None:
+        """The answers of the scenario's surveys given so far (as `sim.simulate`'s)."""
+        return pd.concat(self._surveys, ignore_index=True) if self._surveys else None
+
     def _collect(self) -> None:
         """This step's measures as attributes, recorded by the DataCollector."""
+        if any(int(self.steps) in s.at for s in self.params.surveys):
+            self._surveys += self.give_surveys(int(self.steps))
         values, rows = measure(self, team_rows=self.team_table)
         self.__dict__.update(values)
         self.datacollector.collect(self)

@@ -211,3 +211,20 @@ def test_a_sweep_stores_the_answers_and_export_writes_them(
     mine = table[table["run_id"] == spec.run_id].drop(columns="run_id").reset_index(drop=True)
     assert mine["answer"].tolist() == alone["answer"].tolist()
     assert mine["latent"].to_numpy() == pytest.approx(alone["latent"].to_numpy())
+
+
+def test_trust_model_gives_the_same_answers_as_the_fast_path() -> None:
+    """One implementation: a Mesa user stepping TrustModel gets simulate's answers."""
+    from sim import TrustModel
+
+    given = [*SURVEYS[:1], {"instrument": "trust_in_coach", "at": [3, 6]}]
+    scenario = preset("hybrid", members=24, levels=2, steps=6, surveys=given)
+    model = TrustModel(scenario, rng=11)
+    assert model.survey is not None  # week 0 is given when the model is built
+    assert set(model.survey["week"]) == {0}
+    while model.running:
+        model.step()
+    fast = simulate(scenario, 11).survey
+    assert fast is not None
+    assert model.survey is not None
+    assert model.survey.equals(fast)
