@@ -640,9 +640,11 @@ class Scenario(BaseModel):
 
 # Memory a run needs, measured as one run's peak RSS over the interpreter's at 1,000 to
 # 100,000 people: about 110 bytes per directed contact pair (the pairs, the network's
-# index and every per-contact array) and up to 3 kB per person; rounded up.
+# index and every per-contact array), up to 3 kB per person and about 50 MB at any
+# size; rounded up. benchmarks/memory_estimate.py prints the peak beside the estimate.
 BYTES_PER_CONTACT = 120
 BYTES_PER_PERSON = 3_000
+BYTES_AT_ANY_SIZE = 100_000_000  # the libraries' working memory at any size
 
 
 def memory_needed(
@@ -656,7 +658,7 @@ def memory_needed(
         people = members + 2 * sum(level_sizes(members, levels, team_size, span))
     except ValueError:  # a shape that does not fit: _shape_fits says why
         return 0
-    return BYTES_PER_CONTACT * contacts + BYTES_PER_PERSON * people
+    return BYTES_AT_ANY_SIZE + BYTES_PER_CONTACT * contacts + BYTES_PER_PERSON * people
 
 
 def physical_memory() -> int:
