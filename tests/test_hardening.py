@@ -600,3 +600,18 @@ def test_a_manifest_without_its_record_refuses_resume(
     assert code == 2, err
     assert "manifest.json holds no record of how these results were run" in err
     assert {k: v for k, v in _digests(folder).items() if k != ".lock"} == before
+
+
+def test_a_damaged_lock_file_is_taken_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A lock file that is not the JSON a sweep writes locks nothing: the sweep says so."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exp.toml").write_text(SMALL_EXPERIMENT, encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".lock").write_text("{not json", encoding="utf-8")
+    code, out, err = cli(capsys, "sweep", "exp.toml", "--out", "out", "--no-report")
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert "the sweep that wrote here before (pid None" in err
+    assert "4 runs done" in out

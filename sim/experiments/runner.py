@@ -189,6 +189,7 @@ class _Backend:
         scheduler: str | None,
         client: Any,
         warm_up: Callable[[], None] | None = None,
+        asked: int | None = None,
     ) -> None:
         self.workers = workers
         self.client = client
@@ -211,7 +212,7 @@ class _Backend:
             self.own_client = True
         self.warm_up = warm_up
         self.started = False
-        self.asked: int | None = None  # --workers as given (None: every core)
+        self.asked = asked  # --workers as given (None: every core)
         self.notes: list[str] = []
 
     def _start(self, runs: int) -> None:
@@ -609,8 +610,8 @@ def run(
     store: ResultsStore | None = None
     try:
         report.notes.extend(_check_resume(folder, plan, exp, overrides, resume, commit))
-        backend = _Backend(workers, scheduler, client, warm)  # a failed connection stores nothing
-        backend.asked = asked
+        # A failed connection stores nothing.
+        backend = _Backend(workers, scheduler, client, warm, asked=asked)
         store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _write_manifest(folder, exp, plan, overrides, started, None, None, commit)
@@ -650,6 +651,15 @@ def _workers(workers: int | None, client: Any, scheduler: str | None) -> tuple[i
     return workers, []
 
 
+def _lock_holder(text: str) -> dict[str, Any]:
+    """Who wrote a lock file (pid, host, command, started); {} when it is not ours."""
+    try:
+        holder = json.loads(text)
+    except json.JSONDecodeError:
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
 class _FolderLock:
     """One sweep at a time writes a results folder (fcntl.flock on its .lock file).
 
@@ -670,7 +680,7 @@ class _FolderLock:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self.file.close()
-            holder = json.loads(before) if before.startswith("{") else {}
+            holder = _lock_holder(before)
             who = (
                 f"`{holder.get('command')}` (pid {holder.get('pid')} on "
                 f"{holder.get('host')}, started {holder.get('started')})"
@@ -685,7 +695,7 @@ class _FolderLock:
             ) from None
         self.notes = []
         if before:
-            holder = json.loads(before) if before.startswith("{") else {}
+            holder = _lock_holder(before)
             self.notes.append(
                 f"{folder}: the sweep that wrote here before (pid {holder.get('pid')}, "
                 f"started {holder.get('started')}) was stopped without ending; its lock "
@@ -745,8 +755,7 @@ def _check_resume(
                 "is missing, or choose another --out"
             ]
         )
-    check_store(folder)  # before the writer opens it
-    manifest = read_manifest(folder)
+    manifest = read_manifest(folder)  # run() has checked the store and it before the lock
     old = manifest.get("plan")
     if old is None and manifest:
         raise ScenarioError(

@@ -420,6 +420,23 @@ def being_written(folder: Path) -> bool:
     return False
 
 
+# The stores this process has found whole, with the state of their files then: a compare
+# or a report reads its store several times (digest, tables), and checks it once.
+_CHECKED: dict[Path, tuple[tuple[int, int], ...]] = {}
+
+
+def _file_state(path: Path) -> tuple[tuple[int, int], ...] | None:
+    """Size and change time of a store and its WAL (None when the store is missing)."""
+    try:
+        states = [path.stat()]
+    except FileNotFoundError:
+        return None
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists():
+        states.append(wal.stat())
+    return tuple((s.st_size, s.st_mtime_ns) for s in states)
+
+
 def check_store(folder: Path) -> None:
     """Refuse a results.sqlite that is not a store, or is cut short, before it is opened.
 
@@ -430,6 +447,9 @@ def check_store(folder: Path) -> None:
         ScenarioError: one line naming the file and what is wrong with it.
     """
     path = Path(folder) / DB_NAME
+    state = _file_state(path)
+    if state is not None and _CHECKED.get(path.resolve()) == state:
+        return  # checked already in this process, and neither it nor its WAL changed since
     fix = "nothing was changed; restore it from a copy, or run the sweep into another --out"
     try:
         with path.open("rb") as f:
@@ -469,6 +489,8 @@ def check_store(folder: Path) -> None:
         raise ScenarioError([f"{path}: is damaged ({found}); {fix}"])
     if tables and not tables & {"runs", "summaries", "steps", "step_arrays"}:
         raise ScenarioError([f"{path}: is an SQLite file but not a results store; {fix}"])
+    if state is not None:
+        _CHECKED[path.resolve()] = state
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
