@@ -293,6 +293,7 @@ def PlayerView(
     buttons: list[str],
     start_week: int,
     start_token: int,
+    heard_week: int,
     event_moved: Callable[[int], None],
     event_chapter: Callable[[int], None],
     event_fired: Callable[[dict[str, Any]], None],
@@ -625,6 +626,7 @@ def Page() -> None:
                     buttons=list(EVENTS),
                     start_week=start.value[0],
                     start_token=start.value[1],
+                    heard_week=cursor.value,  # where a player mounted again resumes
                     event_moved=moved,
                     event_chapter=step_chapter,
                     event_fired=fire,
