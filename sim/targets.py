@@ -188,7 +188,9 @@ def _se(values: list[float]) -> float:
     return float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
 
 
-def model_values(target: Target, tables: dict[str, pd.DataFrame]) -> tuple[float, float, int]:
+def model_values(
+    target: Target, tables: dict[str, pd.DataFrame], with_se: bool = True
+) -> tuple[float, float, int]:
     """The target's statistic computed from a sweep's tables: (value, its SE, runs used).
 
     tables: "summaries" (or "results") of done runs with a "scenario" column, and the
@@ -197,8 +199,6 @@ def model_values(target: Target, tables: dict[str, pd.DataFrame]) -> tuple[float
     Raises:
         ScenarioError: the tables lack what the statistic is computed from.
     """
-    from sim.survey import statistics
-
     results = tables["results"]
     if target.scenario is not None:
         results = results[results["scenario"] == target.scenario]
@@ -229,6 +229,8 @@ def model_values(target: Target, tables: dict[str, pd.DataFrame]) -> tuple[float
                 return math.nan
             return float(np.corrcoef(pooled.T)[0, 1])
 
+        if not with_se:
+            return r(by_run), math.nan, len(by_run)
         draws = [r([by_run[i] for i in rng.integers(len(by_run), size=len(by_run))])
                  for _ in range(RESAMPLES)]  # fmt: skip
         return r(by_run), float(np.nanstd(draws, ddof=1)), len(by_run)
@@ -251,14 +253,26 @@ def model_values(target: Target, tables: dict[str, pd.DataFrame]) -> tuple[float
         "survey_icc1": "icc1",
         "survey_rwg": "rwg_j",
     }[target.statistic]
-    per_run = []
-    for _, answers in survey.groupby("run_id", sort=False):
-        stats = statistics(answers).set_index("week")[column]
-        value = stats.get(target.week, math.nan)
-        if target.statistic == "survey_change":
-            value -= stats.get(target.from_week, math.nan)
-        per_run.append(float(value))
+    stats = _survey_statistics(tables)
+    stats = stats[stats["run_id"].isin(runs) & (stats["instrument"] == target.instrument)]
+    by_week = stats.pivot(index="run_id", columns="week", values=column)
+    value = by_week[target.week]
+    if target.statistic == "survey_change":
+        value = value - by_week[target.from_week]
+    per_run = value.astype(float).tolist()
     return float(np.nanmean(per_run)), _se(per_run), len(per_run)
+
+
+def _survey_statistics(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each run's survey statistics (sim.survey.statistics), computed once per tables.
+
+    Kept in tables["survey_stats"], as several targets read the same waves.
+    """
+    from sim.survey import statistics
+
+    if "survey_stats" not in tables:
+        tables["survey_stats"] = statistics(tables["survey"])
+    return tables["survey_stats"]
 
 
 CHECK_COLUMNS = ("target", "statistic", "observed", "observed_se", "model", "model_se", "runs",

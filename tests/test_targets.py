@@ -27,10 +27,14 @@ source = "a paper"
 
 
 def test_the_shipped_targets_file_loads_with_its_sources() -> None:
-    (target,) = load_targets(ROOT / "targets" / "field.toml")
-    assert target.statistic == "team_correlation"
-    assert target.value == 0.30
-    assert "De Jong, Dirks & Gillespie (2016)" in target.source
+    trust, alpha, icc1 = load_targets(ROOT / "targets" / "field.toml")
+    assert (trust.statistic, trust.value) == ("team_correlation", 0.30)
+    assert "De Jong, Dirks & Gillespie (2016)" in trust.source
+    assert (alpha.statistic, alpha.value) == ("survey_alpha", 0.84)
+    assert (icc1.statistic, icc1.value) == ("survey_icc1", 0.195)
+    for target in (alpha, icc1):
+        assert "Ramalho & Porto (2021)" in target.source
+        assert target.instrument == "psychological_safety"
 
 
 @pytest.mark.parametrize(
