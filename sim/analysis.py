@@ -30,6 +30,7 @@ __all__ = [
     "sentence",
     "to_markdown",
     "verdict",
+    "weighted_quantile",
 ]
 
 CONFIDENCE = 0.95
@@ -312,10 +313,9 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
     """A DataFrame as a Markdown table without extra dependencies."""
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, row in frame.iterrows():
+    for row in frame.itertuples(index=False):  # a row keeps each column's type
         cells = []
-        for c in cols:
-            v = row[c]
+        for v in row:
             if isinstance(v, float):
                 cells.append("n/a" if math.isnan(v) else format(v, floatfmt))
             else:
@@ -883,3 +883,11 @@ class Comparison:
                 "",
             ]
         return "\n".join(lines)
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: Sequence[float]) -> np.ndarray:
+    """Quantiles of a weighted sample (the inverse of its weighted ECDF, midpoints)."""
+    order = np.argsort(values, kind="stable")
+    v, w = np.asarray(values, float)[order], np.asarray(weights, float)[order]
+    cum = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return np.interp(q, cum, v)

@@ -378,6 +378,13 @@ def _run_experiment(args: argparse.Namespace, sensitivity: bool) -> int:
         )
     for line in _late_events(exp.scenarios, args.steps or exp.steps):
         print(f"warning: {line}", file=sys.stderr)
+    if exp.calibration is not None:
+        print(
+            f"note: {args.experiment} has a [calibration] section, which a sweep leaves "
+            "aside: it runs the scenarios at their own values (`trustsim calibrate "
+            f"{args.experiment} --targets FILE` estimates {', '.join(exp.calibration.parameters)})",
+            file=sys.stderr,
+        )
     # Before a fresh sweep starts; beside the notes after one that resumes (a refused
     # resume says only why).
     power = _power_warning(exp, args.replications)
@@ -564,6 +571,64 @@ def _compare_targets(folder: Path, path: Path) -> int:
     (folder / "targets.md").write_text(text, encoding="utf-8")
     print(text, end="")
     print(f"wrote {folder / 'targets.md'} and targets.csv")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """`trustsim calibrate`: estimate parameters against field targets (ABC-SMC)."""
+    from sim.experiments import load_experiment
+    from sim.experiments.calibrate import calibrate
+    from sim.targets import load_targets
+
+    for flag, value, least in (
+        ("--workers", args.workers, 1),
+        ("--population", args.population, 10),
+        ("--generations", args.generations, 1),
+    ):
+        if value is not None and value < least:
+            raise UsageError(f"{flag} {value}: must be {least} or more")
+    truth = None
+    if args.recover:
+        truth = {}
+        for key, value in parse_sets(args.recover).items():
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise UsageError(f"--recover {key}={value}: a true value is a number")
+            truth[key] = float(value)
+    targets = load_targets(args.targets)
+    exp = load_experiment(args.experiment)
+    command = "trustsim calibrate " + " ".join(
+        sys.argv[2:] if sys.argv[1:2] == ["calibrate"] else []
+    )
+    rep = calibrate(
+        exp,
+        args.targets,
+        targets,
+        out=args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        population=args.population,
+        generations=args.generations,
+        truth=truth,
+        command=command.strip(),
+    )
+    for note in rep.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if rep.interrupted:
+        print(
+            "interrupted: the finished generations and candidates are stored; run again with "
+            "--resume to go on",
+            file=sys.stderr,
+        )
+        return 130
+    for line in rep.lines:
+        print(line)
+    if not args.no_report:
+        from sim.calibration import write_calibration_report
+
+        html = write_calibration_report(rep.folder, formats=args.formats or ())
+        print(f"report: {html} (and calibration.md, figures/)")
+    print(f"tables: {rep.folder}/posterior.csv, posterior_summary.csv, predictive_check.csv")
     return 0
 
 
@@ -863,6 +928,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _experiment_arguments(sweep)
     sweep.set_defaults(func=cmd_sweep)
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="estimate parameters against field targets (ABC-SMC, pyabc)",
+        description="Estimate the parameters of an experiment's [calibration] section "
+        "against a targets file by approximate Bayesian computation (ABC-SMC): the "
+        "posterior (samples, credible intervals, figures), a posterior predictive check "
+        "against every target, and calibration.html. Reproduces from the experiment's "
+        "seed with any number of workers; a killed calibration goes on with --resume.",
+    )
+    cal.add_argument(
+        "experiment", metavar="EXPERIMENT", help="an experiment file with [calibration]"
+    )
+    cal.add_argument(
+        "--targets", required=True, metavar="FILE", help="the field targets (TOML, [[targets]])"
+    )
+    cal.add_argument(
+        "--recover",
+        action="append",
+        metavar="NAME=VALUE",
+        default=None,
+        help="parameter recovery: make the targets' statistics with the model at these true "
+        "values (one per estimated parameter, repeatable), then calibrate back",
+    )
+    cal.add_argument(
+        "--population", type=int, default=None, help="particles per generation, overriding the file"
+    )
+    cal.add_argument(
+        "--generations", type=int, default=None, help="generations at most, overriding the file"
+    )
+    cal.add_argument(
+        "--workers", type=int, default=None, help="local worker processes (default: every core)"
+    )
+    cal.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="run the candidates on a Dask scheduler, e.g. tcp://host:8786",
+    )  # fmt: skip
+    cal.add_argument(
+        "--resume", action="store_true", help="continue a calibration that was stopped"
+    )
+    cal.add_argument("--out", default=None, help="results folder (default results/EXPERIMENT_NAME)")
+    cal.add_argument(
+        "--no-report", action="store_true", help="skip calibration.md/calibration.html"
+    )
+    _format_argument(cal)
+    cal.set_defaults(func=cmd_calibrate)
 
     sens = sub.add_parser(
         "sensitivity",

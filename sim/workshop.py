@@ -99,6 +99,7 @@ PLAIN_NAMES = {
     "low_trust_team": "Coach backed by top management, in a team slow to trust",
     "reorg": "Two levels of hierarchy, reorganized in week 52",
     "sponsor_withdraws": "Coach backed by top management, who stops backing in week 52",
+    "field_teams": "96 people in eight teams, no coach, surveyed on psychological safety",
 }
 
 MEASURES_SHOWN = {

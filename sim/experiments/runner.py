@@ -103,6 +103,32 @@ def run_batch(
     return out
 
 
+def results_tables(results: Sequence[RunResult]) -> dict[str, pd.DataFrame]:
+    """Done runs as the tables a results store gives, without a store.
+
+    "results": one row per run (run_id, scenario, point, replication, seed and its
+    summary); "teams" and "survey" when the runs kept them.
+    """
+    from sim.experiments.models import TEAM_OUTCOMES
+
+    done = [r for r in results if r["status"] == "done"]
+    rows = [
+        {"run_id": r["run_id"], "scenario": r["scenario"], "point": r["point"],
+         "replication": r["replication"], "seed": r["seed"], **(r["summary"] or {})}
+        for r in done
+    ]  # fmt: skip
+    tables = {"results": pd.DataFrame(rows)}
+    kept = [(r["run_id"], np.asarray(r["teams"], np.float64)) for r in done if "teams" in r]
+    if kept:
+        teams = pd.DataFrame(np.concatenate([k for _, k in kept]), columns=["team", *TEAM_OUTCOMES])
+        teams.insert(0, "run_id", np.repeat([i for i, _ in kept], [len(k) for _, k in kept]))
+        tables["teams"] = teams
+    answers = [r["survey"].assign(run_id=r["run_id"]) for r in done if "survey" in r]
+    if answers:
+        tables["survey"] = pd.concat(answers, ignore_index=True)
+    return tables
+
+
 @dataclass
 class RunReport:
     """What a sweep did, and its tidy tables."""
@@ -196,19 +222,7 @@ class _Backend:
         self.own_client = False
         self.pool: ProcessPoolExecutor | None = None
         if client is None and scheduler:
-            from distributed import Client
-
-            try:
-                self.client = Client(scheduler, timeout="10s")
-            except ValueError as exc:  # not an address
-                raise ScenarioError(
-                    [
-                        f"--scheduler {scheduler}: not a scheduler address ({exc}); give one "
-                        "like tcp://host:8786"
-                    ]
-                ) from None
-            except OSError as exc:
-                raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
+            self.client = connect(scheduler)
             self.own_client = True
         self.warm_up = warm_up
         self.started = False
@@ -303,6 +317,27 @@ class _Backend:
             self.pool.shutdown(wait=False, cancel_futures=True)
         if self.own_client and self.client is not None:
             self.client.close()
+
+
+def connect(scheduler: str) -> Any:
+    """A Dask client of the scheduler at that address.
+
+    Raises:
+        ScenarioError: not an address, or nothing answers there.
+    """
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout="10s")
+    except ValueError as exc:  # not an address
+        raise ScenarioError(
+            [
+                f"--scheduler {scheduler}: not a scheduler address ({exc}); give one "
+                "like tcp://host:8786"
+            ]
+        ) from None
+    except OSError as exc:
+        raise ScenarioError([f"--scheduler {scheduler}: cannot connect: {exc}"]) from None
 
 
 WORKER_WAIT = 10.0  # seconds before a sweep says that its Dask scheduler has no worker

@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from sim.calibration import ALLOWED as CALIBRATION_ALLOWED
+from sim.calibration import Calibration, Prior
 from sim.experiments.defined import Defined, parse_definitions, with_definitions
 from sim.experiments.models import ModelKind, Setup, kind, with_teams
 from sim.scenario import (
@@ -108,6 +110,7 @@ class Experiment(BaseModel):
     sweep: Sweep | None = None
     sensitivity: Sensitivity | None = None
     validation: Validation | None = None
+    calibration: Calibration | None = None
     replications: Replications = Replications(count=10)
     seed: int = Field(0, ge=0)
     steps: int | None = Field(None, ge=1, le=10_000)
@@ -548,6 +551,120 @@ def _check_validation(
     return problems
 
 
+def _check_calibration(
+    raw: dict[str, Any], path: Path, source: str, model: ModelKind, fixed: Any
+) -> list[str]:
+    """A [calibration] section's problems; its priors and contrast made ready for the model.
+
+    `parameters` is a list of names (a uniform prior over each one's allowed range) or a
+    table of ranges; `contrast` names two scenarios, loaded here with the experiment's
+    [parameters] applied.
+    """
+    table = raw.get("calibration")
+    if table is None:
+        return []
+    if not isinstance(table, dict):
+        return [f"{source}: calibration must be a table ([calibration])"]
+    if model.setup is not None:
+        return [f"{source}: [calibration] is for the trust model, whose runs the targets read"]
+    problems = [
+        f"{source}: has both [calibration] and [{section}]: a calibration chooses its own "
+        "parameter values; use one of them"
+        for section in ("sweep", "sensitivity")
+        if section in raw
+    ]
+    reps = raw.get("replications")
+    if isinstance(reps, dict) and "until" in reps:
+        problems.append(
+            f"{source}: replications: a calibration needs a fixed count (every candidate "
+            "runs the same number)"
+        )
+    listed = table.get("parameters")
+    if isinstance(listed, list) and listed and all(isinstance(p, str) for p in listed):
+        entries: dict[str, Any] = dict.fromkeys(listed)
+        problems += [
+            f"{source}: calibration.parameters: {p!r} is listed twice"
+            for p in sorted({p for p in listed if listed.count(p) > 1})
+        ]
+    elif isinstance(listed, dict) and listed:
+        entries = listed
+    else:
+        entries = {}
+        problems.append(
+            f"{source}: calibration.parameters = {format_value(listed)} is not allowed: "
+            f"{CALIBRATION_ALLOWED['parameters']}"
+        )
+    known = parameters()
+    priors: dict[str, Any] = {}
+    for name, value in entries.items():
+        where = f"{source}: calibration.parameters.{name}"
+        if name not in known:
+            problems.append(
+                f"{source}: calibration.parameters: unknown parameter {name!r}"
+                f"{did_you_mean(name, known)}"
+            )
+            continue
+        field = known[name]
+        if field.annotation not in (int, float):
+            problems.append(f"{where}: {name} is not a number; only numbers can be estimated")
+            continue
+        if isinstance(fixed, dict) and name in fixed:
+            problems.append(
+                f"{source}: parameters.{name} is also estimated by [calibration]: one would "
+                "hide the other; remove one of them"
+            )
+        lo = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+        hi = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+        if value is None:
+            if lo is None or hi is None:
+                problems.append(
+                    f"{where}: {name} has no {'lower' if lo is None else 'upper'} bound: give "
+                    "its prior as { min = ..., max = ... }"
+                )
+            else:
+                priors[name] = {"min": lo, "max": hi}
+            continue
+        try:
+            prior = Prior.model_validate(value)
+        except ValidationError as err:
+            for e in err.errors():
+                msg = e["msg"].removeprefix("Value error, ")
+                problems.append(f"{where} = {format_value(value)} is not allowed: {msg}")
+            continue
+        problems.extend(
+            _range_problem(
+                field, name, {"min": prior.min, "max": prior.max}, f"{source}: calibration"
+            )
+        )
+        priors[name] = value
+    table["parameters"] = priors
+    contrast = table.get("contrast")
+    if contrast is not None:
+        if not (
+            isinstance(contrast, list)
+            and len(contrast) == 2
+            and all(isinstance(c, str) for c in contrast)
+            and contrast[0] != contrast[1]
+        ):
+            problems.append(
+                f"{source}: calibration.contrast = {format_value(contrast)} is not allowed: "
+                f"{CALIBRATION_ALLOWED['contrast']}"
+            )
+        else:
+            pair = []
+            for i, entry in enumerate(contrast):
+                try:
+                    sc = _resolve_scenario(entry, path.parent, source, i)
+                    pair.append(sc.with_(**fixed) if isinstance(fixed, dict) and fixed else sc)
+                except ScenarioError as err:
+                    problems.extend(
+                        line.replace(f"scenarios[{i}]", f"calibration.contrast[{i}]")
+                        for line in err.lines
+                    )
+            table["contrast"] = tuple(pair)
+    return problems
+
+
 # What each key of an experiment file allows, in words (for its error lines).
 ALLOWED = {
     "name": NAME_ALLOWED,
@@ -570,14 +687,16 @@ ALLOWED = {
     "sensitivity.resamples": "an integer from 10 to 100000",
     "sensitivity.second_order": "true or false",
     "sweep.samples": f"an integer from 2 to {MAX_RUNS:,}",
+    **{f"calibration.{k}": v for k, v in CALIBRATION_ALLOWED.items()},
 }
 # The keys an experiment file may set at its top level, and in each of its tables.
 FILE_KEYS = {
     "": (
         "name", "model", "scenarios", "parameters", "sweep", "sensitivity", "validation",
-        "replications", "seed", "steps", "keep_steps", "keep_teams", "outcomes", "reference",
-        "define",
+        "calibration", "replications", "seed", "steps", "keep_steps", "keep_teams", "outcomes",
+        "reference", "define",
     ),
+    "calibration": tuple(Calibration.model_fields),
     "replications": tuple(Replications.model_fields),
     "sweep": tuple(Sweep.model_fields),
     "sensitivity": tuple(Sensitivity.model_fields),
@@ -622,11 +741,13 @@ def load_experiment(path: str | Path) -> Experiment:
         model = kind(str(raw.get("model", "trust")))
     except ScenarioError as err:
         raise ScenarioError([f"{source}: {line}" for line in err.lines]) from None
+    fixed = raw.get("parameters")  # applied to a calibration's contrast too
     setups, problems = _setups(raw, path, source, model)
     raw.pop("scenarios", None)
     known = model.parameters()
     problems.extend(_check_design(raw, "sweep", source, known))
     problems.extend(_check_design(raw, "sensitivity", source, known))
+    problems.extend(_check_calibration(raw, path, source, model, fixed))
     for section in ("sweep", "sensitivity"):
         table = raw.get(section)
         varied = table.get("parameters") if isinstance(table, dict) else None
