@@ -30,7 +30,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import pickle
 import platform
 import sqlite3
@@ -38,9 +37,8 @@ import sys
 import time
 import tomllib
 import traceback
-import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,14 +50,14 @@ from sim.calibration import Calibration
 from sim.experiments.runner import (
     _Bar,
     _FolderLock,
-    _pool_context,
-    _start_worker,
     _wait_for_workers,
     _workers,
+    as_finished,
     connect,
     results_folder,
     results_tables,
     run_batch,
+    start_pool,
 )
 from sim.experiments.spec import Experiment, RunSpec, count_of, replication_seed
 from sim.scenario import Scenario, ScenarioError, parameters
@@ -204,45 +202,14 @@ class _Pool:
             self.client.run(warm_up)
             self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
             return
-        warm_up()  # forked workers inherit the compiled kernels
+        warm_up()  # candidates in this process, and forked workers, use the kernels
         if workers > 1:
-            ctx = _pool_context()
-            forked = ctx.get_start_method() == "fork"
-            self.pool = ProcessPoolExecutor(
-                workers,
-                mp_context=ctx,
-                initializer=_start_worker,
-                initargs=(os.getpid() if forked else 0, None if forked else warm_up),
-            )
-            # Start every worker now, as the sweep runner does (runner._Backend._start):
-            # the libraries' native threads make themselves safe to fork.
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
-                for fut in [self.pool.submit(int) for _ in range(workers)]:
-                    fut.result()
+            self.pool = start_pool(workers, warm_up)
 
     def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
         """fn(*job) for every job, yielded as each finishes (in this process: in order)."""
-        if self.client is not None:
-            from distributed import as_completed
-
-            futures = [self.client.submit(fn, *job, pure=False) for job in jobs]
-            try:
-                for fut in as_completed(futures):
-                    yield fut.result()
-            finally:
-                for fut in futures:
-                    fut.cancel()
-        elif self.pool is not None:
-            pending: set[Future[Any]] = {self.pool.submit(fn, *job) for job in jobs}
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        yield fut.result()
-            finally:
-                for fut in pending:
-                    fut.cancel()
+        if self.client is not None or self.pool is not None:
+            yield from as_finished(self.client, self.pool, fn, jobs)
         else:
             for job in jobs:
                 yield fn(*job)
@@ -436,7 +403,7 @@ def _recovery_targets(
 ) -> list[Target]:
     """The targets' statistics made by the model at the true values (fresh seeds)."""
     seed = _seed(exp.seed, RECOVERY)
-    [stats] = list(pool.map(_statistics_job, [(exp, targets, truth, seed, True)]))
+    [stats] = list(pool.map(statistics_at, [(exp, targets, truth, seed, True)]))
     out = []
     for t in targets:
         value, se = stats[t.name]
@@ -455,16 +422,6 @@ def _recovery_targets(
             )
         )
     return out
-
-
-def _statistics_job(
-    exp: Experiment,
-    targets: Sequence[Target],
-    values: dict[str, Any],
-    seed: int,
-    with_se: bool = False,
-) -> dict[str, tuple[float, float]]:
-    return statistics_at(exp, targets, values, seed, with_se)
 
 
 def _contrast_job(
@@ -791,7 +748,7 @@ def _after(
     seeds = [_seed(exp.seed, PREDICTIVE, k) for k in range(cal.predictive)]
     jobs = [(exp, targets, d, s) for d, s in zip(draws, seeds, strict=True)]
     rows = []
-    for k, stats in enumerate(_ordered(pool, _statistics_job, jobs)):
+    for k, stats in enumerate(_ordered(pool, statistics_at, jobs)):
         for t in targets:
             rows.append({"draw": k, **draws[k], "target": t.name, "value": stats[t.name][0]})
     predictive = pd.DataFrame(rows)

@@ -206,6 +206,62 @@ def _batches(specs: Sequence[RunSpec], workers: int) -> Iterator[list[RunSpec]]:
         start = end
 
 
+def start_pool(workers: int, warm_up: Callable[[], None] | None) -> ProcessPoolExecutor:
+    """A process pool of `workers`, every worker started now, the kernels warm in each.
+
+    Forked workers inherit what the parent compiled (warm_up runs here first); spawned
+    ones run warm_up as they start.
+    """
+    ctx = _pool_context()
+    forked = ctx.get_start_method() == "fork"
+    if forked and warm_up is not None:
+        warm_up()  # forked workers inherit the compiled kernels: nothing to load there
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=ctx,
+        initializer=_start_worker,
+        initargs=(os.getpid() if forked else 0, None if forked else warm_up),
+    )
+    # Start every worker now, before the executor starts its own thread. The process
+    # has native threads (OpenBLAS, jemalloc), which Python warns about at a fork;
+    # those libraries make themselves safe to fork (pthread_atfork).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+        for fut in [pool.submit(int) for _ in range(workers)]:
+            fut.result()
+    return pool
+
+
+def as_finished(
+    client: Any, pool: ProcessPoolExecutor | None, fn: Callable[..., Any], jobs: Sequence[Any]
+) -> Iterator[Any]:
+    """fn(*job) for every job, on a Dask client or else a process pool, as each finishes.
+
+    Jobs not yet finished are cancelled when the caller stops reading (or is interrupted).
+    """
+    if client is not None:
+        from distributed import as_completed
+
+        futures = [client.submit(fn, *job, pure=False) for job in jobs]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+        return
+    assert pool is not None
+    pending: set[Future[Any]] = {pool.submit(fn, *job) for job in jobs}
+    try:
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                yield fut.result()
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
 class _Backend:
     """Runs batches and yields results as they come back."""
 
@@ -250,23 +306,7 @@ class _Backend:
         if self.client is not None and warm_up is not None:
             self.client.run(warm_up)  # each Dask worker loads the compiled kernels once, now
         if self.client is None and workers > 1:
-            ctx = _pool_context()
-            forked = ctx.get_start_method() == "fork"
-            if forked and warm_up is not None:
-                warm_up()  # forked workers inherit the compiled kernels: nothing to load there
-            self.pool = ProcessPoolExecutor(
-                workers,
-                mp_context=ctx,
-                initializer=_start_worker,
-                initargs=(os.getpid() if forked else 0, None if forked else warm_up),
-            )
-            # Start every worker now, before the executor starts its own thread. The
-            # process has native threads (OpenBLAS, jemalloc), which Python warns about
-            # at a fork; those libraries make themselves safe to fork (pthread_atfork).
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
-                for fut in [self.pool.submit(int) for _ in range(workers)]:
-                    fut.result()
+            self.pool = start_pool(workers, warm_up)
 
     def map(
         self, batches: list[list[RunSpec]], keep: int, run_fn: RunFn
@@ -274,28 +314,9 @@ class _Backend:
         if not batches:
             return
         self._start(sum(len(b) for b in batches))
-        if self.client is not None:
-            from distributed import as_completed
-
-            futures = [self.client.submit(run_batch, b, keep, run_fn, pure=False) for b in batches]
-            try:
-                for fut in as_completed(futures):
-                    yield fut.result()
-            finally:
-                for fut in futures:
-                    fut.cancel()
-        elif self.pool is not None:
-            pending: set[Future[list[RunResult]]] = {
-                self.pool.submit(run_batch, b, keep, run_fn) for b in batches
-            }
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        yield fut.result()
-            finally:
-                for fut in pending:
-                    fut.cancel()
+        if self.client is not None or self.pool is not None:
+            jobs = [(b, keep, run_fn) for b in batches]
+            yield from as_finished(self.client, self.pool, run_batch, jobs)
         else:
             # In this process: store what is done every BATCH_WORK of work or half a
             # second, so that short runs are stored in batches and a kill loses little
