@@ -522,6 +522,9 @@ class TrustState:
     def _people_replaced(self, leavers: NDArray[np.int64]) -> None:
         """A hook: the newcomers have taken these places (TrustModel makes new agents)."""
 
+    def _network_changed(self) -> None:
+        """A hook: a reorganization made a new contact network (TrustModel's space)."""
+
     # ----------------------------------------------------------------- events
     def _apply_event(self, ev: Event) -> None:
         """Scheduled events happen first in their step (docs/ODD.md)."""
@@ -614,6 +617,7 @@ class TrustState:
         self.trust[~kept] = fresh
         self.baseline[~kept] = fresh
         self._refresh_masks()
+        self._network_changed()
 
 
 def _beta(rng: np.random.Generator, mean: float, sd: float, size: Any) -> NDArray[np.float64]:

@@ -4,7 +4,9 @@ The state and the week are sim.dynamics.TrustState's: numpy arrays (skills, trai
 trust on the directed edges of the contact network), changed by the compiled week of
 sim.kernels, the same one `sim.simulate` runs a whole run with. TrustModel adds what
 a Mesa user steps, inspects and visualizes: `step()`, a TeamMember agent per person
-(a view on the arrays), and a DataCollector with every measure of docs/ODD.md.
+(a view on the arrays) on a Mesa network space of the contact network (`model.grid`),
+and a DataCollector with every measure of docs/ODD.md (and, when asked, every
+person's skill, trust received, role and team each step).
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
+import networkx as nx
 import numpy as np
 import pandas as pd
+from mesa.discrete_space import Network
 from numpy.typing import NDArray
 
 from sim.agents import TeamMember
@@ -21,7 +25,14 @@ from sim.dynamics import STREAMS, TrustState, seed_sequence
 from sim.metrics import MEASURES, TEAM_COLUMNS, measure, summarize
 from sim.scenario import Event, Scenario
 
-__all__ = ["STREAMS", "TrustModel"]
+__all__ = ["AGENT_REPORTERS", "SPACE_LIMIT", "STREAMS", "TrustModel"]
+
+# The people sit on a Mesa network space by default up to this many (building its
+# cells and keeping its edges' trust current costs Python time per person and contact).
+SPACE_LIMIT = 2_000
+# What the DataCollector records of every person every step, with agent_table=True.
+AGENT_REPORTERS = {"skill": "mean_skill", "trust_received": "trust_received", "role": "role",
+                   "team": "team"}  # fmt: skip
 
 
 class TrustModel(TrustState, mesa.Model):
@@ -37,8 +48,12 @@ class TrustModel(TrustState, mesa.Model):
         skill: skills, people x topics.
         trust: trust on the directed edges of `net` (see structure.Network).
         baseline: the trust each edge decays back towards.
+        grid: the contact network as a Mesa space (`mesa.discrete_space.Network`, one
+            cell per person, its graph's edges carrying `trust`, the mean of the two
+            directions, updated every step); None above SPACE_LIMIT people unless asked.
         datacollector: one row per step with every quantity of docs/ODD.md's "What is
-            measured", and a "teams" table per team when `team_table` is on.
+            measured", a "teams" table per team when `team_table` is on, and agent
+            rows (skill, trust_received, role, team) when `agent_table` is on.
     """
 
     def __init__(
@@ -47,6 +62,8 @@ class TrustModel(TrustState, mesa.Model):
         *,
         rng: Any = None,
         team_table: bool | None = None,
+        agent_table: bool = False,
+        space: bool | None = None,
         **params: Any,
     ) -> None:
         """Build the organization, draw everyone's traits and initial trust.
@@ -55,6 +72,9 @@ class TrustModel(TrustState, mesa.Model):
             scenario: the Scenario to run (defaults to docs/ODD.md's defaults).
             rng: a seed (int), a SeedSequence, a numpy Generator, or None (fresh entropy).
             team_table: record a per-team table every step; by default only up to 50 teams.
+            agent_table: record every person every step (`get_agent_vars_dataframe()`).
+            space: put the people on a Mesa network space (`model.grid`); by default up
+                to SPACE_LIMIT people.
             **params: parameters overriding the scenario's, validated like a file's.
         """
         base = scenario if scenario is not None else Scenario()
@@ -67,10 +87,13 @@ class TrustModel(TrustState, mesa.Model):
         mesa.Model.__init__(self, rng=np.random.default_rng(streams[-1]))
         self._build(p, streams)
         n = self.org.n_people
+        on_space = n <= SPACE_LIMIT if space is None else space
+        self.grid: Network | None = self._space() if on_space else None
         self.people: list[TeamMember] = [TeamMember(self, i) for i in range(n)]
         self.team_table = self.org.n_teams <= 50 if team_table is None else team_table
         self.datacollector = mesa.DataCollector(
             model_reporters={"step": _step_number, **{name: name for name in MEASURES}},
+            agent_reporters=AGENT_REPORTERS if agent_table else None,
             tables={"teams": list(TEAM_COLUMNS)} if self.team_table else None,
         )
         self._collect()
@@ -97,10 +120,58 @@ class TrustModel(TrustState, mesa.Model):
             self.running = False
 
     def _people_replaced(self, leavers: NDArray[np.int64]) -> None:
-        """Each newcomer is a new Mesa agent; the leaver's agent is removed."""
+        """Each newcomer is a new Mesa agent in the leaver's cell; the leaver's leaves."""
         for i in leavers:
-            self.people[i].remove()
+            self.people[i]._leave()
             self.people[i] = TeamMember(self, int(i))
+
+    def depart(self, people: Any) -> None:
+        """These front-line members leave now, between steps, as turnover makes them leave.
+
+        Newcomers take their places (docs/ODD.md 7.18); the draws come from the events'
+        stream, as for `trigger`, so the turnover mechanism's own draws are unchanged.
+        `agent.remove()` is `model.depart([agent.index])`.
+
+        Raises:
+            ValueError: someone who is not a front-line member (index >= n_members).
+        """
+        leavers = np.unique(np.asarray(people, dtype=np.int64))
+        bad = leavers[(leavers < 0) | (leavers >= self.org.n_members)]
+        if len(bad):
+            raise ValueError(
+                f"person {int(bad[0])} cannot leave: only front-line members (0 to "
+                f"{self.org.n_members - 1}) leave (turnover, docs/ODD.md 7.18)"
+            )
+        self._replace(leavers, self.rngs["events"])
+
+    # ------------------------------------------------------------------ space
+    def _space(self) -> Network:
+        """The contact network as a Mesa space: one cell per person, trust on the edges."""
+        net, n = self.net, self.org.n_people
+        src = net.src
+        one_way = src < net.dst  # each contact once
+        self._grid_edges = (src[one_way], net.dst[one_way], np.flatnonzero(one_way))
+        graph = nx.Graph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from(zip(src[one_way].tolist(), net.dst[one_way].tolist(), strict=True))
+        space = Network(graph, random=self.random, layout=None)
+        self._edge_trust(space)
+        return space
+
+    def _network_changed(self) -> None:
+        """After a reorganization: a space of the new contacts, everyone in their cell."""
+        if self.grid is not None:
+            self.grid = self._space()
+            for person in self.people:
+                person.cell = self.grid[person.index]
+
+    def _edge_trust(self, space: Network) -> None:
+        """Each contact's trust on the space's graph: the mean of its two directions."""
+        u, v, e = self._grid_edges
+        both = (self.trust[e] + self.trust[self.net.rev[e]]) / 2
+        nx.set_edge_attributes(
+            space.G, dict(zip(zip(u.tolist(), v.tolist(), strict=True), both.tolist(),
+                              strict=True)), "trust")  # fmt: skip
 
     def trigger(self, event_type: str, **fields: Any) -> None:
         """Make an event happen now, between steps (for a user stepping the model by hand).
@@ -122,6 +193,8 @@ class TrustModel(TrustState, mesa.Model):
         """This step's measures as attributes, recorded by the DataCollector."""
         if any(int(self.steps) in s.at for s in self.params.surveys):
             self._surveys += self.give_surveys(int(self.steps))
+        if self.grid is not None:
+            self._edge_trust(self.grid)
         values, rows = measure(self, team_rows=self.team_table)
         self.__dict__.update(values)
         self.datacollector.collect(self)
