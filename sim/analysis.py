@@ -498,22 +498,28 @@ def over_time(steps: pd.DataFrame, runs: pd.DataFrame, outcome: str) -> pd.DataF
 def by_parameter(
     results: pd.DataFrame, runs: pd.DataFrame, parameter: str, outcome: str
 ) -> pd.DataFrame:
-    """Per scenario and value of a swept parameter: mean outcome, its 95% t-CI, and n."""
-    data = results[["run_id", "scenario", outcome]].merge(runs[["run_id", parameter]], on="run_id")
+    """Per scenario and value of a swept parameter: mean outcome, its 95% t-CI, and n.
+
+    The parameter's values are the column "value" (a parameter may be named like a
+    statistic: the Boltzmann model's n, March's n).
+    """
+    data = results[["run_id", "scenario", outcome]].merge(
+        runs[["run_id", parameter]].rename(columns={parameter: "value"}), on="run_id"
+    )
     rows = []
-    for (scenario, value), group in data.groupby(["scenario", parameter], sort=False):
+    for (scenario, value), group in data.groupby(["scenario", "value"], sort=False):
         m, low, high = mean_ci(group[outcome].to_numpy())
         rows.append(
             {
                 "scenario": scenario,
-                parameter: value,
+                "value": value,
                 "mean": m,
                 "ci_low": low,
                 "ci_high": high,
                 "n": int(group[outcome].notna().sum()),
             }
         )
-    return pd.DataFrame(rows).sort_values([parameter], kind="stable").reset_index(drop=True)
+    return pd.DataFrame(rows).sort_values(["value"], kind="stable").reset_index(drop=True)
 
 
 def partial_dependence(

@@ -447,12 +447,12 @@ def by_parameter(
     fig, ax = _axes(ax, size)
     names = list(dict.fromkeys(table.loc[table["n"] > 0, "scenario"]))  # those with data
     offsets = np.linspace(-0.02, 0.02, len(names)) if len(names) > 1 else [0.0]
-    span = float(table[parameter].max() - table[parameter].min()) or 1.0
+    span = float(table["value"].max() - table["value"].min()) or 1.0
     for off, name in zip(offsets, names, strict=True):
         d = table[(table["scenario"] == name) & (table["n"] > 0)]
         if d.empty:
             continue  # e.g. trust in the coach where there is no coach
-        x = d[parameter].astype(float) + off * span  # side by side, bars do not overlap
+        x = d["value"].astype(float) + off * span  # side by side, bars do not overlap
         ax.errorbar(
             x,
             d["mean"],
@@ -464,7 +464,7 @@ def by_parameter(
             capsize=3,
             label=name,
         )
-    values = sorted(table[parameter].unique())
+    values = sorted(table["value"].unique())
     if len(values) <= 8:
         ax.set_xticks(values)
     ax.set_xlabel(parameter.replace("_", " "))
@@ -591,9 +591,9 @@ def partial_dependence(
             d = table[(table["scenario"] == scenario) & (table["n"] > 0)]
             c = colours.get(str(scenario), "black")
             ls, lw = line_style(str(scenario), colours)
-            ax.fill_between(d[parameter], d["ci_low"], d["ci_high"], color=c, alpha=0.15, lw=0)
+            ax.fill_between(d["value"], d["ci_low"], d["ci_high"], color=c, alpha=0.15, lw=0)
             ax.plot(
-                d[parameter],
+                d["value"],
                 d["mean"],
                 color=c,
                 ls=ls,

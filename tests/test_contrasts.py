@@ -250,12 +250,12 @@ def test_partial_dependence_bins_the_runs_and_the_figure_draws_each_bin() -> Non
     # Each bin stands at its runs' mean x, and its mean follows y = 2x.
     bins = pd.qcut(runs["x"], 4)
     centres = sorted(runs.groupby(bins, observed=True)["x"].mean())
-    assert sorted(table["x"].unique()) == pytest.approx(centres)
-    assert table["mean"].to_numpy() == pytest.approx(2 * table["x"].to_numpy(), abs=0.15)
+    assert sorted(table["value"].unique()) == pytest.approx(centres)
+    assert table["mean"].to_numpy() == pytest.approx(2 * table["value"].to_numpy(), abs=0.15)
     fig = plots.partial_dependence({"x": table}, "skill", {"A": "#0072B2", "B": "#E69F00"})
     (ax,) = fig.axes
     lines = {ln.get_label(): ln for ln in ax.get_lines()}
-    want = table[table["scenario"] == "A"].sort_values("x")
+    want = table[table["scenario"] == "A"].sort_values("value")
     assert list(lines["A"].get_ydata()) == pytest.approx(want["mean"].tolist())
     assert ax.get_title() == "n = 10 runs per bin"
 
