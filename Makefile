@@ -39,8 +39,8 @@ demo: setup
 	$(VENV)/bin/trustsim sweep experiments/sponsorship_vs_peer.toml --out results/demo --resume
 
 lint: setup
-	$(VENV)/bin/ruff check sim tests benchmarks
-	$(VENV)/bin/ruff format --check sim tests benchmarks
+	$(VENV)/bin/ruff check sim tests benchmarks examples
+	$(VENV)/bin/ruff format --check sim tests benchmarks examples
 	$(VENV)/bin/mypy
 
 # The app's browser tests drive Debian's chromium (Playwright downloads no browser).

@@ -192,7 +192,10 @@ def _compare(tables: ResultsTables) -> analysis.Comparison:
         tables.results,
         tables.outcomes,
         reference=tables.reference,
-        steps=int(tables.runs["steps"].max()) if "steps" in tables.runs else 0,
+        # weeks of the trust model (another model's steps is a most, its outcomes the last)
+        steps=int(tables.runs["steps"].max())
+        if "steps" in tables.runs and settings.get("model", "trust") == "trust"
+        else 0,
         failed=int((tables.runs["status"] == "failed").sum()),
         title=str(tables.manifest.get("experiment", tables.folder.name)),
         question=str(tables.manifest.get("question") or ""),

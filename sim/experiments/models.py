@@ -10,12 +10,15 @@ is how the machinery is checked on published models (sim.reference).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from pathlib import Path
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +32,7 @@ __all__ = [
     "KINDS",
     "IshigamiSetup",
     "MarchSetup",
+    "MesaSetup",
     "ModelKind",
     "RunFn",
     "Setup",
@@ -247,20 +251,206 @@ KINDS: dict[str, ModelKind] = {
 }
 
 
-def kind(name: str) -> ModelKind:
-    """The model kind of that name.
+def kind(name: str, folder: str | Path | None = None) -> ModelKind:
+    """The model kind of that name: a built-in one, or "package.module:Name" (any Mesa model).
+
+    folder: where the experiment file lies; a module beside it (or in the current
+    folder) imports without being installed.
 
     Raises:
-        ScenarioError: no such kind.
+        ScenarioError: no such kind, or a Mesa model that cannot be used (one line).
     """
-    if name not in KINDS:
+    if name in KINDS:
+        return KINDS[name]
+    if ":" in name:
+        if name not in _MESA_KINDS:
+            _MESA_KINDS[name] = _mesa_kind(name, folder)
+        return _MESA_KINDS[name]
+    raise ScenarioError(
+        [
+            f"model = {name!r} is not allowed: one of {', '.join(map(repr, KINDS))}, or "
+            '"package.module:ClassName" (a mesa.Model subclass, or a function returning one)'
+            f"{did_you_mean(name, KINDS)}"
+        ]
+    )
+
+
+# ---------------------------------------------------------------- any Mesa model
+
+_MESA_KINDS: dict[str, ModelKind] = {}
+SKIPPED = ("rng", "seed", "self")  # a model's arguments that are not its parameters
+DEFAULT_STEPS = 100
+
+
+class MesaSetup(Setup):
+    """The parameters of a Mesa model named "package.module:Name", from its signature.
+
+    `steps` (how many steps a run has at most; it ends earlier when the model sets
+    `running = False`) is added unless the model takes it itself. A setup pickles as
+    its model's name and values, so a worker (a process, a Dask worker) rebuilds its
+    class by importing the model.
+    """
+
+    model_path: ClassVar[str] = ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _mesa_setup, (self.model_path, self.model_dump())
+
+
+def _mesa_setup(path: str, values: dict[str, Any]) -> MesaSetup:
+    setup = kind(path).setup
+    assert setup is not None
+    return setup.model_validate(values)  # type: ignore[return-value]
+
+
+def _import_model(name: str, folder: str | Path | None) -> Callable[..., Any]:
+    """The class (or function) "package.module:Name" names.
+
+    Raises:
+        ScenarioError: it cannot be imported, or is neither a class nor a function.
+    """
+    import importlib
+    import sys
+
+    module_name, _, attr = name.partition(":")
+    where = f"model = {name!r}"
+    if not module_name or not attr:
+        raise ScenarioError([f'{where} is not allowed: write it as "package.module:ClassName"'])
+    for extra in (str(Path(folder).resolve()) if folder else None, os.getcwd()):
+        if extra and extra not in sys.path:
+            sys.path.append(extra)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
         raise ScenarioError(
-            [
-                f"model = {name!r} is not allowed: one of {', '.join(map(repr, KINDS))}"
-                f"{did_you_mean(name, KINDS)}"
-            ]
+            [f"{where}: cannot import {module_name!r} ({err}); it must be importable, or lie "
+             "beside the experiment file"]
+        ) from None  # fmt: skip
+    except Exception as err:  # the module's own code raised
+        raise ScenarioError(
+            [f"{where}: importing {module_name!r} raised {type(err).__name__}: {err}"]
+        ) from None
+    target = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            public = [n for n in dir(module) if not n.startswith("_")]
+            raise ScenarioError(
+                [f"{where}: {module_name!r} has no {part!r}{did_you_mean(part, public)}"]
+            )
+        target = getattr(target, part)
+    if not callable(target):
+        raise ScenarioError(
+            [f"{where}: {attr!r} is not a mesa.Model subclass or a function returning one"]
         )
-    return KINDS[name]
+    return target  # type: ignore[no-any-return]
+
+
+def _mesa_kind(name: str, folder: str | Path | None) -> ModelKind:
+    """A kind for any Mesa model: parameters from its signature, outcomes its reporters."""
+    import inspect
+
+    import mesa
+    from pydantic import create_model
+
+    make = _import_model(name, folder)
+    where = f"model = {name!r}"
+    if inspect.isclass(make) and not issubclass(make, mesa.Model):
+        raise ScenarioError([f"{where}: {make.__name__} is a class but not a mesa.Model"])
+    signature = inspect.signature(make)
+    fields: dict[str, Any] = {}
+    for arg in signature.parameters.values():
+        if arg.name in SKIPPED or arg.kind in (arg.VAR_POSITIONAL, arg.VAR_KEYWORD):
+            continue
+        if arg.default is arg.empty:
+            raise ScenarioError(
+                [f"{where}: its argument {arg.name!r} has no default: give every parameter a "
+                 "default, so that an experiment sets only what it varies"]
+            )  # fmt: skip
+        value = arg.default
+        if not isinstance(value, bool | int | float | str):
+            continue  # an object argument: not a parameter an experiment file can set
+        fields[arg.name] = (type(value), Field(value))
+    if "rng" not in signature.parameters and not any(
+        a.kind == a.VAR_KEYWORD for a in signature.parameters.values()
+    ):
+        raise ScenarioError(
+            [f"{where}: it takes no rng argument: a run's seed is given as rng (Mesa 3.5)"]
+        )
+    takes_steps = "steps" in fields
+    if not takes_steps:
+        fields["steps"] = (int, Field(DEFAULT_STEPS, ge=0, description="steps a run has at most"))
+    setup = create_model(  # type: ignore[call-overload]
+        f"Setup_{make.__name__}", __base__=MesaSetup, **fields
+    )
+    setup.model_path = name
+    defaults = setup().model_dump(exclude={"name"})
+    try:
+        probe = make(**_arguments(defaults, takes_steps), rng=0)
+    except Exception as err:
+        raise ScenarioError(
+            [f"{where}: building it with its defaults raised {type(err).__name__}: {err}"]
+        ) from None
+    collector = getattr(probe, "datacollector", None)
+    reporters = tuple(getattr(collector, "model_reporters", {}) or {})
+    if not isinstance(probe, mesa.Model):
+        raise ScenarioError(
+            [f"{where}: {make.__name__} returned {type(probe).__name__}, not a mesa.Model"]
+        )
+    if not reporters:
+        raise ScenarioError(
+            [f"{where}: {make.__name__} has no model reporters: outcomes are read from its "
+             "DataCollector's model reporters (model.datacollector)"]
+        )  # fmt: skip
+    run = functools.partial(run_mesa_model, name, takes_steps)
+    title = (inspect.getdoc(make) or make.__name__).splitlines()[0]
+    return ModelKind(name, title, setup, run, reporters, reporters)
+
+
+def _arguments(values: dict[str, Any], takes_steps: bool) -> dict[str, Any]:
+    return values if takes_steps else {k: v for k, v in values.items() if k != "steps"}
+
+
+def run_mesa_model(
+    name: str, takes_steps: bool, setup: Setup, seed: int, keep_steps: int
+) -> tuple[dict[str, Any], Rows]:
+    """One run of a Mesa model: built with rng = seed, stepped `steps` times or until done.
+
+    A model is done when it sets running = False. The summary is each model reporter's
+    last collected value; the kept rows are every keep_steps-th collected row and the
+    last, numbered by step (0 is the state before the first step, when the model
+    collects as it starts).
+
+    Raises:
+        ValueError: a reporter gave something that is not a number.
+    """
+    make = _import_model(name, None)
+    values = setup.model_dump(exclude={"name"})
+    model = make(**_arguments(values, takes_steps), rng=seed)
+    ran = 0
+    for _ in range(int(values["steps"])):
+        if not model.running:
+            break
+        model.step()
+        ran += 1
+    reporters = list(model.datacollector.model_reporters)
+    table = model.datacollector.get_model_vars_dataframe()
+    if table.empty:
+        return dict.fromkeys(reporters, math.nan), []
+    numbers = np.column_stack([[_number(k, v) for v in table[k]] for k in reporters])
+    summary = dict(zip(reporters, numbers[-1].tolist(), strict=True))
+    if not keep_steps:
+        return summary, []
+    first = 0 if len(table) == ran + 1 else 1
+    steps = np.arange(first, first + len(table))
+    kept = np.flatnonzero((steps % keep_steps == 0) | (np.arange(len(steps)) == len(steps) - 1))
+    return summary, [(int(steps[i]), *numbers[i].tolist()) for i in kept]
+
+
+def _number(reporter: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"model reporter {reporter!r} gave {value!r}, not a number") from None
 
 
 def run_parameters(setup: Scenario | Setup) -> dict[str, Any]:

@@ -738,7 +738,7 @@ def load_experiment(path: str | Path) -> Experiment:
     source = str(path)
     raw = read_toml(path, source)
     try:
-        model = kind(str(raw.get("model", "trust")))
+        model = kind(str(raw.get("model", "trust")), path.parent)
     except ScenarioError as err:
         raise ScenarioError([f"{source}: {line}" for line in err.lines]) from None
     fixed = raw.get("parameters")  # applied to a calibration's contrast too
@@ -799,6 +799,7 @@ def load_experiment(path: str | Path) -> Experiment:
     if model.setup is not None and raw.get("steps") is not None:
         problems.append(
             f"{source}: steps = {raw['steps']!r}: only the trust model has a horizon in weeks"
+            + ("; a Mesa model's steps is one of its [parameters]" if "steps" in known else "")
         )
     names = [s.name for s in setups]
     problems.extend(_check_validation(raw, source, names, setups))
