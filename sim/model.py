@@ -11,6 +11,7 @@ person's skill, trust received, role and team each step).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import mesa
@@ -18,14 +19,15 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from mesa.discrete_space import Network
+from mesa.experimental.scenarios import Scenario as MesaScenario
 from numpy.typing import NDArray
 
 from sim.agents import TeamMember
 from sim.dynamics import STREAMS, TrustState, seed_sequence
 from sim.metrics import MEASURES, TEAM_COLUMNS, measure, summarize
-from sim.scenario import Event, Scenario
+from sim.scenario import Event, Scenario, did_you_mean
 
-__all__ = ["AGENT_REPORTERS", "SPACE_LIMIT", "STREAMS", "TrustModel"]
+__all__ = ["AGENT_REPORTERS", "SLIDERS", "SPACE_LIMIT", "STREAMS", "TrustModel", "viz_params"]
 
 # The people sit on a Mesa network space by default up to this many (building its
 # cells and keeping its edges' trust current costs Python time per person and contact).
@@ -42,7 +44,8 @@ class TrustModel(TrustState, mesa.Model):
     (keywords override): `TrustModel(load_scenario(path), rng=42, gossip_rate=0.2)`.
 
     Attributes:
-        params: the frozen Scenario this run uses (also `model.scenario`).
+        params: the frozen trust-model Scenario this run uses. (`model.scenario` is
+            Mesa's own experimental Scenario, as Mesa and SolaraViz expect.)
         seed: the entropy of the run's SeedSequence: passing it as `rng` reproduces
             the run exactly.
         skill: skills, people x topics.
@@ -58,7 +61,7 @@ class TrustModel(TrustState, mesa.Model):
 
     def __init__(
         self,
-        scenario: Scenario | None = None,
+        scenario: Scenario | MesaScenario | None = None,
         *,
         rng: Any = None,
         team_table: bool | None = None,
@@ -77,6 +80,8 @@ class TrustModel(TrustState, mesa.Model):
                 to SPACE_LIMIT people.
             **params: parameters overriding the scenario's, validated like a file's.
         """
+        if isinstance(scenario, MesaScenario):
+            scenario = None  # SolaraViz's reset passes Mesa's own; ours is in the params
         base = scenario if scenario is not None else Scenario()
         p = base.with_(**params) if params else base
         seq = seed_sequence(rng)
@@ -97,17 +102,6 @@ class TrustModel(TrustState, mesa.Model):
             tables={"teams": list(TEAM_COLUMNS)} if self.team_table else None,
         )
         self._collect()
-
-    # Mesa's base class assigns its own experimental Scenario to `self.scenario`;
-    # here `scenario` means the frozen trust-model Scenario the run was built from.
-    @property  # type: ignore[override]
-    def scenario(self) -> Scenario:
-        """The frozen Scenario this run uses."""
-        return self.params
-
-    @scenario.setter
-    def scenario(self, value: Any) -> None:
-        self._mesa_scenario = value
 
     # ------------------------------------------------------------------- step
     def step(self) -> None:
@@ -211,3 +205,45 @@ class TrustModel(TrustState, mesa.Model):
 
 def _step_number(model: TrustModel) -> int:
     return int(model.steps)
+
+
+# The parameters viz_params gives sliders by default: how trust moves and what coaching
+# does, each with a range in the Scenario.
+SLIDERS = ("trust_gain", "trust_loss", "learning_rate", "propensity_mean",
+           "sponsorship_strength", "hierarchy_attenuation", "gossip_rate")  # fmt: skip
+
+
+def viz_params(scenario: Scenario, sliders: Sequence[str] = SLIDERS) -> dict[str, Any]:
+    """A scenario as Mesa SolaraViz's `model_params`: sliders for some, the rest fixed.
+
+    Each slider goes over its parameter's range in the Scenario, starting at the
+    scenario's value; every other parameter is fixed at the scenario's value, so that
+    SolaraViz's reset builds `TrustModel(**params)` = this scenario.
+
+    Raises:
+        ValueError: a name that is not a numeric parameter with a range.
+    """
+    from sim.scenario import parameters
+
+    fields = parameters()
+    values = scenario.model_dump(mode="json", exclude={"name", "description"})
+    out: dict[str, Any] = dict(values)
+    for name in sliders:
+        field = fields.get(name)
+        bounds = {type(m).__name__: m for m in field.metadata} if field is not None else {}
+        if field is None or field.annotation not in (int, float) or not {"Ge", "Le"} <= set(bounds):
+            raise ValueError(
+                f"viz_params: {name!r} is not a number parameter with a range"
+                + did_you_mean(name, fields)
+            )
+        whole = field.annotation is int
+        low, high = bounds["Ge"].ge, bounds["Le"].le
+        out[name] = {
+            "type": "SliderInt" if whole else "SliderFloat",
+            "value": values[name],
+            "min": low,
+            "max": high,
+            "step": 1 if whole else round((high - low) / 100, 4),
+            "label": name.replace("_", " "),
+        }
+    return out

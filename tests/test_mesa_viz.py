@@ -1,0 +1,122 @@
+"""Mesa's own SolaraViz on TrustModel (examples/mesa_viz.py): the page, served by `solara
+run`, renders the trust network and the plots in Chromium without an error, steps, and
+resets to the scenario with the sliders' values (sim.model.viz_params)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sim.model import SLIDERS, TrustModel, viz_params
+from sim.scenario import preset
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SCENARIO = preset("top_down_internal")
+
+
+def test_viz_params_are_sliders_over_the_ranges_and_the_rest_fixed() -> None:
+    params = viz_params(SCENARIO)
+    for name in SLIDERS:
+        slider = params[name]
+        assert slider["type"] == "SliderFloat"
+        assert slider["value"] == getattr(SCENARIO, name)
+        assert slider["min"] < slider["value"] < slider["max"]
+    assert params["trust_gain"]["min"] == 0.0
+    assert params["trust_gain"]["max"] == 1.0
+    assert viz_params(SCENARIO, ["members"])["members"]["type"] == "SliderInt"
+    with pytest.raises(ValueError, match="'trust_gian' is not a number parameter"):
+        viz_params(SCENARIO, ["trust_gian"])
+    with pytest.raises(ValueError, match="'coach' is not a number parameter"):
+        viz_params(SCENARIO, ["coach"])
+
+
+def test_solaravizs_reset_builds_the_scenario_with_the_sliders_values() -> None:
+    from mesa.visualization.solara_viz import _build_model_init_kwargs, split_model_params
+
+    sliders, fixed = split_model_params(viz_params(SCENARIO))
+    chosen = {**fixed, **{k: v["value"] for k, v in sliders.items()}, "trust_gain": 0.2}
+    model = TrustModel(SCENARIO, rng=1)
+    # What SolaraViz's reset does: it passes Mesa's own Scenario along.
+    kwargs = _build_model_init_kwargs(
+        model, chosen, add_scenario_when_empty=True, require_model_accepts_scenario=True
+    )
+    again = type(model)(**kwargs)
+    want = SCENARIO.with_(trust_gain=0.2).model_dump(exclude={"name", "description"})
+    assert again.params.model_dump(exclude={"name", "description"}) == want
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_solaraviz_page_renders_steps_and_resets_in_chromium(tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing: `make test` installs it", pytrace=False)
+        pytest.skip("no /usr/bin/chromium (make test installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/no-cdn/",  # nothing from outside
+    }
+    log = (tmp_path / "solara.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "solara", "run", "examples/mesa_viz.py", "--port", str(port),
+         "--no-open", "--production", "--no-check-version"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert server.poll() is None, (tmp_path / "solara.log").read_text()
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            local = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(local) else errors.append(f"fetched {r.url}"),
+            )
+            page.goto(url, timeout=90_000)
+            # The space (the trust network) and the two plots are drawn.
+            expect(page.locator("img")).to_have_count(3, timeout=60_000)
+            expect(page.get_by_text("trust gain", exact=True)).to_be_visible()
+            expect(page.get_by_text("Time: 0.0")).to_be_visible()
+            for _ in range(3):
+                page.get_by_role("button", name="Step").click()
+            expect(page.get_by_text("Time: 3.0")).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name="Reset").click()
+            expect(page.get_by_text("Time: 0.0")).to_be_visible(timeout=30_000)
+            expect(page.locator("img")).to_have_count(3, timeout=30_000)
+            (ROOT / "results" / "app").mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ROOT / "results" / "app" / "mesa_viz.png"))
+            browser.close()
+        assert not errors, errors
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
