@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_cli import in_process as cli
 from matplotlib.image import imread
 
-from sim.cli import main
 from sim.experiments import load_experiment
 from sim.experiments.compare import load_results
 from sim.scenario import ScenarioError
@@ -31,15 +31,6 @@ def _folder(tmp_path: Path, text: str = SMALL) -> Path:
     shutil.copy(ROOT / "examples" / "boltzmann.py", tmp_path / "boltzmann.py")
     (tmp_path / "boltzmann.toml").write_text(text, encoding="utf-8")
     return tmp_path / "boltzmann.toml"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_the_example_sweeps_reports_and_resumes(

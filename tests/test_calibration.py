@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_cli import in_process as cli
 
 from sim.calibration import Prior, posterior_summary, predictive_check, recovery_table
 from sim.cli import main
@@ -78,15 +79,6 @@ def _files(folder: Path, experiment: str = EXPERIMENT, targets: str = TARGETS) -
     (folder / "cal.toml").write_text(experiment, encoding="utf-8")
     (folder / "targets.toml").write_text(targets, encoding="utf-8")
     return folder
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # 1. The [calibration] section and the command's input: one clear line each -----------
