@@ -13,7 +13,8 @@ the address it prints. Reset builds the model again with the sliders' values.
 One thing here is not Mesa's: SolaraViz lays its components out in Solara's draggable
 grid, which is blank with ipyvue 3 (mesa#3806: "GlobalVue.use is not a function"),
 and the workshop app needs ipyvue 3. The page lays the same components out in a
-plain wrapping row instead (`_row`), until a Solara release fixes the grid.
+plain wrapping row instead (`_row`), and keeps them clear of the sidebar, until a
+Solara release fixes both.
 """
 
 from __future__ import annotations
@@ -46,14 +47,27 @@ def _row(items, grid_layout=None, resizable=True, draggable=True, on_grid_layout
 solara.GridDraggable = _row  # mesa.visualization.solara_viz calls it by this name
 
 
+# Under ipyvue 3 the sidebar (a fixed 400 px drawer) lies over the main area, which
+# Vuetify 3's layout does not move aside here: keep the content and title clear of it.
+CLEAR_OF_SIDEBAR = """
+.v-main.solara-content-main { padding-left: 400px !important; }
+.v-app-bar .v-toolbar__content { padding-left: 416px !important; }
+"""
+
 model = TrustModel(SCENARIO, rng=1)
-page = SolaraViz(
-    model,
-    components=[
-        make_space_component(portray, backend="matplotlib"),
-        make_plot_component(["within_team_trust", "trust_in_coach"], backend="matplotlib"),
-        make_plot_component(["mean_skill", "silence_rate"], backend="matplotlib"),
-    ],
-    model_params=viz_params(SCENARIO),
-    name="Trust and learning in a team with a sponsored coach",
-)
+
+
+@solara.component
+def Page() -> None:  # noqa: N802 (Solara's name for the page)
+    """Mesa's SolaraViz, kept clear of its sidebar."""
+    solara.Style(CLEAR_OF_SIDEBAR)
+    SolaraViz(
+        model,
+        components=[
+            make_space_component(portray, backend="matplotlib"),
+            make_plot_component(["within_team_trust", "trust_in_coach"], backend="matplotlib"),
+            make_plot_component(["mean_skill", "silence_rate"], backend="matplotlib"),
+        ],
+        model_params=viz_params(SCENARIO),
+        name="Trust and learning in a team with a sponsored coach",
+    )

@@ -106,6 +106,12 @@ def test_the_solaraviz_page_renders_steps_and_resets_in_chromium(tmp_path: Path)
             expect(page.locator("img")).to_have_count(3, timeout=60_000)
             expect(page.get_by_text("trust gain", exact=True)).to_be_visible()
             expect(page.get_by_text("Time: 0.0")).to_be_visible()
+            # Nothing lies under the sidebar (under ipyvue 3 it covered the network).
+            edge = page.locator(".v-navigation-drawer").bounding_box()
+            assert edge is not None
+            for box in [img.bounding_box() for img in page.locator("img").all()]:
+                assert box is not None
+                assert box["x"] >= edge["x"] + edge["width"], (box, edge)
             for _ in range(3):
                 page.get_by_role("button", name="Step").click()
             expect(page.get_by_text("Time: 3.0")).to_be_visible(timeout=30_000)
