@@ -175,3 +175,43 @@ def test_a_model_that_raises_is_a_recorded_failed_run(
     failed = runs[runs["status"] == "failed"]
     assert set(failed["crash_at"]) == {3}
     assert code != 0 or len(failed) == 2
+
+
+@pytest.mark.slow
+def test_on_a_dask_cluster_the_runs_are_those_of_a_local_sweep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    exp = _folder(tmp_path)
+    code, _, err = cli(
+        capsys, "sweep", str(exp), "--out", str(tmp_path / "local"), "--workers", "1"
+    )
+    assert code == 0, err
+    # The workers are processes of their own: they import the model from beside the file.
+    with distributed.LocalCluster(
+        n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        code, _, err = cli(
+            capsys, "sweep", str(exp), "--out", str(tmp_path / "dask"),
+            "--scheduler", cluster.scheduler_address,
+        )  # fmt: skip
+    assert code == 0, err
+    local = load_results(tmp_path / "local").results.set_index("run_id")
+    dask = load_results(tmp_path / "dask").results.set_index("run_id")
+    pd.testing.assert_frame_equal(local[["gini", "broke_share"]], dask[["gini", "broke_share"]])
+
+
+def test_a_sensitivity_design_runs_on_any_mesa_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = SMALL.split("[sweep]")[0] + (
+        '[sensitivity]\nmethod = "morris"\nsamples = 4\n\n[sensitivity.parameters]\n'
+        "n = { min = 10, max = 200 }\nwidth = { min = 5, max = 20 }\n"
+    )
+    exp = _folder(tmp_path, text)
+    code, _, err = cli(capsys, "sensitivity", str(exp), "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    runs = load_results(tmp_path / "out").runs
+    assert runs["n"].nunique() > 1
+    assert runs["width"].between(5, 20).all()
+    assert (tmp_path / "out" / "sensitivity.md").exists()

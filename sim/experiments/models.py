@@ -292,13 +292,14 @@ class MesaSetup(Setup):
     """
 
     model_path: ClassVar[str] = ""
+    model_folder: ClassVar[str | None] = None  # where the experiment file lies
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return _mesa_setup, (self.model_path, self.model_dump())
+        return _mesa_setup, (self.model_path, self.model_folder, self.model_dump())
 
 
-def _mesa_setup(path: str, values: dict[str, Any]) -> MesaSetup:
-    setup = kind(path).setup
+def _mesa_setup(path: str, folder: str | None, values: dict[str, Any]) -> MesaSetup:
+    setup = kind(path, folder).setup
     assert setup is not None
     return setup.model_validate(values)  # type: ignore[return-value]
 
@@ -383,6 +384,7 @@ def _mesa_kind(name: str, folder: str | Path | None) -> ModelKind:
         f"Setup_{make.__name__}", __base__=MesaSetup, **fields
     )
     setup.model_path = name
+    setup.model_folder = str(Path(folder).resolve()) if folder else None
     defaults = setup().model_dump(exclude={"name"})
     try:
         probe = make(**_arguments(defaults, takes_steps), rng=0)
@@ -401,7 +403,7 @@ def _mesa_kind(name: str, folder: str | Path | None) -> ModelKind:
             [f"{where}: {make.__name__} has no model reporters: outcomes are read from its "
              "DataCollector's model reporters (model.datacollector)"]
         )  # fmt: skip
-    run = functools.partial(run_mesa_model, name, takes_steps)
+    run = functools.partial(run_mesa_model, name, takes_steps, setup.model_folder)
     title = (inspect.getdoc(make) or make.__name__).splitlines()[0]
     return ModelKind(name, title, setup, run, reporters, reporters)
 
@@ -411,7 +413,7 @@ def _arguments(values: dict[str, Any], takes_steps: bool) -> dict[str, Any]:
 
 
 def run_mesa_model(
-    name: str, takes_steps: bool, setup: Setup, seed: int, keep_steps: int
+    name: str, takes_steps: bool, folder: str | None, setup: Setup, seed: int, keep_steps: int
 ) -> tuple[dict[str, Any], Rows]:
     """One run of a Mesa model: built with rng = seed, stepped `steps` times or until done.
 
@@ -423,7 +425,7 @@ def run_mesa_model(
     Raises:
         ValueError: a reporter gave something that is not a number.
     """
-    make = _import_model(name, None)
+    make = _import_model(name, folder)  # a worker finds a module beside the experiment
     values = setup.model_dump(exclude={"name"})
     model = make(**_arguments(values, takes_steps), rng=seed)
     ran = 0
