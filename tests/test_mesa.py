@@ -197,6 +197,9 @@ def test_mesa_conventions_rng_running_run_for() -> None:
     assert isinstance(m.rng, np.random.Generator)
     m.run_for(5)
     assert int(m.steps) == 5
+    m.run_until(9)
+    assert int(m.steps) == 9
+    assert m.datacollector.get_model_vars_dataframe()["step"].tolist() == list(range(10))
     short = TrustModel(preset("top_down_internal"), rng=7, steps=8)
     while short.running:
         short.step()
