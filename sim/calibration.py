@@ -211,8 +211,8 @@ def contrast_summary(contrast: pd.DataFrame, names: Sequence[str]) -> pd.DataFra
 
     rows = []
     for outcome, group in contrast.groupby("outcome", sort=False):
-        d = group["difference"].to_numpy(float)
-        d = d[~np.isnan(d)]
+        keep = ~np.isnan(group["difference"].to_numpy(float))
+        d = group["difference"].to_numpy(float)[keep]
         if not len(d):
             continue
         row: dict[str, Any] = {
@@ -224,10 +224,9 @@ def contrast_summary(contrast: pd.DataFrame, names: Sequence[str]) -> pd.DataFra
             "high95": float(np.quantile(d, 0.975)),
         }
         for name in names:
-            x = group[name].to_numpy(float)
-            keep = ~np.isnan(group["difference"].to_numpy(float))
-            same = np.ptp(x[keep]) == 0 or np.ptp(d) == 0
-            row[f"rho_{name}"] = math.nan if same else float(spearmanr(x[keep], d).statistic)
+            x = group[name].to_numpy(float)[keep]
+            same = np.ptp(x) == 0 or np.ptp(d) == 0
+            row[f"rho_{name}"] = math.nan if same else float(spearmanr(x, d).statistic)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -284,8 +283,9 @@ def _contrast_sentences(table: pd.DataFrame, a: str, b: str, names: Sequence[str
 def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png",)) -> Path:
     """Write calibration.md, calibration.html and figures/ from a calibration's tables.
 
-    Reads calibration.json (what was asked), posterior.csv, generations.csv,
-    predictive.csv, and contrast.csv and recovery.csv where they exist.
+    Reads calibration.json (what was asked, and a recovery's true values),
+    posterior.csv, generations.csv, predictive.csv, predictive_check.csv, and
+    contrast.csv where it exists.
 
     Returns:
         The path of calibration.html.
@@ -327,8 +327,9 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
         report.FigureEntry(
             "predictive_check",
             "Posterior predictive check: each target's statistic at posterior draws "
-            "(dots) against the observed value, in the target's SEs; inside the band "
-            "(within 2 SE) the model reaches it",
+            "(dots) against the observed value, in the target's SEs (the band is within "
+            "2 SE); green: the observed value lies inside the model's 95% predictive "
+            "interval (reached)",
             lambda: plots.predictive_check(draws, check),
         ),
     ]

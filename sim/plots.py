@@ -1170,8 +1170,8 @@ def predictive_check(draws: pd.DataFrame, check: pd.DataFrame) -> Figure:
     """Each target's statistic at posterior draws, in the target's SEs from its observed value.
 
     draws: draw, target, value; check: sim.calibration.predictive_check's table. The
-    band is within 2 SE of the observed value; a target whose dots all lie outside it
-    is not reached.
+    band is within 2 SE of the observed value; the colour is the check's verdict (the
+    observed value inside or outside the 95% predictive interval), not the band.
     """
     targets = list(check["target"])
     fig, ax = plt.subplots(figsize=(8.5, 1.0 + 0.75 * len(targets)), layout="constrained")
