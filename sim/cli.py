@@ -784,24 +784,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of every command that runs an experiment."""
-    parser.add_argument("experiment", metavar="EXPERIMENT", help="an experiment file (TOML)")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="local worker processes (default: every core)"
-    )
-    parser.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="send the runs to a Dask scheduler, e.g. tcp://host:8786",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run: run only what is missing",
-    )
-    parser.add_argument(
-        "--out", default=None, help="results folder (default results/EXPERIMENT_NAME)"
+    """The options of every command that runs an experiment's sweep or design."""
+    _running_arguments(
+        parser,
+        "an experiment file (TOML)",
+        "send the runs to a Dask scheduler, e.g. tcp://host:8786",
+        "continue an interrupted run: run only what is missing",
     )
     parser.add_argument(
         "--replications",
@@ -821,6 +809,21 @@ def _experiment_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip report.md/report.html (the results are still printed)",
     )
     _format_argument(parser)
+
+
+def _running_arguments(
+    parser: argparse.ArgumentParser, experiment: str, scheduler: str, resume: str
+) -> None:
+    """The experiment file and where and how its work runs: workers, Dask, resume, --out."""
+    parser.add_argument("experiment", metavar="EXPERIMENT", help=experiment)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="local worker processes (default: every core)"
+    )
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help=scheduler)
+    parser.add_argument("--resume", action="store_true", help=resume)
+    parser.add_argument(
+        "--out", default=None, help="results folder (default results/EXPERIMENT_NAME)"
+    )
 
 
 def _format_argument(parser: argparse.ArgumentParser) -> None:
@@ -938,8 +941,11 @@ def build_parser() -> argparse.ArgumentParser:
         "against every target, and calibration.html. Reproduces from the experiment's "
         "seed with any number of workers; a killed calibration goes on with --resume.",
     )
-    cal.add_argument(
-        "experiment", metavar="EXPERIMENT", help="an experiment file with [calibration]"
+    _running_arguments(
+        cal,
+        "an experiment file with [calibration]",
+        "run the candidates on a Dask scheduler, e.g. tcp://host:8786",
+        "continue a calibration that was stopped",
     )
     cal.add_argument(
         "--targets", required=True, metavar="FILE", help="the field targets (TOML, [[targets]])"
@@ -958,17 +964,6 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument(
         "--generations", type=int, default=None, help="generations at most, overriding the file"
     )
-    cal.add_argument(
-        "--workers", type=int, default=None, help="local worker processes (default: every core)"
-    )
-    cal.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS",
-        help="run the candidates on a Dask scheduler, e.g. tcp://host:8786",
-    )  # fmt: skip
-    cal.add_argument(
-        "--resume", action="store_true", help="continue a calibration that was stopped"
-    )
-    cal.add_argument("--out", default=None, help="results folder (default results/EXPERIMENT_NAME)")
     cal.add_argument(
         "--no-report", action="store_true", help="skip calibration.md/calibration.html"
     )

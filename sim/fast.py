@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from sim import kernels
 from sim.dynamics import STREAMS, TrustState, interrupt_after, seed_sequence
-from sim.metrics import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, summarize
+from sim.metrics import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, kept_steps, summarize
 from sim.scenario import Scenario
 
 __all__ = ["Run", "simulate", "warm_up"]
@@ -254,11 +254,8 @@ def _team_skill(state: TrustState) -> NDArray[np.float64]:
 
 def _kept_rows(horizon: int, keep: bool | int) -> NDArray[np.int64]:
     """The weeks kept: all (True or 1), every k-th and the last (k), or none (False, 0)."""
-    every = int(keep)
-    if every <= 0:
-        return np.empty(0, dtype=np.int64)
     weeks = np.arange(horizon + 1)
-    return weeks[(weeks % every == 0) | (weeks == horizon)]
+    return weeks[kept_steps(weeks, int(keep))]
 
 
 def warm_up() -> None:

@@ -17,6 +17,7 @@ __all__ = [
     "SUMMARY_KEYS",
     "TEAM_COLUMNS",
     "gini",
+    "kept_steps",
     "measure",
     "summarize",
 ]
@@ -123,3 +124,14 @@ def summarize(
     out["time_to_competence"] = int(table[competent[0], 0]) if len(competent) else None
     out["disintegrated"] = bool((team_largest_share < 0.5).any())
     return out
+
+
+def kept_steps(steps: NDArray[Any], every: int) -> NDArray[np.bool_]:
+    """Which rows of a run's per-step table are kept: every `every`-th step and the last.
+
+    `steps` is the table's step column; every <= 0 keeps none.
+    """
+    steps = np.asarray(steps)
+    if every <= 0:
+        return np.zeros(len(steps), dtype=bool)
+    return (steps % every == 0) | (np.arange(len(steps)) == len(steps) - 1)

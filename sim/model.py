@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from sim.agents import TeamMember
 from sim.dynamics import STREAMS, TrustState, seed_sequence
 from sim.metrics import MEASURES, TEAM_COLUMNS, measure, summarize
-from sim.scenario import Event, Scenario, did_you_mean
+from sim.scenario import Event, Scenario, bounds, did_you_mean
 
 __all__ = ["AGENT_REPORTERS", "SLIDERS", "SPACE_LIMIT", "STREAMS", "TrustModel", "viz_params"]
 
@@ -230,14 +230,13 @@ def viz_params(scenario: Scenario, sliders: Sequence[str] = SLIDERS) -> dict[str
     out: dict[str, Any] = dict(values)
     for name in sliders:
         field = fields.get(name)
-        bounds = {type(m).__name__: m for m in field.metadata} if field is not None else {}
-        if field is None or field.annotation not in (int, float) or not {"Ge", "Le"} <= set(bounds):
+        low, high = bounds(field) if field is not None else (None, None)
+        if field is None or field.annotation not in (int, float) or low is None or high is None:
             raise ValueError(
                 f"viz_params: {name!r} is not a number parameter with a range"
                 + did_you_mean(name, fields)
             )
         whole = field.annotation is int
-        low, high = bounds["Ge"].ge, bounds["Le"].le
         out[name] = {
             "type": "SliderInt" if whole else "SliderFloat",
             "value": values[name],

@@ -38,6 +38,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Survey",
+    "bounds",
     "describe_file",
     "did_you_mean",
     "file_problem",
@@ -679,6 +680,13 @@ def parameters() -> dict[str, Any]:
     return {k: f for k, f in Scenario.model_fields.items() if k not in FILE_KEYS}
 
 
+def bounds(field: Any) -> tuple[float | None, float | None]:
+    """A parameter's allowed range from its field: (ge, le), None where it is open."""
+    lo = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    hi = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    return lo, hi
+
+
 def _allowed(key: str) -> str:
     """What is allowed for a parameter, in words."""
     field = Scenario.model_fields[key]
@@ -688,10 +696,7 @@ def _allowed(key: str) -> str:
         return "one of " + ", ".join(f'"{c}"' for c in choices)
     if ann is bool:
         return "true or false"
-    lo = hi = None
-    for m in field.metadata:
-        lo = getattr(m, "ge", lo)
-        hi = getattr(m, "le", hi)
+    lo, hi = bounds(field)
     kind = "an integer" if ann in (int, int | None) else "a number"
     if lo is not None and hi is not None:
         return f"{kind} from {lo} to {hi}"

@@ -9,13 +9,13 @@ its statistics are computed from those runs exactly as `trustsim compare --targe
 computes them from a sweep (sim.targets.model_values).
 
 Runs reproduce. pyabc draws candidates from numpy's global random state, so our own
-sampler (`_SeededSampler`) seeds that state, and the candidate's runs, from the
-experiment's seed, the generation and the candidate's index (SeedSequence spawn keys),
-and keeps the first `population` accepted candidates in index order, as pyabc's own
-single-core sampler would. The posterior is then the same with any number of workers,
-locally or on a Dask cluster, and every generation starts from the history on disk, so
-a calibration killed at any moment and resumed gives the same posterior as one that
-ran through. Finished candidates of a generation in progress are kept too
+sampler (`SeededSampler`, made by `_sampler_class`) seeds that state, and the
+candidate's runs, from the experiment's seed, the generation and the candidate's index
+(SeedSequence spawn keys), and keeps the first `population` accepted candidates in
+index order, as pyabc's own single-core sampler would. The posterior is then the same
+with any number of workers, locally or on a Dask cluster, and every generation starts
+from the history on disk, so a calibration killed at any moment and resumed gives the
+same posterior as one that ran through. Finished candidates of a generation in progress are kept too
 (candidates.sqlite): a kill loses only the candidates in flight.
 
 After the last generation come a posterior predictive check (fresh runs at posterior
@@ -59,7 +59,7 @@ from sim.experiments.runner import (
     run_batch,
     start_pool,
 )
-from sim.experiments.spec import Experiment, RunSpec, count_of, replication_seed
+from sim.experiments.spec import Experiment, RunSpec, count_of, replication_seed, spawn_seed
 from sim.scenario import Scenario, ScenarioError, parameters
 from sim.targets import Target, model_values
 
@@ -80,12 +80,6 @@ PLAN_KEYS = {
     "seed": "the seed",
     "priors": "the priors",
 }
-
-
-def _seed(seed: int, *key: int) -> int:
-    """A 63-bit seed from the experiment's seed and a spawn key."""
-    seq = np.random.SeedSequence(seed, spawn_key=key)
-    return int(seq.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 def needs_teams(targets: Sequence[Target]) -> bool:
@@ -182,7 +176,7 @@ def _evaluate(payload: bytes, seed: int, t: int, indices: Sequence[int]) -> list
         # pyabc draws from numpy's global state (scipy.stats without random_state)
         state = np.random.SeedSequence(seed, spawn_key=(CANDIDATES, t + 1, i, 0))
         np.random.seed(state.generate_state(4))  # noqa: NPY002 (pyabc reads this state)
-        _CANDIDATE[0] = _seed(seed, CANDIDATES, t + 1, i, 1)
+        _CANDIDATE[0] = spawn_seed(seed, CANDIDATES, t + 1, i, 1)
         try:
             out.append((i, simulate_one()))
         except Exception as exc:
@@ -402,7 +396,7 @@ def _recovery_targets(
     exp: Experiment, targets: Sequence[Target], truth: dict[str, float], pool: _Pool
 ) -> list[Target]:
     """The targets' statistics made by the model at the true values (fresh seeds)."""
-    seed = _seed(exp.seed, RECOVERY)
+    seed = spawn_seed(exp.seed, RECOVERY)
     [stats] = list(pool.map(statistics_at, [(exp, targets, truth, seed, True)]))
     out = []
     for t in targets:
@@ -722,7 +716,12 @@ def _after(
     """The posterior's tables, its predictive check, and the contrast across it."""
     import pyabc
 
-    from sim.calibration import contrast_summary, posterior_summary, predictive_check
+    from sim.calibration import (
+        contrast_summary,
+        final_population,
+        posterior_summary,
+        predictive_check,
+    )
 
     history = pyabc.History(f"sqlite:///{(folder / HISTORY).resolve()}", _id=1)
     if history.max_t < 0:
@@ -740,12 +739,12 @@ def _after(
     }
     summary = posterior_summary(particles, cal.parameters)
     summary.to_csv(folder / "posterior_summary.csv", index=False)
-    last = particles[particles["generation"] == particles["generation"].max()]
+    last = final_population(particles)
     rng = np.random.default_rng(np.random.SeedSequence(exp.seed, spawn_key=(PREDICTIVE,)))
     w = last["weight"].to_numpy(float)
     picks = rng.choice(len(last), size=cal.predictive, p=w / w.sum())
     draws = [{n: float(last.iloc[j][n]) for n in names} for j in picks]
-    seeds = [_seed(exp.seed, PREDICTIVE, k) for k in range(cal.predictive)]
+    seeds = [spawn_seed(exp.seed, PREDICTIVE, k) for k in range(cal.predictive)]
     jobs = [(exp, targets, d, s) for d, s in zip(draws, seeds, strict=True)]
     rows = []
     for k, stats in enumerate(_ordered(pool, statistics_at, jobs)):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.metrics import MEASURES
+from sim.metrics import MEASURES, kept_steps
 from sim.scenario import ScenarioError, did_you_mean
 
 if TYPE_CHECKING:
@@ -167,11 +167,7 @@ class DefinedRun:
         summary, rows, more = out[0], out[1], out[2:]
         table = np.asarray(rows, dtype=np.float64)
         summary = {**summary, **{name: d.value(table) for name, d in self.definitions}}
-        if keep_steps <= 0:
-            return summary, table[:0], *more
-        steps = table[:, 0]
-        kept = (steps % keep_steps == 0) | (np.arange(len(steps)) == len(steps) - 1)
-        return summary, table[kept], *more
+        return summary, table[kept_steps(table[:, 0], keep_steps)], *more
 
 
 def with_definitions(model: ModelKind, definitions: dict[str, Defined]) -> ModelKind:

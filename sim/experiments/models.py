@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.metrics import MEASURES, SUMMARY_KEYS
+from sim.metrics import MEASURES, SUMMARY_KEYS, kept_steps
 from sim.scenario import Scenario, ScenarioError, did_you_mean
 from sim.scenario import parameters as scenario_parameters
 
@@ -444,7 +444,7 @@ def run_mesa_model(
         return summary, []
     first = 0 if len(table) == ran + 1 else 1
     steps = np.arange(first, first + len(table))
-    kept = np.flatnonzero((steps % keep_steps == 0) | (np.arange(len(steps)) == len(steps) - 1))
+    kept = np.flatnonzero(kept_steps(steps, keep_steps))
     return summary, [(int(steps[i]), *numbers[i].tolist()) for i in kept]
 
 

@@ -37,6 +37,7 @@ from sim.scenario import (
     SAFE_NAME,
     Scenario,
     ScenarioError,
+    bounds,
     describe_file,
     did_you_mean,
     file_problem,
@@ -145,13 +146,18 @@ class RunSpec:
     swept: tuple[tuple[str, Any], ...]
 
 
+def spawn_seed(experiment_seed: int, *key: int) -> int:
+    """A 63-bit seed from SeedSequence(experiment_seed, spawn_key=key)."""
+    seq = np.random.SeedSequence(experiment_seed, spawn_key=key)
+    return int(seq.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
 def replication_seed(experiment_seed: int, replication: int) -> int:
     """The seed of replication r: the same in every scenario and point (common random numbers).
 
     A 63-bit integer from SeedSequence(experiment_seed, spawn_key=(r,)).
     """
-    seq = np.random.SeedSequence(experiment_seed, spawn_key=(replication,))
-    return int(seq.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return spawn_seed(experiment_seed, replication)
 
 
 def scale(u: float, r: Range, integer: bool) -> float | int:
@@ -364,8 +370,7 @@ def _range_problem(field: Any, key: str, value: dict[str, float], where: str) ->
             f"{where}.parameters.{key} = {value!r} is not allowed: {key} is not a number; "
             "list its values in a factorial [sweep] instead"
         ]
-    lo = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
-    hi = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    lo, hi = bounds(field)
     if (lo is not None and value["min"] < lo) or (hi is not None and value["max"] > hi):
         return [
             f"{where}.parameters.{key} = {{ min = {value['min']}, max = {value['max']} }} is "
@@ -613,8 +618,7 @@ def _check_calibration(
                 f"{source}: parameters.{name} is also estimated by [calibration]: one would "
                 "hide the other; remove one of them"
             )
-        lo = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
-        hi = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+        lo, hi = bounds(field)
         if value is None:
             if lo is None or hi is None:
                 problems.append(
