@@ -353,14 +353,20 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
     rep.add("p", plan.get("question") or "(The experiment file has no header comment.)")
     rep.add("h2", "What was done")
     last_t = int(generations["generation"].max())
-    prior = int(plan.get("prior_sample", {}).get("candidates", 0))
+    # pyabc's prior sample for generation 0's threshold (not recorded by older folders)
+    prior = plan.get("prior_sample", {}).get("candidates")
+    counted = int(generations["evaluations"].sum()) + (prior or 0)
+    first = (
+        f" (the first {prior:,} from the prior, to set generation 0's threshold)"
+        if prior is not None
+        else ""
+    )
     rep.add(
         "p",
         f"Approximate Bayesian computation (ABC-SMC, pyabc) of {len(names)} parameters "
         f"({', '.join(names)}) against {len(check)} targets ({plan['targets_file']}): "
         f"{plan['population']} particles a generation, {last_t + 1} generations, "
-        f"{int(generations['evaluations'].sum()) + prior:,} candidates in all (the first "
-        f"{prior:,} from the prior, to set generation 0's threshold), each "
+        f"{counted:,} candidates in all{first}, each "
         f"{plan['runs_per_candidate']} runs ({plan['scenarios']}). The distance is the "
         "Euclidean norm of the targets' differences, each divided by its SE; each "
         "generation keeps the candidates within the median distance of the one before. "
