@@ -197,6 +197,8 @@ class TrustState:
         sponsor_active: false after `sponsor_withdraws`.
         team_largest_share: each team's largest bonded share when last measured.
         seq: the run's SeedSequence (the surveys' streams are spawned from it).
+        choices: the participants' choices for the next week (sim.kernels.ASK,
+            ANSWER, ANSWERED_BY rows; all sim.kernels.MODEL when nobody plays).
     """
 
     team_largest_share: NDArray[np.float64]
@@ -241,6 +243,8 @@ class TrustState:
         for ev in p.events:
             self._events.setdefault(ev.at, []).append(ev)
         self._counts = np.zeros(len(kernels.COUNTS), dtype=np.int64)
+        # Participants' choices for the next week (a workshop room, or its replay).
+        self.choices = kernels.no_choices(self.n_staff)
         self._refresh_masks()
 
     @property
@@ -385,6 +389,7 @@ class TrustState:
             self.sponsor_active,
             self._counts,
             self._week_rngs,
+            self.choices,
         )
 
     def _measure_arguments(self) -> tuple[Any, Any]:

@@ -11,7 +11,7 @@ summary equal TrustModel's to the last bit (tests/test_fast.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,7 @@ def simulate(
     keep_steps: bool | int = True,
     team_table: bool | None = False,
     on_week: Callable[[int, TrustState], None] | None = None,
+    choices: Mapping[int, NDArray[np.int64]] | None = None,
     **params: Any,
 ) -> Run:
     """Run a whole run on the fast path; the same numbers as stepping TrustModel.
@@ -151,10 +152,17 @@ def simulate(
         on_week: called as on_week(week, state) at the start (week 0) and after
             each week, with the run's state to read (a progress bar, network
             snapshots); the compiled loop then returns to Python every week.
+        choices: participants' choices by week (a workshop room's, sim.room): week w's
+            array (sim.kernels.ASK, ANSWER, ANSWERED_BY rows, one column per member
+            or manager) is used for week w; the model decides the rest.
         **params: parameters overriding the scenario's, validated like a file's.
 
     Returns:
         The Run: summary, kept per-step table and team rows.
+
+    Raises:
+        ValueError: a choice that the week does not offer (someone without a need, a
+            person who is not a candidate, an answer to a request not made).
     """
     if isinstance(keep_steps, float) or int(keep_steps) < 0:
         raise ValueError(f"keep_steps = {keep_steps!r}: True, False, or a whole number >= 0")
@@ -183,6 +191,14 @@ def simulate(
         on_week(0, state)
     event_weeks = sorted(w for w in state._events if 1 <= w <= horizon)
     survey_weeks = sorted({w for s in p.surveys for w in s.at if w <= horizon})
+    choices = dict(choices or {})
+    for w, c in choices.items():
+        if not 1 <= w <= horizon or np.shape(c) != state.choices.shape:
+            raise ValueError(
+                f"choices for week {w}: weeks 1 to {horizon}, each an array of shape "
+                f"{state.choices.shape}, not {np.shape(c)}"
+            )
+    no_choices = state.choices
     surveys: list[pd.DataFrame] = []
     if 0 in survey_weeks:
         surveys += state.give_surveys(0)
@@ -190,8 +206,11 @@ def simulate(
     while t <= horizon:
         state._start_week(t)
         # Python steps in before a week with events and after a week with a survey.
+        # ... and around a week with participants' choices, which runs on its own.
         ends = [w - 1 for w in event_weeks if w > t] + [w for w in survey_weeks if w >= t]
+        ends += [w - 1 for w in choices if w > t] + [w for w in choices if w >= t]
         last = min([*ends, horizon])
+        state.choices = np.asarray(choices[t], dtype=np.int64) if t in choices else no_choices
         if on_week is not None:
             last = t
         net, masks = state._measure_arguments()

@@ -180,6 +180,21 @@ def breach_all(
         _breach(tr, indptr, dst, external, victims[n], breachers[n], breach_loss, gossip_weight)
 
 
+# A participant's choices in a workshop room (sim.room), one column per person: row ASK
+# names whom learner i asks (MODEL: the model's rule decides; SILENT: i stays silent),
+# row ANSWER the helper's answer to i's request (MODEL, REFUSE or ACCEPT), and row
+# ANSWERED_BY the helper who gave that answer: a recorded answer must meet the request
+# it answers. An array of MODEL is a week with no participant.
+ASK, ANSWER, ANSWERED_BY = range(3)
+MODEL, SILENT = -1, -2
+REFUSE, ACCEPT = 0, 1
+
+
+def no_choices(n_staff: int) -> Any:
+    """The choices of a week without participants: the model decides for everyone."""
+    return np.full((3, n_staff), MODEL, dtype=np.int64)
+
+
 @_jit
 def learning_round(
     skill: Any,
@@ -207,41 +222,70 @@ def learning_round(
 ) -> Any:
     """docs/ODD.md steps 2 to 6 for this step's needs: choice, voice, response, outcome, breach.
 
-    Choices and chances are taken on the state at the start of the round; requests are
-    then served in random order (u_order) up to each helper's capacity.
-
-    params: selectivity, refusal_loss, sensitivity, learning_rate, teaching_gain,
+    `choose` and then `serve`, with the model deciding for everyone. params:
+    selectivity, refusal_loss, sensitivity, learning_rate, teaching_gain,
     self_learning_rate, trust_gain, trust_loss, peer_recognition, breach_loss,
     gossip_weight.
 
     Returns:
         Counts: asks, silences, helps, successes, breaches.
     """
-    (
-        selectivity,
-        refusal_loss,
-        sensitivity,
-        learning_rate,
-        teaching_gain,
-        self_rate,
-        gain,
-        loss,
-        peer_recognition,
-        breach_loss,
-        gossip_weight,
-    ) = (
-        params[0],
-        params[1],
-        params[2],
-        params[3],
-        params[4],
-        params[5],
-        params[6],
-        params[7],
-        params[8],
-        params[9],
-        params[10],
+    choices = np.full((3, len(capacity)), MODEL, dtype=np.int64)
+    edge, asks, silences = choose(
+        skill, tr, indptr, dst, learner, topic, u_choice, u_voice, params[0], choices
     )
+    helps, successes, breaches, _, _ = serve(
+        skill,
+        tr,
+        evidence,
+        indptr,
+        dst,
+        rev,
+        role,
+        external,
+        benevolence,
+        integrity,
+        capacity,
+        learner,
+        topic,
+        edge,
+        u_order,
+        u_accept,
+        u_out,
+        u_breach,
+        params,
+        beta,
+        peer_coaching,
+        choices,
+    )
+    return asks, silences, helps, successes, breaches
+
+
+@_jit
+def choose(
+    skill: Any,
+    tr: Any,
+    indptr: Any,
+    dst: Any,
+    learner: Any,
+    topic: Any,
+    u_choice: Any,
+    u_voice: Any,
+    selectivity: float,
+    choices: Any,
+) -> Any:
+    """docs/ODD.md steps 2 and 3: each learner picks a helper, then asks or stays silent.
+
+    Weights and chances are taken on the state at the start of the round; nothing is
+    changed. Where choices[ASK, i] is not MODEL, learner i's participant decided:
+    SILENT, or the person asked, who must be one of i's candidates (weight > 0).
+
+    Returns:
+        Each learner's request (the edge to the helper asked, -1 for none), asks, silences.
+
+    Raises:
+        ValueError: a choice for a learner with no candidate, or naming a non-candidate.
+    """
     n = len(learner)
     edge = np.full(n, -1, dtype=np.int64)
     asks = 0
@@ -250,7 +294,6 @@ def learning_round(
     for a in range(n):
         degree = max(degree, indptr[learner[a] + 1] - indptr[learner[a]])
     weight = np.empty(degree)  # each contact's weight, computed once per learner
-    # 2. Choice of helper (weights on start-of-round state), 3. voice.
     for a in range(n):
         i, k = learner[a], topic[a]
         first = indptr[i]
@@ -261,11 +304,26 @@ def learning_round(
             w = _choice_weight(tr[e], gap, selectivity) if gap > 0.0 else 0.0
             weight[e - first] = w
             total += w
+        asked = choices[ASK, i]
         if total <= 0.0:
+            if asked != MODEL:
+                raise ValueError("a choice was given to a learner who has nobody to ask")
+            continue
+        if asked == SILENT:
+            silences += 1
+            continue
+        pick = -1
+        if asked != MODEL:
+            for e in range(first, indptr[i + 1]):
+                if dst[e] == asked and weight[e - first] > 0.0:
+                    pick = e
+            if pick < 0:
+                raise ValueError("a choice names someone who is not among the learner's candidates")
+            edge[a] = pick
+            asks += 1
             continue
         target = u_choice[i] * total
         cum = 0.0
-        pick = -1
         for e in range(first, indptr[i + 1]):
             w = weight[e - first]
             if w > 0.0:
@@ -278,6 +336,75 @@ def learning_round(
             asks += 1
         else:
             silences += 1
+    return edge, asks, silences
+
+
+@_jit
+def serve(
+    skill: Any,
+    tr: Any,
+    evidence: Any,
+    indptr: Any,
+    dst: Any,
+    rev: Any,
+    role: Any,
+    external: Any,
+    benevolence: Any,
+    integrity: Any,
+    capacity: Any,
+    learner: Any,
+    topic: Any,
+    edge: Any,
+    u_order: Any,
+    u_accept: Any,
+    u_out: Any,
+    u_breach: Any,
+    params: Any,
+    beta: bool,
+    peer_coaching: bool,
+    choices: Any,
+) -> Any:
+    """docs/ODD.md steps 4 to 6 for the requests `choose` made: response, outcome, breach.
+
+    Requests are served in random order (u_order) up to each helper's capacity; a
+    helper accepts with probability b_j, or as its participant answered
+    (choices[ANSWER, i] for learner i's request; capacity still applies).
+
+    Returns:
+        Counts (helps, successes, breaches), and per learner whether the request was
+        accepted and whether the help succeeded.
+
+    Raises:
+        ValueError: an answer to a request that was not made to the helper named.
+    """
+    (
+        refusal_loss,
+        sensitivity,
+        learning_rate,
+        teaching_gain,
+        self_rate,
+        gain,
+        loss,
+        peer_recognition,
+        breach_loss,
+        gossip_weight,
+    ) = (
+        params[1],
+        params[2],
+        params[3],
+        params[4],
+        params[5],
+        params[6],
+        params[7],
+        params[8],
+        params[9],
+        params[10],
+    )
+    n = len(learner)
+    for a in range(n):
+        answer = choices[ANSWER, learner[a]]
+        if answer != MODEL and (edge[a] < 0 or dst[edge[a]] != choices[ANSWERED_BY, learner[a]]):
+            raise ValueError("an answer was given to a request that was not made")
     # 4. Response in random order, up to capacity, with probability b_j.
     keys = np.empty(n)
     for a in range(n):
@@ -290,7 +417,9 @@ def learning_round(
         if edge[a] < 0:
             continue
         j = dst[edge[a]]
-        if used[j] < capacity[j] and u_accept[learner[a]] < benevolence[j]:
+        answer = choices[ANSWER, learner[a]]
+        willing = u_accept[learner[a]] < benevolence[j] if answer == MODEL else answer == ACCEPT
+        if used[j] < capacity[j] and willing:
             used[j] += 1
             accepted[a] = True
     # 5. Outcome, with chances on the state before any update.
@@ -353,7 +482,7 @@ def learning_round(
             if u_breach[learner[a]] < 1.0 - integrity[j]:
                 breaches += 1
                 _breach(tr, indptr, dst, external, learner[a], j, breach_loss, gossip_weight)
-    return asks, silences, helps, successes, breaches
+    return helps, successes, breaches, accepted, success
 
 
 @_jit
@@ -721,25 +850,68 @@ def week(
     sponsor_active: bool,
     counts: Any,
     rngs: Any,
+    choices: Any,
 ) -> Any:
     """One week, docs/ODD.md phases 0b to 9, after the week's events (which Python applies).
 
-    Sponsorship, need, choice, voice, response, outcome, breach, gossip, decay, and the
-    turnover draw. Each per-step stream draws its fixed number of values, in the
-    order TrustModel always drew them. The newcomers' draws are left to the caller
-    (sim.dynamics.TrustState._replace), which the returned leavers need.
+    `open_week` (sponsorship, need, every draw of the week), `choose` and `serve`
+    (choice, voice, response, outcome, breach), `close_week` (gossip, decay, the
+    turnover draw). A workshop room (sim.room) calls the same four in turn, waiting
+    for its participants between them. Each per-step stream draws its fixed number of
+    values, in the order TrustModel always drew them. The newcomers' draws are left to
+    the caller (sim.dynamics.TrustState._replace), which the returned leavers need.
 
     net: indptr, dst, rev. org: role, external, team, level, boss, coach_of_team,
     sponsor_of_team. people: benevolence, integrity, capacity. rngs: the need, choice,
-    voice, response, outcome, breach, gossip and turnover streams.
+    voice, response, outcome, breach, gossip and turnover streams. choices: the
+    participants' (ASK, ANSWER, ANSWERED_BY rows; all MODEL without participants).
 
     Returns:
         The members who leave this week (empty without turnover).
     """
-    indptr, dst, rev = net
-    role, external, team, level, boss, coach_of_team, sponsor_of_team = org
-    benevolence, integrity, capacity = people
-    r_need, r_choice, r_voice, r_response, r_outcome, r_breach, r_gossip, r_turnover = rngs
+    u, learner, topic = open_week(t, skill, tr, net, org, fp, ip, sponsor_active, counts, rngs)
+    check_choices(choices, learner)
+    if len(learner) > 0:
+        round_(skill, tr, evidence, net, org, people, fp, ip, counts, learner, topic, u, choices)
+    return close_week(skill, tr, baseline, evidence, net, fp, ip, u, rngs)
+
+
+@_jit
+def check_choices(choices: Any, learner: Any) -> None:
+    """Only learners choose, and only their requests are answered.
+
+    Raises:
+        ValueError: a choice or an answer for someone without a need this week.
+    """
+    is_learner = np.zeros(choices.shape[1], dtype=np.bool_)
+    is_learner[learner] = True
+    for i in range(choices.shape[1]):
+        if not is_learner[i] and (choices[ASK, i] != MODEL or choices[ANSWER, i] != MODEL):
+            raise ValueError("a choice was given to someone without a need this week")
+
+
+@_jit
+def open_week(
+    t: int,
+    skill: Any,
+    tr: Any,
+    net: Any,
+    org: Any,
+    fp: Any,
+    ip: Any,
+    sponsor_active: bool,
+    counts: Any,
+    rngs: Any,
+) -> Any:
+    """Phases 0b and 1, and every per-step draw of the week (see `week`).
+
+    Returns:
+        The week's uniforms (rows: need, topic, choice, voice, order, accept, outcome,
+        breach, talk, pick, about), the learners, and each learner's topic.
+    """
+    indptr, dst = net[0], net[1]
+    role, _, team, level, boss, coach_of_team, sponsor_of_team = org
+    r_need, r_choice, r_voice, r_response, r_outcome, r_breach, r_gossip, _ = rngs
     s = ip[I_STAFF]
     # 0b. Sponsorship: coach development every sponsored week, endorsement when due.
     if sponsor_active and ip[I_HAS_COACH] == 1 and t - 1 >= ip[I_SPONSOR_START]:
@@ -774,46 +946,96 @@ def week(
             n_learners += 1
     learner = np.flatnonzero(is_learner)
     topic = need_topic(skill, learner, u_topic[learner])
-    u_choice, u_voice = _uniforms(r_choice, u[2]), _uniforms(r_voice, u[3])
-    u_order, u_accept = _uniforms(r_response, u[4]), _uniforms(r_response, u[5])
-    u_out, u_breach = _uniforms(r_outcome, u[6]), _uniforms(r_breach, u[7])
+    _uniforms(r_choice, u[2]), _uniforms(r_voice, u[3])
+    _uniforms(r_response, u[4]), _uniforms(r_response, u[5])
+    _uniforms(r_outcome, u[6]), _uniforms(r_breach, u[7])
+    _uniforms(r_gossip, u[8]), _uniforms(r_gossip, u[9]), _uniforms(r_gossip, u[10])
     counts[0] += n_learners
-    if n_learners > 0:
-        asks, silences, helps, successes, breaches = learning_round(
-            skill,
-            tr,
-            evidence,
-            indptr,
-            dst,
-            rev,
-            role,
-            external,
-            benevolence,
-            integrity,
-            capacity,
-            learner,
-            topic,
-            u_choice,
-            u_voice,
-            u_order,
-            u_accept,
-            u_out,
-            u_breach,
-            fp[:11],
-            ip[I_BETA] == 1,
-            ip[I_PEER] == 1,
-        )
-        counts[1] += asks
-        counts[2] += silences
-        counts[3] += helps
-        counts[4] += successes
-        counts[5] += breaches
+    return u, learner, topic
+
+
+@_jit
+def round_(
+    skill: Any,
+    tr: Any,
+    evidence: Any,
+    net: Any,
+    org: Any,
+    people: Any,
+    fp: Any,
+    ip: Any,
+    counts: Any,
+    learner: Any,
+    topic: Any,
+    u: Any,
+    choices: Any,
+) -> Any:
+    """Phases 2 to 6 of a week `open_week` opened: `choose`, then `serve`; counted.
+
+    Returns:
+        Per learner: the request made (edge, -1 for none), accepted, succeeded.
+    """
+    edge, asks, silences = choose(
+        skill, tr, net[0], net[1], learner, topic, u[2], u[3], fp[F_SELECTIVITY], choices
+    )
+    counts[1] += asks
+    counts[2] += silences
+    indptr, dst, rev = net
+    role, external = org[0], org[1]
+    benevolence, integrity, capacity = people
+    helps, successes, breaches, accepted, success = serve(
+        skill,
+        tr,
+        evidence,
+        indptr,
+        dst,
+        rev,
+        role,
+        external,
+        benevolence,
+        integrity,
+        capacity,
+        learner,
+        topic,
+        edge,
+        u[4],
+        u[5],
+        u[6],
+        u[7],
+        fp[:11],
+        ip[I_BETA] == 1,
+        ip[I_PEER] == 1,
+        choices,
+    )
+    counts[3] += helps
+    counts[4] += successes
+    counts[5] += breaches
+    return edge, accepted, success
+
+
+@_jit
+def close_week(
+    skill: Any,
+    tr: Any,
+    baseline: Any,
+    evidence: Any,
+    net: Any,
+    fp: Any,
+    ip: Any,
+    u: Any,
+    rngs: Any,
+) -> Any:
+    """Phases 7 to 9 (see `week`): gossip, decay, and who leaves.
+
+    Returns:
+        The members who leave this week (empty without turnover).
+    """
+    indptr, dst = net[0], net[1]
+    r_turnover = rngs[7]
     # 7. Gossip.
-    u_talk, u_pick = _uniforms(r_gossip, u[8]), _uniforms(r_gossip, u[9])
-    u_about = _uniforms(r_gossip, u[10])
-    talker = np.flatnonzero(u_talk < fp[F_GOSSIP_RATE])
+    talker = np.flatnonzero(u[8] < fp[F_GOSSIP_RATE])
     if len(talker):
-        gossip(tr, indptr, dst, talker, u_pick, u_about, fp[F_GOSSIP_WEIGHT])
+        gossip(tr, indptr, dst, talker, u[9], u[10], fp[F_GOSSIP_WEIGHT])
     # 8. Decay, edge by edge in place (no temporary arrays the size of the network).
     if ip[I_BETA] == 1:
         for e in range(len(tr)):
@@ -907,6 +1129,7 @@ def run_weeks(
     sponsor_active: bool,
     counts: Any,
     rngs: Any,
+    choices: Any,
     measure_net: Any,
     masks: Any,
     table: Any,
@@ -929,7 +1152,20 @@ def run_weeks(
         if t > t0:
             counts[:] = 0
         leavers = week(
-            t, skill, tr, baseline, evidence, net, org, people, fp, ip, sponsor_active, counts, rngs
+            t,
+            skill,
+            tr,
+            baseline,
+            evidence,
+            net,
+            org,
+            people,
+            fp,
+            ip,
+            sponsor_active,
+            counts,
+            rngs,
+            choices,
         )
         if len(leavers) > 0:
             return t, leavers
