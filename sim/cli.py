@@ -686,17 +686,17 @@ def cmd_animate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_app(args: argparse.Namespace) -> int:
-    """`trustsim app`: start the workshop web app and print its address."""
+def _listen_address(host: str, port: int) -> Any:
+    """The address the server will bind, checked: a name of this machine, a free port."""
     import socket
 
-    if not 1 <= args.port <= 65535:
-        raise UsageError(f"--port {args.port}: must be from 1 to 65535")
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--port {port}: must be from 1 to 65535")
     try:
-        family, *_, address = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)[0]
+        family, *_, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except (socket.gaierror, UnicodeError) as exc:
         raise UsageError(
-            f"--host {args.host}: not a name or address of this machine "
+            f"--host {host}: not a name or address of this machine "
             f"({getattr(exc, 'strerror', None) or exc}); give one such as 127.0.0.1"
         ) from None
     with socket.socket(family) as probe:
@@ -708,10 +708,20 @@ def cmd_app(args: argparse.Namespace) -> int:
             if exc.errno == errno.EADDRINUSE:
                 hint = "another program listens there; choose another --port"
             else:
-                hint = f"--host {args.host} is not an address of this machine"
+                hint = f"--host {host} is not an address of this machine"
             raise UsageError(
-                f"--port {args.port} on {args.host}: cannot listen there ({exc.strerror}): {hint}"
+                f"--port {port} on {host}: cannot listen there ({exc.strerror}): {hint}"
             ) from None
+    return address
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """`trustsim app`: start the workshop web app and print its address."""
+    if args.room:
+        return cmd_room_serve(args)
+    if args.lan:
+        args.host = "0.0.0.0"
+    address = _listen_address(args.host, args.port)
     if ipaddress.ip_address(address[0]).is_loopback:
         reach = "only this machine can open it"
     else:
@@ -760,6 +770,118 @@ def cmd_app(args: argparse.Namespace) -> int:
     os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # it covered the charts
     os.execv(sys.executable, command)
     return 0  # not reached
+
+
+def _lan_address() -> str:
+    """This machine's address on the local network (no packet is sent to find it)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.254.254.254", 1))  # a route lookup only: UDP sends nothing here
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def cmd_room_serve(args: argparse.Namespace) -> int:
+    """`trustsim app --room`: a room that phones join, and the facilitator's screen."""
+    import secrets
+
+    from sim.room import MAX_SEATS, Room, RoomError
+    from sim.workshop import plain_name
+
+    host = "0.0.0.0" if args.lan else args.host
+    ip = ipaddress.ip_address(_listen_address(host, args.port)[0])
+    if args.weeks is not None and not 1 <= args.weeks <= 104:
+        raise UsageError(f"--weeks {args.weeks}: from 1 to 104")
+    for flag in ("ask_seconds", "answer_seconds"):
+        value = getattr(args, flag)
+        if not 5 <= value <= 600:
+            raise UsageError(f"--{flag.replace('_', '-')} {value:g}: from 5 to 600 seconds")
+    _check_seed(args.seed)
+    scenario = resolve_scenario(args.scenario, {})
+    weeks = args.weeks if args.weeks is not None else min(scenario.steps, 20)
+    scenario = scenario.with_(steps=weeks)
+    title = plain_name(Path(args.scenario).stem, scenario)
+    try:
+        room = Room(
+            scenario,
+            args.seed,
+            seats=args.seats,
+            ask_seconds=args.ask_seconds,
+            answer_seconds=args.answer_seconds,
+            title=title,
+        )
+    except RoomError as exc:
+        raise UsageError(f"--seats {args.seats}: {exc}") from None
+    key = secrets.token_urlsafe(18)
+    shown = _lan_address() if ip.is_unspecified else host
+    join = f"http://{shown}:{args.port}/join?code={room.code}"
+    save = Path(args.out) / f"room-{time.strftime('%Y%m%d-%H%M')}-{room.code}.json"
+    if ip.is_loopback:
+        reach = (
+            f"listening on {host} only: phones cannot reach it (this machine only). To let "
+            "phones on this network join, start it with --lan."
+        )
+    else:
+        reach = (
+            f"listening on {'every network interface' if ip.is_unspecified else host}, port "
+            f"{args.port}: anyone on this network who has the room code can take a seat "
+            f"(at most {room.max_seats}); the facilitator's screen opens only on this machine."
+        )
+    print(
+        f"trustsim workshop room {room.code}: {title}, {weeks} weeks, seed {args.seed}, "
+        f"{room.max_seats} seats (at most {MAX_SEATS})\n"
+        f"  {reach}\n"
+        f"  facilitator (open on this machine): http://127.0.0.1:{args.port}/host?key={key}\n"
+        f"  phones join at: {join}\n"
+        f"  the session is saved to {save} after every week (Ctrl-C stops the room)",
+        flush=True,
+    )
+    import uvicorn
+
+    from sim.room_server import RoomServer
+
+    server = RoomServer(room, key, join, save)
+    uvicorn.run(server.app, host=host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def cmd_room_replay(args: argparse.Namespace) -> int:
+    """`trustsim room replay SESSION`: run a recorded room again, beside its twin."""
+    from sim.room import RoomError, load_session, replay
+
+    path = Path(args.session)
+    try:
+        rep = replay(load_session(path), str(path))
+    except RoomError as exc:
+        raise UsageError(str(exc)) from None
+    weeks = rep.weeks
+    verdict = (
+        "identical to the room's run, every measure of every week"
+        if rep.identical
+        else "DIFFERENT from the room's recorded run"
+    )
+    print(
+        f"{path}: replayed {weeks} week{'s' * (weeks != 1)} from seed "
+        f"{rep.session['seed']}: {verdict}"
+    )
+    from sim.fast import COLUMNS
+
+    for name in ("within_team_trust", "trust_in_coach", "mean_skill", "silence_rate"):
+        c = COLUMNS.index(name)
+        a, b = rep.replay.table[weeks, c], rep.twin.table[weeks, c]
+        print(f"  {name:<18} week {weeks}: room {a:.3f}  fully simulated {b:.3f}  ({a - b:+.3f})")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        table = rep.replay.steps.iloc[: weeks + 1]
+        twin = rep.twin.steps.iloc[: weeks + 1]
+        table.to_csv(out / "replay_steps.csv", index=False)
+        twin.to_csv(out / "simulated_steps.csv", index=False)
+        print(f"  wrote {out / 'replay_steps.csv'} and {out / 'simulated_steps.csv'}")
+    return 0 if rep.identical else 1
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -1041,7 +1163,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: this machine only)",
     )
     app.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    app.add_argument(
+        "--lan",
+        action="store_true",
+        help="listen on the local network (every interface), so that phones can join",
+    )
+    room = app.add_argument_group(
+        "workshop room (--room): participants join from their phones and play team members"
+    )
+    room.add_argument("--room", action="store_true", help="start a room instead of the app")
+    room.add_argument(
+        "--scenario",
+        default="top_down_internal",
+        help="the scenario played: a library name or a file (default top_down_internal)",
+    )
+    room.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    room.add_argument(
+        "--weeks", type=int, help="weeks played (default: 20, or fewer if the scenario has)"
+    )
+    room.add_argument("--seats", type=int, help="seats (default: every plain member, at most 60)")
+    room.add_argument(
+        "--ask-seconds", type=float, default=30.0, help="time to choose whom to ask (default 30)"
+    )
+    room.add_argument(
+        "--answer-seconds", type=float, default=20.0, help="time to answer requests (default 20)"
+    )
+    room.add_argument(
+        "--out", default="results/room", help="folder for the session files (default results/room)"
+    )
     app.set_defaults(func=cmd_app)
+
+    roomcmd = sub.add_parser(
+        "room",
+        help="workshop room sessions: replay one",
+        description="A recorded workshop room session (saved by `trustsim app --room`).",
+    )
+    roomsub = roomcmd.add_subparsers(dest="room_command", required=True)
+    rep = roomsub.add_parser(
+        "replay",
+        help="run a recorded session again and compare it with the fully simulated run",
+        description="Replay a session file: the same seed, scenario, events and choices "
+        "on the fast path. Says whether the replay equals the room's recorded run, and "
+        "sets it beside the same team fully simulated from the same seed.",
+    )
+    rep.add_argument("session", help="the session file (JSON)")
+    rep.add_argument("--out", help="folder for the two per-week tables (CSV)")
+    rep.set_defaults(func=cmd_room_replay)
 
     anim = sub.add_parser(
         "animate",

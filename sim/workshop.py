@@ -331,6 +331,7 @@ class Network:
     skill: list[list[float]] = field(default_factory=list)  # per week, per node
     trust: list[list[float]] = field(default_factory=list)  # per week, per edge
     ring: list[list[float]] = field(default_factory=list)  # teams: within-team trust
+    people: list[int] = field(default_factory=list)  # each node's person (people, sample)
 
 
 @dataclass
@@ -510,6 +511,7 @@ def _people_view(state: TrustState, people: NDArray[np.int64]) -> dict[str, Any]
         y=y,
         shape=shape,
         edges=[(int(index[a]), int(index[b])) for a, b in zip(src, dst, strict=True)],
+        people=[int(p) for p in people],
     )
     return {"network": network, "measure": measure}
 

@@ -1,0 +1,382 @@
+"""The workshop room without the web: seats, stages, timers, choices, record and replay.
+
+What a facilitator relies on: a room where nobody chooses is the model's own run; a
+participant's choice changes only what the model would have decided for that seat;
+every refusal says why; the recorded session replays to the same run, bit for bit,
+and differs from the fully simulated twin where the room's choices differed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import debrief, kernels
+from sim.fast import COLUMNS, simulate
+from sim.room import Room, RoomError, load_session, replay
+from sim.scenario import Scenario, load_scenario
+from tests.helpers_cli import trustsim
+
+ROOT = Path(__file__).resolve().parent.parent
+ASKS = COLUMNS.index("asks")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def library(name: str, weeks: int = 10) -> Scenario:
+    return load_scenario(ROOT / "scenarios" / f"{name}.toml").with_(steps=weeks)
+
+
+def play_out(room: Room, choose: object = None, rng: np.random.Generator | None = None) -> int:
+    """Play every week; seats choose at random when `rng` is given, else the timer decides.
+
+    Returns the number of choices the seats made.
+    """
+    made = 0
+    if room.phase == "lobby":
+        room.start()
+    while room.phase != "ended":
+        if rng is not None and room.phase == "asking":
+            for seat in list(room.seats):
+                if room.phase != "asking":
+                    break
+                need = room.seat_view(seat.token).get("need")
+                if need and need["candidates"] and need["chosen"] is None:
+                    options = [c["person"] for c in need["candidates"]] + ["silent"]
+                    room.ask(seat.token, room.week, options[rng.integers(len(options))])
+                    made += 1
+        elif rng is not None and room.phase == "answering":
+            for seat in list(room.seats):
+                if room.phase != "answering":
+                    break
+                v = room.seat_view(seat.token)
+                if v.get("requests") and not v["answered"]:
+                    asked = [q["learner"] for q in v["requests"]]
+                    take = asked[: v["capacity"]] if rng.random() < 0.5 else []
+                    room.answer(seat.token, room.week, take)
+                    made += 1
+        if room.phase in ("asking", "answering", "results"):
+            room.next()  # closes a stage (the timer's defaults) or starts the next week
+    return made
+
+
+def seated(room: Room, n: int) -> list:
+    return [room.join(room.code, f"P{i}") for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        ("top_down_internal", {}),
+        ("peer_led", {}),  # capacity > 1
+        ("beta_trust", {}),
+        ("high_turnover", {}),  # newcomers take seats' places
+        ("external_coach_low_trust", {}),
+        ("hierarchy_3", {"events": [{"type": "reorg", "at": 3}]}),
+    ],
+)
+def test_a_room_where_every_timer_runs_out_is_the_models_own_run(name: str, changes: dict) -> None:
+    sc = library(name, 8).with_(**changes)
+    room = Room(sc, 11)
+    seated(room, min(5, room.max_seats))
+    assert play_out(room) == 0
+    twin = simulate(sc, 11)
+    assert np.array_equal(room.table, twin.table, equal_nan=True)
+    assert all(c["by"] == "timer" for c in room.choices_log)
+
+
+@pytest.mark.parametrize("name", ["top_down_internal", "peer_led", "high_turnover", "hierarchy_2"])
+def test_the_recorded_session_replays_to_the_same_run_and_differs_from_the_twin(
+    name: str, tmp_path: Path
+) -> None:
+    sc = library(name, 12)
+    room = Room(sc, 5)
+    seated(room, min(8, room.max_seats))
+    room.start()
+    room.next()  # week 1 decided by the timer
+    room.fire("breach_coach") if sc.coach != "none" else None
+    made = play_out(room, rng=np.random.default_rng(1))
+    assert made > 10
+    path = room.save(tmp_path / "session.json")
+    rep = replay(load_session(path))
+    assert rep.identical
+    assert np.array_equal(rep.replay.table, room.table, equal_nan=True)
+    # The room's choices changed the run: the twin (same seed, same events) differs.
+    assert not np.array_equal(rep.twin.table, room.table, equal_nan=True)
+    assert [e.at for e in rep.scenario.events][-len(room.fired) or None :] == [
+        e.at for e in room.fired
+    ]
+
+
+def test_a_silent_choice_where_the_model_would_ask_is_one_ask_fewer_that_week() -> None:
+    sc = library("top_down_internal", 20)
+    for seed in range(30):
+        room = Room(sc, seed)
+        seats = seated(room, room.max_seats)
+        room.start()
+        while room.phase != "ended":
+            asked_by_model = [
+                s
+                for s in seats
+                if s.person in room._prompts and room._defaults[s.person] != kernels.SILENT
+            ]
+            if room.phase == "asking" and asked_by_model:
+                week = room.week
+                room.ask(asked_by_model[0].token, week, "silent")
+                while room.phase in ("asking", "answering"):
+                    room.next()
+                twin = simulate(sc, seed)
+                assert room.table[week, ASKS] == twin.table[week, ASKS] - 1
+                return
+            room.next()
+    pytest.fail("no seat that the model would have made ask in 30 seeds")
+
+
+def test_wrong_codes_full_rooms_and_unknown_phones_are_refused() -> None:
+    room = Room(library("top_down_internal"), 1, seats=2)
+    with pytest.raises(RoomError, match="wrong room code") as err:
+        room.join("WRONG")
+    assert err.value.status == 403
+    a = room.join(room.code.lower(), "Ana")  # the code is not case-sensitive
+    room.join(room.code, "<script>alert(1)</script>")
+    assert room.seats[1].name == "scriptalert1scri"  # letters, digits, spaces, -'. (16 at most)
+    with pytest.raises(RoomError, match="full") as err:
+        room.join(room.code)
+    assert err.value.status == 429
+    with pytest.raises(RoomError, match="no seat") as err:
+        room.seat_view("not-a-token")
+    assert err.value.status == 403
+    assert a.token not in json.dumps(room.session())  # no secret in the record
+
+
+def test_a_phone_can_choose_only_what_its_own_seat_is_offered() -> None:
+    sc = library("top_down_internal", 30)
+    room = Room(sc, 3)
+    seats = seated(room, room.max_seats)
+    room.start()
+    while not room._prompts:
+        room.next()
+    person = next(iter(room._prompts))
+    me = next(s for s in seats if s.person == person)
+    other = next(s for s in seats if s.person != person and s.person not in room._prompts)
+    offered = room._prompts[person]
+    not_offered = next(j for j in range(room.state.org.n_people) if j not in offered)
+    with pytest.raises(RoomError, match="not one of the people") as err:
+        room.ask(me.token, room.week, not_offered)
+    assert err.value.status == 400
+    for bad in (True, 1.5, "everyone", None, [offered[0]]):
+        with pytest.raises(RoomError):
+            room.ask(me.token, room.week, bad)
+    with pytest.raises(RoomError, match="closed"):
+        room.ask(me.token, room.week + 1, offered[0])
+    with pytest.raises(RoomError, match="nothing to choose"):
+        room.ask(other.token, room.week, offered[0])  # another seat's choice, with mine
+    room.ask(me.token, room.week, offered[0])
+    with pytest.raises(RoomError, match="already chosen"):
+        room.ask(me.token, room.week, "silent")
+    log = [c for c in room.choices_log if c["by"] == "participant"]
+    assert log[-1]["person"] == person
+    assert log[-1]["asked"] == offered[0]
+
+
+def test_answers_are_limited_to_the_requests_made_and_to_capacity() -> None:
+    sc = library("top_down_internal", 40)
+    room = Room(sc, 2)
+    seats = seated(room, room.max_seats)
+    room.start()
+    while room.phase != "answering":
+        room.next()
+        assert room.phase != "ended", "no request reached a seat"
+    helper = next(iter(room._requests))
+    me = next(s for s in seats if s.person == helper)
+    asked_me = room._requests[helper]
+    stranger = next(i for i in range(room.state.n_staff) if i not in asked_me)
+    with pytest.raises(RoomError, match="only accept requests"):
+        room.answer(me.token, room.week, [stranger])
+    if len(asked_me) > room.state.capacity[helper]:
+        with pytest.raises(RoomError, match="a week"):
+            room.answer(me.token, room.week, asked_me)
+    room.answer(me.token, room.week, [])  # refuse them all
+    refused = [c for c in room.choices_log if c["kind"] == "answer" and c["person"] == helper]
+    assert {c["learner"] for c in refused} == set(asked_me)
+    assert not any(c["accept"] for c in refused)
+
+
+def test_the_timer_closes_a_stage_pause_keeps_the_time_and_auto_advance_moves_on() -> None:
+    clock = Clock()
+    room = Room(library("top_down_internal", 30), 4, ask_seconds=30, results_seconds=5, clock=clock)
+    seated(room, room.max_seats)
+    room.start()
+    while room.phase != "asking" or not room._prompts:
+        room.next()
+    week = room.week
+    clock.now += 10
+    room.pause(True)
+    clock.now += 100  # paused: the clock does not run
+    room.tick()
+    assert room.phase == "asking"
+    assert room.seconds_left() == 20.0
+    room.pause(False)
+    clock.now += 19.9
+    room.tick()
+    assert room.phase == "asking"
+    clock.now += 0.2
+    room.tick()
+    while room.phase == "answering":
+        clock.now += room.answer_seconds
+        room.tick()
+    assert room.phase == "results"
+    assert room.week == week
+    assert all(c["by"] == "timer" for c in room.choices_log if c["week"] == week)
+    room.set_auto(True)
+    clock.now += 5.1
+    room.tick()
+    assert room.week == week + 1
+
+
+def test_facilitator_events_happen_at_the_start_of_the_next_week_and_are_replayed() -> None:
+    sc = library("top_down_internal", 10)
+    room = Room(sc, 8)
+    seated(room, 3)
+    room.start()
+    room.next()  # week 1's stages
+    while room.phase != "results":
+        room.next()
+    ev = room.fire("breach_coach")
+    assert ev.at == 2
+    assert ev.type == "breach"
+    assert ev.role == "coach"
+    play_out(room)
+    plain = simulate(sc, 8).table
+    coach = COLUMNS.index("trust_in_coach")
+    assert np.array_equal(room.table[:2], plain[:2], equal_nan=True)  # before the breach
+    assert room.table[2, coach] < plain[2, coach] - 0.05  # the breach, at week 2
+    assert np.array_equal(room.table, room.twin().table, equal_nan=True)
+    with pytest.raises(RoomError, match="no week left"):
+        room.fire("reorg")
+    no_coach = Room(library("no_coaching"), 1)
+    with pytest.raises(RoomError, match="no coach"):
+        no_coach.fire("breach_coach")
+    with pytest.raises(RoomError, match="one of"):
+        no_coach.fire("earthquake")
+
+
+def test_the_kernels_refuse_a_choice_the_week_did_not_offer() -> None:
+    sc = library("top_down_internal", 3)
+    run = simulate(sc, 1)
+    n = run.n_people
+    bad = kernels.no_choices(n)
+    bad[kernels.ASK, 0] = n - 1  # the manager: offered only if a candidate and a learner
+    nobody = kernels.no_choices(n)
+    nobody[kernels.ANSWER, 3] = kernels.ACCEPT
+    nobody[kernels.ANSWERED_BY, 3] = 4
+    refused = []
+    for week in (1, 2, 3):
+        for choices in (bad, nobody):
+            try:
+                simulate(sc, 1, choices={week: choices})
+            except ValueError as exc:
+                refused.append(str(exc))
+    assert len(refused) >= 3
+    assert all("choice" in r or "answer" in r for r in refused)
+    with pytest.raises(ValueError, match="weeks 1 to 3"):
+        simulate(sc, 1, choices={9: bad})
+
+
+def test_the_debrief_says_what_the_room_did_and_exports_it(tmp_path: Path) -> None:
+    sc = library("top_down_internal", 12)
+    room = Room(sc, 6, title="Test room")
+    seated(room, 6)
+    room.start()
+    room.next()
+    while room.phase != "results":
+        room.next()
+    room.fire("sponsor_withdraws")
+    play_out(room, rng=np.random.default_rng(4))
+    d = debrief.debrief(room)
+    said = dict(d.sentences)
+    c = room.compare_choices()
+    assert f"{c['room']['asks']} of {c['room']['choices']}" in said["Asking"]
+    assert f"{c['simulated']['asks']} of {c['simulated']['choices']}" in said["Asking"]
+    assert "Trust in the coach" in said
+    twin_words = said["Trust in the coach: the room against the same team simulated"]
+    coach = COLUMNS.index("trust_in_coach")
+    assert f"{room.table[12, coach]:.2f} with the room's choices" in twin_words
+    assert f"{room.twin().table[12, coach]:.2f} of the same team" in twin_words
+    assert any(h == "After week 2" for h, _ in d.sentences)
+    pdf = debrief.pdf_bytes(room)
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Type /Page") >= 4
+    pack = zipfile.ZipFile(io.BytesIO(debrief.zip_bytes(room)))
+    names = set(pack.namelist())
+    assert {"room-and-simulated.png", "choices.png", "seats.png", "weeks.csv"} <= names
+    assert {"people.csv", "debrief.txt", "session.json"} <= names
+    for png in ("room-and-simulated.png", "choices.png", "seats.png"):
+        (tmp_path / png).write_bytes(pack.read(png))
+        assert pack.read(png).startswith(b"\x89PNG")
+    weeks = pack.read("weeks.csv").decode().splitlines()
+    assert weeks[0] == "week,measure,room,simulated"
+    assert len(weeks) == 1 + 13 * (len(COLUMNS) - 1)
+    differ = [r for r in weeks[1:] if r.split(",")[2] != r.split(",")[3]]
+    assert differ, "the room's choices changed nothing in the weekly table"
+    assert replay(json.loads(pack.read("session.json"))).identical
+
+
+def test_replay_on_the_command_line(tmp_path: Path) -> None:
+    room = Room(library("peer_led", 8), 9)
+    seated(room, 4)
+    play_out(room, rng=np.random.default_rng(2))
+    path = room.save(tmp_path / "s.json")
+    done = trustsim("room", "replay", str(path), "--out", str(tmp_path / "rep"))
+    assert done.returncode == 0, done.stderr
+    assert "identical to the room's run" in done.stdout
+    assert (tmp_path / "rep" / "replay_steps.csv").exists()
+    # A choice edited by hand to name someone who was not offered: one line, exit 2.
+    data = json.loads(path.read_text())
+    ask = next(c for c in data["choices"] if c["kind"] == "ask" and c["by"] == "participant")
+    ask["asked"] = ask["person"]  # nobody asks themselves
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    done = trustsim("room", "replay", str(bad))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "did not offer" in done.stderr
+    # A recorded table that the replay does not reproduce is said, exit 1.
+    data = json.loads(path.read_text())
+    data["table"]["rows"][3][1] = 0.123
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(data))
+    done = trustsim("room", "replay", str(changed))
+    assert done.returncode == 1
+    assert "DIFFERENT" in done.stdout
+    done = trustsim("room", "replay", str(tmp_path / "none.json"))
+    assert done.returncode == 2
+    assert "none.json" in done.stderr
+
+
+def test_room_options_are_checked_on_the_command_line() -> None:
+    for args, words in (
+        (["--weeks", "0"], "--weeks 0"),
+        (["--seats", "500"], "--seats 500"),
+        (["--ask-seconds", "1"], "--ask-seconds 1"),
+        (["--scenario", "nosuch"], "nosuch"),
+        (["--port", "0"], "--port 0"),
+    ):
+        done = trustsim("app", "--room", *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert words in done.stderr
+        assert "Traceback" not in done.stderr
