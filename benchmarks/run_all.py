@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE))
 import bench_app  # noqa: E402
 import bench_calibration  # noqa: E402
 import bench_model  # noqa: E402
+import bench_room  # noqa: E402
 import bench_runner  # noqa: E402
 import bench_scale  # noqa: E402
 
@@ -66,7 +67,7 @@ def main() -> str:
     """Every benchmark, as one Markdown report."""
     parts = [machine()]
     before = os.environ.get("TRUSTSIM_BEFORE", "")  # a checkout of an earlier commit
-    for bench in (bench_model, bench_scale, bench_runner, bench_app, bench_calibration):
+    for bench in (bench_model, bench_scale, bench_runner, bench_app, bench_room, bench_calibration):
         parts.append(bench_scale.main(before) if bench is bench_scale else bench.main())
         print(parts[-1], flush=True)
     return "\n".join(parts)

@@ -264,7 +264,7 @@ class Room:
             person = self.seatable[len(self.seats)]
             number = len(self.seats) + 1
             shown = clean_name(name, f"Seat {number}")
-            others = self.names[:person] + self.names[person + 1 :]
+            others = {n.split(" (")[0] for j, n in enumerate(self.names) if j != person}
             if shown in others:
                 shown = f"{shown[: NAME_LENGTH - 4]} ({number})"  # two Bens: "Ben (4)"
             seat = Seat(number, person, shown, secrets.token_urlsafe(18))
@@ -805,7 +805,13 @@ class Room:
                 if self.phase == "answering"
                 else []
             )
-            done = set(self._asks) if self.phase == "asking" else set(self._answers)
+            done = (
+                set(self._asks)
+                if self.phase == "asking"
+                else set(self._answers)
+                if self.phase == "answering"
+                else set()
+            )
             seats = [
                 {
                     "seat": s.number,

@@ -51,7 +51,8 @@ MAX_BODY = 4_096  # bytes: a choice is a few dozen
 POLL_SECONDS = 20.0  # a waiting screen's request returns after this even with no change
 SETTLE = 0.15  # seconds a woken screen waits for the changes that come together
 TICK = 0.2  # seconds between the room's clock checks
-PHONE_BUDGET = (120, 60.0)  # requests per phone (seat, or address before joining) per window
+PHONE_BUDGET = (600, 60.0)  # requests per phone (seat, or address before joining) per minute:
+# a waiting phone asks again at most every SETTLE seconds, under 7 a second
 WRONG_CODES = (10, 60.0)  # wrong room codes per address per window
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
