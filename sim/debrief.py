@@ -299,7 +299,7 @@ def _seats_png(room: Room, weeks: int) -> bytes:
 def text(d: Debrief, room: Room) -> str:
     """The debrief in words: what was played, then each sentence under its heading."""
     head = (
-        f"{room.title}: {workshop.plain_name('room', room.scenario)}; seed {room.seed}; "
+        f"{room.title} (scenario {room.scenario.name}); seed {room.seed}; "
         f"{d.weeks} of {room.weeks} weeks played; {len(room.seats)} seats."
     )
     body = [f"{h}: {s}" for h, s in d.sentences]

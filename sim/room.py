@@ -882,10 +882,14 @@ class Room:
     def fell_silent(self, last: int = 4, silent: int = 3) -> list[tuple[str, bool]]:
         """Who fell silent: kept at least `silent` of their last `last` askable needs to themselves.
 
+        Among the seats and the plain simulated members (not the coach, not managers).
         Returns (name, seated) pairs, seats first.
         """
+        org = self.state.org
         out = []
         for person, log in sorted(self.silent_log.items()):
+            if org.role[person] != MEMBER or org.external[person]:
+                continue  # as compare_choices: seats and plain simulated members
             tail = log[-last:]
             if len(tail) >= silent and sum(tail) >= silent:
                 out.append((self.names[person], person in self._by_person))

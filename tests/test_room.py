@@ -380,3 +380,26 @@ def test_room_options_are_checked_on_the_command_line() -> None:
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert words in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_seat_that_always_stays_silent_is_named_as_fallen_silent() -> None:
+    room = Room(library("top_down_internal", 20), 3)
+    seats = seated(room, 3)
+    room.start()
+    while room.phase != "ended":
+        if room.phase == "asking":
+            for s in seats:
+                if s.person in room._prompts and room.phase == "asking":
+                    room.ask(s.token, room.week, "silent")
+        if room.phase != "ended":
+            room.next()
+    quiet = [s.name for s in seats if len(room.silent_log.get(s.person, [])) >= 3]
+    assert quiet, "no seat had 3 needs to keep silent"
+    named = dict(room.fell_silent())
+    for name in quiet:
+        assert named[name] is True  # a seat
+    simulated = {n for n, seat in named.items() if not seat}
+    assert all("(coach)" not in n and "(manager)" not in n for n in simulated)
+    sentence = dict(debrief.choice_sentences(room))["Who fell silent"]
+    assert f"{quiet[0]}" in sentence
+    assert "in the room" in sentence
