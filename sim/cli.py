@@ -793,6 +793,11 @@ def cmd_room_serve(args: argparse.Namespace) -> int:
 
     host = "0.0.0.0" if args.lan else args.host
     ip = ipaddress.ip_address(_listen_address(host, args.port)[0])
+    if not (ip.is_loopback or ip.is_unspecified):
+        raise UsageError(
+            f"--host {args.host}: a room listens on 127.0.0.1, or with --lan on every "
+            "interface (the facilitator's screen opens at 127.0.0.1 on this machine)"
+        )
     if args.weeks is not None and not 1 <= args.weeks <= 104:
         raise UsageError(f"--weeks {args.weeks}: from 1 to 104")
     for flag in ("ask_seconds", "answer_seconds"):

@@ -26,7 +26,7 @@ import numpy as np
 
 from sim import workshop
 from sim.fast import COLUMNS
-from sim.room import Room
+from sim.room import Room, _event_label
 from sim.workshop import MEASURES_SHOWN, NEGLIGIBLE, Played, Side, _shown, play
 
 __all__ = ["Debrief", "debrief", "pdf_bytes", "session_bytes", "weeks_csv", "zip_bytes"]
@@ -59,6 +59,8 @@ def _played(room: Room) -> tuple[Played, Played, int]:
         skill=[f[0] for f in room.frames[: weeks + 1]],
         trust=[f[1] for f in room.frames[: weeks + 1]],
     )
+    # Both as far as the room has played: every sentence and figure stops at that week.
+    twin = dataclasses.replace(twin, weeks=weeks)
     mine = dataclasses.replace(twin, title=ROOM_TITLE, lines=lines, network=network)
     return mine, twin, weeks
 
@@ -85,36 +87,51 @@ def twin_sentence(room: Played, twin: Played, key: str, week: int) -> tuple[str,
 
 
 def _rate(part: int, whole: int) -> str:
-    return f"{part} of {whole} ({part / whole:.0%})" if whole else "none"
+    return f"{part} of {whole} ({part / whole:.0%})"
 
 
 def choice_sentences(room: Room) -> list[tuple[str, str]]:
-    """The room's choices against the simulated members', in sentences."""
+    """The room's own choices against the simulated members', in sentences.
+
+    The room's are the seats' own choices, from the week each joined; a choice the
+    timer made for a seat is counted apart (it is the model's).
+    """
     c = room.compare_choices()
-    r, s = c["room"], c["simulated"]
-    out = [
-        (
-            "Asking",
+    r, s, t = c["room"], c["simulated"], c["timer"]
+    if r["choices"]:
+        asking = (
             f"The room asked for help on {_rate(r['asks'], r['choices'])} of the needs where "
-            f"someone could help; the {s['people']} simulated members asked on "
-            f"{_rate(s['asks'], s['choices'])}.",
-        ),
-        (
-            "Helping",
-            f"The room accepted {_rate(r['accepted'], r['requests'])} of the requests that "
-            f"reached it; the simulated members accepted {_rate(s['accepted'], s['requests'])}.",
-        ),
-    ]
+            "someone could help"
+        )
+    else:
+        asking = "The room has not yet chosen whom to ask, or whether to ask"
+    if s["choices"]:
+        asking += (
+            f"; the {s['people']} simulated members asked on {_rate(s['asks'], s['choices'])}."
+        )
+    else:
+        asking += "; the simulated members had no such need."
+    if r["requests"]:
+        helping = (
+            f"The room accepted {_rate(r['accepted'], r['requests'])} of the requests it answered"
+        )
+    else:
+        helping = "The room has answered no request"
+    if s["requests"]:
+        helping += f"; the simulated members accepted {_rate(s['accepted'], s['requests'])}."
+    else:
+        helping += "; no request reached the simulated members."
+    out = [("Asking", asking), ("Helping", helping)]
     bolder = sum(1 for x in room.choices_log if x["kind"] == "ask" and _bolder(x))
     quieter = sum(1 for x in room.choices_log if x["kind"] == "ask" and _quieter(x))
-    timer = sum(1 for x in room.choices_log if x["by"] == "timer")
+    timer = t["choices"] + t["requests"]
     out.append(
         (
             "Against the model",
             f"Where the model would have kept the need silent, the room asked {bolder} "
             f"time{'s' * (bolder != 1)}; where it would have asked, the room stayed silent "
-            f"{quieter} time{'s' * (quieter != 1)}. {timer} choice{'s' * (timer != 1)} "
-            "were left to the timer (the simulation chose).",
+            f"{quieter} time{'s' * (quieter != 1)}. {timer} of the seats' choice"
+            f"{'s were' if timer != 1 else ' was'} left to the timer (the simulation chose).",
         )
     )
     silent = room.fell_silent()
@@ -159,10 +176,14 @@ def debrief(room: Room) -> Debrief:
         sentences.append((MEASURES_SHOWN[key], text))
         heading = f"{MEASURES_SHOWN[key]}: the room against the same team simulated"
         sentences.append((heading, twin_sentence(mine, twin, key, weeks)[1]))
+    # After each fired event: in the room's run (the run watched), and in typical runs.
+    key = "within_team_trust" if math.isnan(mine.lines["trust_in_coach"][0]) else "trust_in_coach"
     for ev in room.fired:
         if ev.at <= weeks:
-            _, text = workshop.recovery_sentence(mine, "trust_in_coach", ev.at)
-            sentences.append((f"After week {ev.at}", text))
+            heading = f"After week {ev.at}: {_event_label(ev)}"
+            for watched in (True, False):
+                _, text = workshop.recovery_sentence(mine, key, ev.at, watched=watched)
+                sentences.append((heading, text))
     return Debrief(mine, twin, weeks, sentences, room.compare_choices())
 
 

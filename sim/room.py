@@ -33,7 +33,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import kernels
+from sim import kernels, mechanisms
 from sim.dynamics import interrupt_after, seed_sequence
 from sim.fast import COLUMNS, Run, _FastState, simulate
 from sim.scenario import Event, Scenario
@@ -55,6 +55,17 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 CODE_LENGTH = 5
 NAME_LENGTH = 16
 Phase = Literal["lobby", "asking", "answering", "results", "ended"]
+TALLIES = (
+    "needs",
+    "choices",  # needs with somebody to ask: a decision to make
+    "asks",
+    "silences",
+    "helped",  # asks accepted
+    "succeeded",  # help that worked
+    "requests",  # requests that reached this person
+    "accepted",
+)
+GROUPS = ("room", "timer", "simulated")
 
 # The facilitator's events, in plain words; each happens at the start of the next week.
 EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -164,7 +175,7 @@ class Room:
         org = self.state.org
         self.names = [self._plain_name(i) for i in range(org.n_people)]
         self.seatable = self._seatable()
-        limit = len(self.seatable) if seats is None else int(seats)
+        limit = min(len(self.seatable), MAX_SEATS) if seats is None else int(seats)
         if not 1 <= limit <= min(len(self.seatable), MAX_SEATS):
             raise RoomError(
                 f"seats = {seats}: from 1 to {min(len(self.seatable), MAX_SEATS)} (the "
@@ -185,23 +196,13 @@ class Room:
 
         self.drawing = _drawing(self.state)  # the network view: nodes, and each week's values
         self.frames = [self.drawing["measure"](self.state)]
-        # What each person did, week by week: the debrief compares seats and the rest.
-        self.tally = {
-            name: np.zeros(org.n_people, dtype=np.int64)
-            for name in (
-                "needs",
-                "choices",  # needs with somebody to ask
-                "asks",
-                "silences",
-                "timed_out",  # a seat's ask decided by the timer
-                "helped",
-                "succeeded",
-                "requests",  # requests that reached this person
-                "accepted",
-                "answered_by_timer",
-            )
-        }
-        self.silent_log: dict[int, list[bool]] = {}  # per person: silent on each choice
+        # What happened to each person, whoever decided (the debrief's people.csv) ...
+        self.tally = {name: np.zeros(org.n_people, dtype=np.int64) for name in TALLIES}
+        # ... and the decisions by who made them: the seats' own ("room"), the timer's for
+        # a seat ("timer"), and the simulated plain members' ("simulated"). A seat counts
+        # from the week it joined; managers, coaches and outside coaches are in neither.
+        self.groups = {g: dict.fromkeys(TALLIES, 0) for g in GROUPS}
+        self.silent_log: dict[int, list[tuple[str, bool]]] = {}  # (group, silent) per choice
         self.choices_log: list[dict[str, Any]] = []  # every seat's choice, in order
         self.fired: list[Event] = []
         self.week = 0
@@ -242,8 +243,9 @@ class Room:
 
     def seat_of(self, token: str) -> Seat:
         """The seat a token belongs to (a constant-time comparison of secrets)."""
+        given = str(token or "").encode()
         for known, seat in self._by_token.items():
-            if secrets.compare_digest(known, token or ""):
+            if secrets.compare_digest(known.encode(), given):
                 return seat
         raise RoomError("this phone has no seat in the room: join again", 403)
 
@@ -255,7 +257,7 @@ class Room:
             RoomError: a wrong code (403), a full room (429), or a room that has ended.
         """
         with self.lock:
-            if not secrets.compare_digest(str(code).strip().upper(), self.code):
+            if not secrets.compare_digest(str(code).strip().upper().encode(), self.code.encode()):
                 raise RoomError("wrong room code", 403)
             if self.phase == "ended":
                 raise RoomError("the session has ended", 409)
@@ -400,8 +402,9 @@ class Room:
         out = []
         for e in range(int(net.indptr[i]), int(net.indptr[i + 1])):
             j = int(net.dst[e])
-            gap = skill[j, k] - skill[i, k]
-            if gap > 0 and (sel == 0 or tr[e] > 0):
+            gap = float(skill[j, k] - skill[i, k])
+            # The weight the compiled choice gives (sim.kernels.choose): candidates if > 0.
+            if gap > 0 and mechanisms.choice_weight(float(tr[e]), gap, sel) > 0:
                 out.append(j)
         return out
 
@@ -516,27 +519,34 @@ class Room:
         before: NDArray[np.float64],
         had_choice: list[bool],
     ) -> None:
-        """The week's tallies per person, and what happened to each seat."""
-        st, tally = self.state, self.tally
+        """The week's tallies, per person and by who decided, and what happened to each seat."""
+        st, tally, groups = self.state, self.tally, self.groups
         dst = st.net.dst
         self.last_week = {}
         for a, i in enumerate(self._learner.tolist()):
             k = int(self._topic[a])
-            tally["needs"][i] += 1
             has_choice = had_choice[a]
             e = int(edge[a]) if len(edge) else -1
-            if has_choice:
-                tally["choices"][i] += 1
-                self.silent_log.setdefault(i, []).append(e < 0)
+            timer = i in self._by_person and has_choice and i not in self._asks
+            g = self._group(i, timer)
+            facts = {"needs": 1, "choices": has_choice}
+            if e >= 0:
+                facts |= {"asks": 1, "helped": accepted[a], "succeeded": success[a]}
+            elif has_choice:
+                facts["silences"] = 1
+            for key, v in facts.items():
+                tally[key][i] += bool(v)
+                if g is not None:
+                    groups[g][key] += bool(v)
+            if has_choice and g is not None:
+                self.silent_log.setdefault(i, []).append((g, e < 0))
             if e >= 0:
                 j = int(dst[e])
-                tally["asks"][i] += 1
-                tally["requests"][j] += 1
-                tally["helped"][i] += bool(accepted[a])
-                tally["accepted"][j] += bool(accepted[a])
-                tally["succeeded"][i] += bool(success[a])
-            elif has_choice:
-                tally["silences"][i] += 1
+                h = self._group(j, j in self._by_person and j not in self._answers)
+                for key, v in (("requests", 1), ("accepted", accepted[a])):
+                    tally[key][j] += bool(v)
+                    if h is not None:
+                        groups[h][key] += bool(v)
             if i in self._by_person:
                 self.last_week[i] = {
                     "need": True,
@@ -547,14 +557,17 @@ class Room:
                     "succeeded": bool(success[a]) if e >= 0 else False,
                     "skill_before": round(float(before[i, k]), 3),
                     "skill_after": round(float(st.skill[i, k]), 3),
-                    "by_timer": i in self._prompts and i not in self._asks,
+                    "by_timer": timer,
                 }
-        for i in self._by_person:
-            if self._prompts.get(i) and i not in self._asks:
-                tally["timed_out"][i] += 1
-        for helper, learners in self._requests.items():
-            if helper not in self._answers:
-                tally["answered_by_timer"][helper] += len(learners)
+
+    def _group(self, person: int, timer: bool) -> str | None:
+        """Who decided for this person this week: the seat, the timer, the model, or none."""
+        org = self.state.org
+        if person in self._by_person:
+            return "timer" if timer else "room"
+        if person < org.n_members and org.role[person] == MEMBER and not org.external[person]:
+            return "simulated"
+        return None  # managers, coaches, outside coaches: compared with nobody
 
     def _start_clock(self, seconds: float) -> None:
         if self.paused:
@@ -863,36 +876,39 @@ class Room:
         }
 
     def compare_choices(self) -> dict[str, dict[str, Any]]:
-        """The room's choices against the simulated members' (ask and accept rates)."""
+        """The room's own choices, the timer's for seats, and the simulated members'.
+
+        Each group's counts (TALLIES), how many people it has now, and its rates: asked
+        when someone could help, accepted a request, help that worked.
+        """
         org = self.state.org
         members = np.arange(org.n_members)
-        seated = np.isin(members, list(self._by_person))
-        simulated = (org.role[members] == MEMBER) & ~org.external[members] & ~seated
+        plain = (org.role[members] == MEMBER) & ~org.external[members]
+        unseated = int((plain & ~np.isin(members, list(self._by_person))).sum())
+        people = {"room": len(self.seats), "timer": len(self.seats), "simulated": unseated}
         out = {}
-        for label, who in (("room", seated), ("simulated", simulated)):
-            tl = {k: int(v[: org.n_members][who].sum()) for k, v in self.tally.items()}
-            out[label] = tl | {
-                "people": int(who.sum()),
-                "ask_rate": _ratio(tl["asks"], tl["choices"]),
-                "accept_rate": _ratio(tl["accepted"], tl["requests"]),
-                "success_rate": _ratio(tl["succeeded"], tl["helped"]),
+        for label, counts in self.groups.items():
+            out[label] = dict(counts) | {
+                "people": people[label],
+                "ask_rate": _ratio(counts["asks"], counts["choices"]),
+                "accept_rate": _ratio(counts["accepted"], counts["requests"]),
+                "success_rate": _ratio(counts["succeeded"], counts["helped"]),
             }
         return out
 
     def fell_silent(self, last: int = 4, silent: int = 3) -> list[tuple[str, bool]]:
-        """Who fell silent: kept at least `silent` of their last `last` askable needs to themselves.
+        """Who fell silent: kept at least `silent` of their last `last` choices to themselves.
 
-        Among the seats and the plain simulated members (not the coach, not managers).
-        Returns (name, seated) pairs, seats first.
+        A seat by its own choices (not the timer's, not before it joined); a simulated
+        plain member by the model's. Returns (name, seated) pairs, seats first.
         """
-        org = self.state.org
         out = []
         for person, log in sorted(self.silent_log.items()):
-            if org.role[person] != MEMBER or org.external[person]:
-                continue  # as compare_choices: seats and plain simulated members
-            tail = log[-last:]
+            seated = person in self._by_person
+            mine = [quiet for g, quiet in log if g == ("room" if seated else "simulated")]
+            tail = mine[-last:]
             if len(tail) >= silent and sum(tail) >= silent:
-                out.append((self.names[person], person in self._by_person))
+                out.append((self.names[person], seated))
         return sorted(out, key=lambda x: not x[1])
 
 

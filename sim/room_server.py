@@ -80,15 +80,24 @@ class _Budget:
         self._lock = threading.Lock()
 
     def spend(self, key: str) -> bool:
+        """Count one event for `key`; False (and not counted) when its budget is spent."""
+        if self.blocked(key):
+            return False
+        with self._lock:
+            self._seen[key].append(time.monotonic())
+            return True
+
+    def blocked(self, key: str) -> bool:
+        """Whether `key` has spent its budget in the last window."""
         now = time.monotonic()
         with self._lock:
+            if len(self._seen) > 10_000:  # forget keys that have been quiet for a window
+                for k in [k for k, v in self._seen.items() if not v or now - v[-1] > self.seconds]:
+                    del self._seen[k]
             seen = self._seen[key]
             while seen and now - seen[0] > self.seconds:
                 seen.popleft()
-            if len(seen) >= self.limit:
-                return False
-            seen.append(now)
-            return True
+            return len(seen) >= self.limit
 
 
 def _error(message: str, status: int) -> JSONResponse:
@@ -197,12 +206,12 @@ class RoomServer:
         await asyncio.sleep(SETTLE)
 
     async def _body(self, request: Request) -> dict[str, Any]:
-        size = int(request.headers.get("content-length") or 0)
-        if size > MAX_BODY:
-            raise RoomError(f"the request is too large ({size} bytes; at most {MAX_BODY})", 413)
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            raise RoomError(f"the request is too large (at most {MAX_BODY} bytes)", 413)
+        """The request's JSON object, read up to MAX_BODY bytes (a larger one is refused)."""
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise RoomError(f"the request is too large (at most {MAX_BODY} bytes)", 413)
         try:
             data = json.loads(raw or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -212,8 +221,11 @@ class RoomServer:
         return data
 
     def _phone_key(self, request: Request) -> str:
-        token = request.headers.get("x-seat", "")
-        return f"seat:{token}" if token else f"ip:{_client(request)}"
+        """A seat's own budget once its secret checks out; before that, its address's."""
+        try:
+            return f"seat:{self.room.seat_of(request.headers.get('x-seat', '')).number}"
+        except RoomError:
+            return f"ip:{_client(request)}"
 
     async def _phone(
         self, request: Request, act: Callable[[Request], Awaitable[Response]]
@@ -227,7 +239,9 @@ class RoomServer:
 
     def _is_host(self, request: Request) -> bool:
         key = request.headers.get("x-host-key") or request.query_params.get("key", "")
-        return _is_loopback(_client(request)) and secrets.compare_digest(key, self.host_key)
+        return _is_loopback(_client(request)) and secrets.compare_digest(
+            key.encode(), self.host_key.encode()
+        )
 
     # -------------------------------------------------------------- the phones
     async def index(self, request: Request) -> Response:
@@ -249,13 +263,13 @@ class RoomServer:
             code, name = data.get("code"), data.get("name", "")
             if not isinstance(code, str) or not isinstance(name, str):
                 raise RoomError("code and name are text")
+            if self._wrong_codes.blocked(address):  # even the right code, until the minute is up
+                raise RoomError("too many wrong codes from this address: wait a minute", 429)
             try:
                 seat = self.room.join(code, name)
             except RoomError as exc:
-                if exc.status == 403 and not self._wrong_codes.spend(address):
-                    raise RoomError(
-                        "too many wrong codes from this address: wait a minute", 429
-                    ) from None
+                if exc.status == 403:
+                    self._wrong_codes.spend(address)
                 raise
             return _ok({"token": seat.token, "seat": seat.number, "name": seat.name})
 
@@ -355,9 +369,9 @@ class RoomServer:
             elif action == "next":
                 room.next()
             elif action == "pause":
-                room.pause(bool(data.get("paused", True)))
+                room.pause(_flag(data, "paused"))
             elif action == "auto":
-                room.set_auto(bool(data.get("auto", True)))
+                room.set_auto(_flag(data, "auto"))
             elif action == "event":
                 kind = data.get("kind")
                 if not isinstance(kind, str):
@@ -418,6 +432,13 @@ def _int(text: str, key: str) -> int:
         return int(text)
     except ValueError:
         raise RoomError(f"{key} = {text!r}: a whole number") from None
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, True)
+    if not isinstance(value, bool):
+        raise RoomError(f"{key}: true or false")
+    return value
 
 
 def _week(data: dict[str, Any]) -> int:

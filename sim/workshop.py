@@ -671,9 +671,16 @@ def paired_summary(a: Played, b: Played) -> list[str]:
     return out
 
 
-def recovery_sentence(played: Played, key: str, at: int) -> tuple[str, str]:
-    """How far a measure fell at an event in week `at`, and how much of it came back."""
-    mid = played.middle[key]
+def recovery_sentence(
+    played: Played, key: str, at: int, *, watched: bool = False
+) -> tuple[str, str]:
+    """How far a measure fell at an event in week `at`, and how much of it came back.
+
+    In a typical run (the band's median), or with `watched` in the run watched (the
+    line: a workshop room's own run), up to the played's last week.
+    """
+    mid = played.lines[key] if watched else played.middle[key]
+    where = "in the run you watched" if watched else "in a typical run"
     before = _at(mid, at - 1)
     window = mid[at : min(at + 8, played.weeks) + 1]
     bottom = float(np.nanmin(window)) if len(window) else before
@@ -681,11 +688,11 @@ def recovery_sentence(played: Played, key: str, at: int) -> tuple[str, str]:
     drop = before - bottom
     label = MEASURES_SHOWN[key]
     if drop <= 0.005:
-        return "no drop", f"{label} did not drop after week {at} (typical run: {before:.2f})."
+        return "no drop", f"{label} did not drop after week {at} ({where}: {before:.2f})."
     back = (end - bottom) / drop
     verdict = "recovered" if back >= 0.9 else "partly recovered" if back > 0.1 else "stayed down"
     return verdict, (
-        f"{label} fell from {before:.2f} to {bottom:.2f} after week {at} in a typical run and "
+        f"{label} fell from {before:.2f} to {bottom:.2f} after week {at} {where} and "
         f"was {end:.2f} at week {played.weeks}: {verdict} ({max(back, 0):.0%} of the loss came "
         "back)."
     )

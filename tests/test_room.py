@@ -316,7 +316,12 @@ def test_the_debrief_says_what_the_room_did_and_exports_it(tmp_path: Path) -> No
     coach = COLUMNS.index("trust_in_coach")
     assert f"{room.table[12, coach]:.2f} with the room's choices" in twin_words
     assert f"{room.twin().table[12, coach]:.2f} of the same team" in twin_words
-    assert any(h == "After week 2" for h, _ in d.sentences)
+    after = [t for h, t in d.sentences if h.startswith("After week 2: The sponsor stops")]
+    assert len(after) == 2  # in the room's run, and in typical runs
+    assert f"from {room.table[1, coach]:.2f}" in after[0]
+    assert "in the run you watched" in after[0]
+    assert "in a typical run" in after[1]
+    assert all("at week 12" in t for t in after)
     pdf = debrief.pdf_bytes(room)
     assert pdf.startswith(b"%PDF")
     assert pdf.count(b"/Type /Page") >= 4
@@ -403,3 +408,34 @@ def test_a_seat_that_always_stays_silent_is_named_as_fallen_silent() -> None:
     sentence = dict(debrief.choice_sentences(room))["Who fell silent"]
     assert f"{quiet[0]}" in sentence
     assert "in the room" in sentence
+
+
+def test_a_debrief_midway_speaks_of_the_weeks_played_and_only_of_the_seats_own_choices() -> None:
+    room = Room(library("top_down_internal", 12), 6)
+    seated(room, 5)
+    room.start()
+    for _ in range(3):  # three weeks, every choice left to the timer
+        while room.phase in ("asking", "answering"):
+            room.next()
+        room.next()
+    room.fire("breach_coach")
+    while room.week < 5 or room.phase != "results":
+        room.next()
+    d = debrief.debrief(room)
+    said = dict(d.sentences)
+    assert d.weeks == 5
+    assert "not yet chosen" in said["Asking"]  # the timer's choices are not the room's
+    assert "answered no request" in said["Helping"]
+    c = room.compare_choices()
+    assert c["room"]["choices"] == 0
+    assert c["timer"]["choices"] > 0
+    assert (
+        f"{c['timer']['choices'] + c['timer']['requests']} of the seats' choice"
+        in (said["Against the model"])
+    )
+    assert room.fell_silent() == [(n, s) for n, s in room.fell_silent() if not s]
+    for _, text in d.sentences:
+        assert "week 12" not in text
+    assert any("week 5" in text for _, text in d.sentences)
+    room.join(room.code, "Late")
+    assert room.compare_choices()["room"]["people"] == 6

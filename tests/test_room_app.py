@@ -283,9 +283,30 @@ def test_thirty_participants_at_once_and_the_facilitator_sees_every_choice(
     room_choices = st["choices"]["room"]
     asks_made = sum(1 for p in phones for _, kind, _ in p.made if kind == "ask")
     assert room_choices["choices"] == asks_made  # every seated need with a choice was chosen
-    assert room_choices["timed_out"] == 0
-    assert room_choices["answered_by_timer"] == 0
+    assert st["choices"]["timer"]["choices"] == 0
+    assert st["choices"]["timer"]["requests"] == 0
     silent_row = host.locator("#choices tr[data-row='stayed silent'] td").nth(1)
     expect(silent_row).to_have_text(str(room_choices["silences"]))
     host.screenshot(path=SHOTS / "host-thirty.png")
     assert errors == []
+
+
+def test_the_right_code_is_refused_too_once_an_address_has_guessed_too_often(
+    room: RoomProcess,
+) -> None:
+    for _ in range(10):
+        assert Phone(room.base).join("WRONG", "x") == 403
+    assert Phone(room.base).join(room.code, "me") == 429  # a guess that hits is no use
+    # Malformed input is refused with a reason, never a server error.
+    odd_headers = {"X-Seat": "s\u00e9at"}  # not ASCII
+    for method, path, body, headers in (
+        ("GET", "/api/seat", None, odd_headers),
+        ("POST", "/api/ask", {"week": "1", "choice": 1}, odd_headers),
+        ("POST", "/api/host/pause", {"paused": "false"}, {"X-Host-Key": room.key}),
+        ("POST", "/api/join", [1, 2], None),
+        ("POST", "/api/join", {"code": 12345}, None),
+        ("GET", "/api/host/state?since=x", None, {"X-Host-Key": room.key}),
+        ("GET", "/api/host/state?key=cl%C3%A9", None, None),  # decodes to non-ASCII
+    ):
+        status, data = call(room.base, method, path, body, headers)
+        assert 400 <= status < 500, (path, status, data)
