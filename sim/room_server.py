@@ -11,7 +11,8 @@ Security, since this is reachable beyond this machine when asked (`--lan`):
 - a phone acts only through the secret its seat was given: the server finds the seat
   from the secret, and no request names a seat, so nobody can act for another seat;
 - inputs are the choices offered this week and nothing else (checked by sim.room);
-- bodies are at most MAX_BODY bytes, and each phone and address has a request budget;
+- bodies are at most MAX_BODY bytes, each phone and address has a request budget, and
+  an address on the network takes at most SEATS_PER_ADDRESS seats;
 - the facilitator's page and API need the host key and answer only on this machine
   (loopback), so a phone on the network cannot run the room.
 """
@@ -54,6 +55,7 @@ TICK = 0.2  # seconds between the room's clock checks
 PHONE_BUDGET = (600, 60.0)  # requests per phone (seat, or address before joining) per minute:
 # a waiting phone asks again at most every SETTLE seconds, under 7 a second
 WRONG_CODES = (10, 60.0)  # wrong room codes per address per window
+SEATS_PER_ADDRESS = 3  # seats one address on the network may take (this machine: any)
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -125,6 +127,7 @@ class RoomServer:
         self.save_to = save_to
         self._phone_budget = _Budget(*PHONE_BUDGET)
         self._wrong_codes = _Budget(*WRONG_CODES)
+        self._seats_of: dict[str, int] = defaultdict(int)  # seats taken per address
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._saved_week = -1
@@ -265,12 +268,15 @@ class RoomServer:
                 raise RoomError("code and name are text")
             if self._wrong_codes.blocked(address):  # even the right code, until the minute is up
                 raise RoomError("too many wrong codes from this address: wait a minute", 429)
+            if not _is_loopback(address) and self._seats_of[address] >= SEATS_PER_ADDRESS:
+                raise RoomError(f"this device has taken {SEATS_PER_ADDRESS} seats already", 429)
             try:
                 seat = self.room.join(code, name)
             except RoomError as exc:
                 if exc.status == 403:
                     self._wrong_codes.spend(address)
                 raise
+            self._seats_of[address] += 1
             return _ok({"token": seat.token, "seat": seat.number, "name": seat.name})
 
         return await self._phone(request, act)

@@ -439,3 +439,53 @@ def test_a_debrief_midway_speaks_of_the_weeks_played_and_only_of_the_seats_own_c
     assert any("week 5" in text for _, text in d.sentences)
     room.join(room.code, "Late")
     assert room.compare_choices()["room"]["people"] == 6
+
+
+def _asgi(app: object, method: str, path: str, body: dict, client: str) -> tuple[int, dict]:
+    """One request to the room's web app, as if from `client` (no server, no socket)."""
+    import asyncio
+
+    raw = json.dumps(body).encode()
+    path, _, query = path.partition("?")
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+        "headers": [(b"content-type", b"application/json")], "client": (client, 5000),
+        "server": ("127.0.0.1", 8765), "root_path": "",
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, json.loads(payload)
+
+
+def test_a_device_on_the_network_takes_at_most_three_seats_and_cannot_open_the_host_screen() -> (
+    None
+):
+    from sim.room_server import SEATS_PER_ADDRESS, RoomServer
+
+    room = Room(library("hierarchy_2", 5), 1)
+    server = RoomServer(room, "host-key", "http://x/join", None)
+    join = {"code": room.code, "name": "x"}
+    for _ in range(SEATS_PER_ADDRESS):
+        assert _asgi(server.app, "POST", "/api/join", join, "192.168.1.20")[0] == 200
+    status, data = _asgi(server.app, "POST", "/api/join", join, "192.168.1.20")
+    assert status == 429
+    assert "3 seats" in data["error"]
+    assert _asgi(server.app, "POST", "/api/join", join, "192.168.1.21")[0] == 200
+    # The facilitator's controls answer only on this machine, even with the key.
+    with_key = {"kind": "reorg"}
+    path = "/api/host/event"
+    assert _asgi(server.app, "POST", path + "?key=host-key", with_key, "192.168.1.20")[0] == 403
+    assert _asgi(server.app, "POST", path + "?key=host-key", with_key, "127.0.0.1")[0] == 200
+    assert _asgi(server.app, "POST", path + "?key=wrong", with_key, "127.0.0.1")[0] == 403
+    assert len(room.seats) == SEATS_PER_ADDRESS + 1
+    assert [e.type for e in room.fired] == ["reorg"]

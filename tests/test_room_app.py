@@ -13,6 +13,7 @@ results/room/ (look at them).
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import threading
@@ -152,6 +153,10 @@ def test_phones_join_play_and_the_facilitator_sees_their_choices(
         # The big screen counts exactly the silences the phones chose.
         row = host.locator("#choices tr[data-row='stayed silent'] td").nth(1)
         expect(row).to_have_text(str(silents), timeout=WAIT)
+        if asked + silents:  # ... and the share of needs the phones asked about
+            share = math.floor(round(asked / (asked + silents), 3) * 100 + 0.5)
+            rate = host.locator("#choices tr[data-row='asked when someone could help'] td")
+            expect(rate.nth(1)).to_have_text(f"{share}%")
         if week == 2:
             host.click("button[data-kind='breach_coach']")
             expect(host.locator("#fired")).to_contain_text("week 3: The coach breaches trust")
