@@ -13,7 +13,7 @@ FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python $$(ls -d 
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
 	    command -v $$c; exit 0; fi; done; exit 1
 
-.PHONY: setup demo test lint bench clean app browser
+.PHONY: setup demo test lint bench clean app room browser
 
 setup: $(STAMP) $(WARM)
 
@@ -64,3 +64,7 @@ clean:
 # The workshop web app, on http://127.0.0.1:8765
 app: setup
 	$(VENV)/bin/trustsim app
+
+# A workshop room that phones on the local network join (trustsim app --room --lan)
+room: setup
+	$(VENV)/bin/trustsim app --room --lan
