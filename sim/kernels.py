@@ -222,7 +222,8 @@ def learning_round(
 ) -> Any:
     """docs/ODD.md steps 2 to 6 for this step's needs: choice, voice, response, outcome, breach.
 
-    `choose` and then `serve`, with the model deciding for everyone. params:
+    `round_` (`choose`, then `serve`) with the model deciding for everyone, for callers
+    that hold the arrays one by one (tests of the mechanisms on a hand-built team). params:
     selectivity, refusal_loss, sensitivity, learning_rate, teaching_gain,
     self_learning_rate, trust_gain, trust_loss, peer_recognition, breach_loss,
     gossip_weight.
@@ -230,33 +231,35 @@ def learning_round(
     Returns:
         Counts: asks, silences, helps, successes, breaches.
     """
-    choices = np.full((3, len(capacity)), MODEL, dtype=np.int64)
-    edge, asks, silences = choose(
-        skill, tr, indptr, dst, learner, topic, u_choice, u_voice, params[0], choices
-    )
-    helps, successes, breaches, _, _ = serve(
+    s = len(u_choice)  # members and managers (capacity also counts outside coaches)
+    u = np.empty((11, s))  # the week's uniforms as open_week lays them out
+    u[2], u[3], u[4], u[5], u[6], u[7] = u_choice, u_voice, u_order, u_accept, u_out, u_breach
+    fp = np.zeros(N_FLOAT_PARAMS)
+    fp[:11] = params
+    ip = np.zeros(N_INT_PARAMS, dtype=np.int64)
+    ip[I_BETA], ip[I_PEER] = beta, peer_coaching
+    counts = np.zeros(len(COUNTS), dtype=np.int64)
+    round_(
         skill,
         tr,
         evidence,
-        indptr,
-        dst,
-        rev,
-        role,
-        external,
-        benevolence,
-        integrity,
-        capacity,
+        (indptr, dst, rev),
+        (role, external),
+        (benevolence, integrity, capacity),
+        fp,
+        ip,
+        counts,
         learner,
         topic,
-        edge,
-        u_order,
-        u_accept,
-        u_out,
-        u_breach,
-        params,
-        beta,
-        peer_coaching,
-        choices,
+        u,
+        np.full((3, s), MODEL, dtype=np.int64),
+    )
+    asks, silences, helps, successes, breaches = (
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4],
+        counts[5],
     )
     return asks, silences, helps, successes, breaches
 
