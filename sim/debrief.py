@@ -105,7 +105,9 @@ def choice_sentences(room: Room) -> list[tuple[str, str]]:
         )
     else:
         asking = "The room has not yet chosen whom to ask, or whether to ask"
-    if s["choices"]:
+    if s["people"] == 0:
+        asking += "; there are no simulated members (every member has a seat)."
+    elif s["choices"]:
         asking += (
             f"; the {s['people']} simulated members asked on {_rate(s['asks'], s['choices'])}."
         )
@@ -117,7 +119,9 @@ def choice_sentences(room: Room) -> list[tuple[str, str]]:
         )
     else:
         helping = "The room has answered no request"
-    if s["requests"]:
+    if s["people"] == 0:
+        helping += "."
+    elif s["requests"]:
         helping += f"; the simulated members accepted {_rate(s['accepted'], s['requests'])}."
     else:
         helping += "; no request reached the simulated members."
@@ -165,9 +169,16 @@ def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+RECOVERY_WEEKS = 2  # weeks after an event before the debrief says how much came back
+
+
 def debrief(room: Room) -> Debrief:
-    """The debrief of the weeks played so far."""
+    """The debrief of the weeks played so far (from a copy taken under the room's lock)."""
+    room = room.snapshot()
     mine, twin, weeks = _played(room)
+    if weeks == 0:
+        nothing = [("Not yet", "No week has been played yet: the debrief begins after week 1.")]
+        return Debrief(mine, twin, weeks, nothing, room.compare_choices())
     sentences = choice_sentences(room)
     for key in ("trust_in_coach", "within_team_trust", "mean_skill", "silence_rate"):
         verdict, text = workshop.rise_sentence(mine, key, weeks)
@@ -176,20 +187,34 @@ def debrief(room: Room) -> Debrief:
         sentences.append((MEASURES_SHOWN[key], text))
         heading = f"{MEASURES_SHOWN[key]}: the room against the same team simulated"
         sentences.append((heading, twin_sentence(mine, twin, key, weeks)[1]))
-    # After each fired event: in the room's run (the run watched), and in typical runs.
+    # After the fired events of each week: in the room's run (the run watched), and in
+    # typical runs; events of the same week share one sentence (their effects mix).
     key = "within_team_trust" if math.isnan(mine.lines["trust_in_coach"][0]) else "trust_in_coach"
+    by_week: dict[int, list[str]] = {}
     for ev in room.fired:
         if ev.at <= weeks:
-            heading = f"After week {ev.at}: {_event_label(ev)}"
-            for watched in (True, False):
-                _, text = workshop.recovery_sentence(mine, key, ev.at, watched=watched)
-                sentences.append((heading, text))
+            by_week.setdefault(ev.at, []).append(_event_label(ev))
+    for at, labels in sorted(by_week.items()):
+        heading = f"After week {at}: {' and '.join(labels)}"
+        if weeks - at < RECOVERY_WEEKS:
+            sentences.append(
+                (
+                    heading,
+                    f"Too soon to say how {MEASURES_SHOWN[key].lower()} recovers: "
+                    f"{weeks - at} week{'s' * (weeks - at != 1)} played since.",
+                )
+            )
+            continue
+        for watched in (True, False):
+            _, text = workshop.recovery_sentence(mine, key, at, watched=watched)
+            sentences.append((heading, text))
     return Debrief(mine, twin, weeks, sentences, room.compare_choices())
 
 
 # ------------------------------------------------------------------------ files
 def weeks_csv(room: Room) -> str:
     """Week by week, each measure of the room's run and of its twin (long, tidy)."""
+    room = room.snapshot()
     weeks = room.played()
     twin = room.twin().table
     out = io.StringIO()
@@ -203,6 +228,7 @@ def weeks_csv(room: Room) -> str:
 
 def people_csv(room: Room) -> str:
     """Per person: seated or simulated, and what they did (needs, asks, answers)."""
+    room = room.snapshot()
     org = room.state.org
     seats = {s.person: s for s in room.seats}
     out = io.StringIO()
@@ -229,6 +255,7 @@ def _num(v: float) -> str:
 
 def json_bytes(room: Room) -> bytes:
     """The debrief's sentences and the choices compared, for the facilitator's screen."""
+    room = room.snapshot()
     d = debrief(room)
     return json.dumps({"weeks": d.weeks, "sentences": d.sentences, "choices": d.choices}).encode()
 
@@ -329,6 +356,7 @@ def text(d: Debrief, room: Room) -> str:
 
 def pdf_bytes(room: Room) -> bytes:
     """The debrief as a PDF: a page of sentences, then one page per figure."""
+    room = room.snapshot()
     from matplotlib.backends.backend_pdf import PdfPages
 
     d = debrief(room)
@@ -354,6 +382,7 @@ def pdf_bytes(room: Room) -> bytes:
 
 def zip_bytes(room: Room) -> bytes:
     """The pack: each figure as PNG, the CSV tables, the sentences, and the session file."""
+    room = room.snapshot()
     d = debrief(room)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:

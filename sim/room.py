@@ -21,6 +21,7 @@ the facilitator's screen; sim/debrief.py writes the debrief.
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import threading
@@ -263,7 +264,10 @@ class Room:
                 raise RoomError("the session has ended", 409)
             if len(self.seats) >= self.max_seats:
                 raise RoomError(f"the room is full ({self.max_seats} seats)", 429)
-            person = self.seatable[len(self.seats)]
+            org = self.state.org
+            free = [p for p in self.seatable if p not in self._by_person]
+            # A member whom turnover made a coach since the start is not seated.
+            person = next((p for p in free if org.role[p] == MEMBER), free[0])
             number = len(self.seats) + 1
             shown = clean_name(name, f"Seat {number}")
             others = {n.split(" (")[0] for j, n in enumerate(self.names) if j != person}
@@ -277,6 +281,15 @@ class Room:
             self.history[person] = [self._own(person)]
             if self.phase == "asking":
                 self._prompt(person)
+            elif self.phase == "answering":  # requests already made to this member
+                dst = self.state.net.dst
+                asked = [
+                    int(self._learner[a])
+                    for a, e in enumerate(self._preview(self._choices()).tolist())
+                    if e >= 0 and int(dst[e]) == person
+                ]
+                if asked:
+                    self._requests[person] = asked
             self._changed()
             return seat
 
@@ -321,8 +334,11 @@ class Room:
         """Auto-advance: after a week's results, the next week starts by itself."""
         with self.lock:
             self.auto = bool(auto)
-            if self.auto and self.phase == "results" and self.deadline is None and not self.paused:
-                self.deadline = self.clock() + self.results_seconds
+            if self.phase == "results":  # the results stay up results_seconds, then go on
+                if self.auto:
+                    self._start_clock(self.results_seconds)  # kept for later when paused
+                else:
+                    self.deadline, self._remaining = None, None
             self._changed()
 
     def tick(self) -> None:
@@ -353,6 +369,8 @@ class Room:
             if kind == "reorg" and org.n_teams < 2:
                 raise RoomError(f"{label}: there is only one team", 409)
             ev = Event(**spec, at=self.week + 1)
+            if ev in self.fired:  # a second click on the same button
+                raise RoomError(f"{label}: already set for week {ev.at}", 409)
             self.fired.append(ev)
             self.state._events.setdefault(ev.at, []).append(ev)
             self._twin = None
@@ -496,6 +514,10 @@ class Room:
             self.last_week.setdefault(seat.person, {"need": False})
         if len(leavers):
             st._replace(leavers, st.rngs["turnover"])
+            for i in set(leavers.tolist()) & set(self._by_person):
+                # The seat plays the newcomer who took the member's place (ODD 7.20).
+                self.last_week[i]["replaced"] = True
+                self.last_week[i]["now_coach"] = bool(st.org.role[i] == COACH)
         self._measure(t)
         self.frames.append(self.drawing["measure"](st))
         for seat in self.seats:
@@ -715,6 +737,25 @@ class Room:
         tmp.replace(path)
         return path
 
+    def snapshot(self) -> Room:
+        """A copy of what the debrief reads, taken under the lock (the room plays on)."""
+        with self.lock:
+            snap = copy.copy(self)
+            snap.table = self.table.copy()
+            snap.frames = list(self.frames)
+            snap.history = {k: list(v) for k, v in self.history.items()}
+            snap.tally = {k: v.copy() for k, v in self.tally.items()}
+            snap.groups = {k: dict(v) for k, v in self.groups.items()}
+            snap.silent_log = {k: list(v) for k, v in self.silent_log.items()}
+            snap.choices_log = list(self.choices_log)
+            snap.fired = list(self.fired)
+            snap.seats = list(self.seats)
+            snap._by_person = dict(self._by_person)
+            snap.names = list(self.names)
+            snap.week, snap.phase = self.week, self.phase
+            snap.twin()  # computed now, for the weeks and events of the copy
+            return snap
+
     def played(self) -> int:
         """The last week whose results are in (0 before the first)."""
         return self.week if self.phase in ("results", "ended") else max(self.week - 1, 0)
@@ -741,6 +782,7 @@ class Room:
                 "paused": self.paused,
                 "seconds_left": self.seconds_left(),
                 "team": [self.names[j] for j in self._teammates(i)],
+                "coach": bool(st.org.role[i] == COACH),
                 "history": [
                     {"skill": _r(s), "my_trust": _r(o), "trust_in_me": _r(n)}
                     for s, o, n in self.history[i]

@@ -489,3 +489,123 @@ def test_a_device_on_the_network_takes_at_most_three_seats_and_cannot_open_the_h
     assert _asgi(server.app, "POST", path + "?key=wrong", with_key, "127.0.0.1")[0] == 403
     assert len(room.seats) == SEATS_PER_ADDRESS + 1
     assert [e.type for e in room.fired] == ["reorg"]
+
+
+def test_auto_advance_switched_on_while_paused_waits_for_the_resume_and_then_its_seconds() -> None:
+    clock = Clock()
+    room = Room(library("top_down_internal", 10), 4, results_seconds=8, clock=clock)
+    seated(room, 2)
+    room.start()
+    while room.phase != "results":
+        room.next()
+    week = room.week
+    room.pause(True)
+    room.set_auto(True)
+    clock.now += 100
+    room.tick()
+    assert room.week == week  # paused: nothing moves
+    room.pause(False)
+    clock.now += 7.9
+    room.tick()
+    assert room.week == week
+    clock.now += 0.2
+    room.tick()
+    assert room.week == week + 1
+    while room.phase != "results":
+        room.next()
+    room.set_auto(False)  # off: no countdown left on the screens
+    assert room.seconds_left() is None
+    clock.now += 100
+    room.tick()
+    assert room.phase == "results"
+    room.set_auto(True)  # on again: the results stay up their seconds first
+    assert room.seconds_left() == 8.0
+
+
+def test_a_phone_joining_while_requests_are_answered_gets_the_requests_made_to_its_member() -> None:
+    sc = library("top_down_internal", 60)
+    for seed in range(20):
+        room = Room(sc, seed)
+        room.join(room.code, "first")
+        room.start()
+        while room.phase != "ended":
+            if room.phase == "answering":
+                nxt = room.seatable[len(room.seats)]
+                preview = room._preview(room._choices())
+                dst = room.state.net.dst
+                asked = [
+                    int(room._learner[a])
+                    for a, e in enumerate(preview.tolist())
+                    if e >= 0 and int(dst[e]) == nxt
+                ]
+                if asked:
+                    late = room.join(room.code, "late")
+                    view = room.seat_view(late.token)
+                    assert [q["learner"] for q in view["requests"]] == asked
+                    room.answer(late.token, room.week, [])
+                    room.next()
+                    assert room.compare_choices()["room"]["requests"] == len(asked)
+                    assert replay(room.session()).identical
+                    return
+            room.next()
+    pytest.fail("no request reached the next seat's member while answering, in 20 seeds")
+
+
+def test_one_click_fires_one_event() -> None:
+    room = Room(library("top_down_internal", 10), 1)
+    room.fire("breach_coach")
+    with pytest.raises(RoomError, match="already set for week 1"):
+        room.fire("breach_coach")
+    room.fire("sponsor_withdraws")  # another event in the same week is fine
+    assert len(room.fired) == 2
+
+
+def test_the_debrief_before_week_one_and_of_events_too_recent_to_judge() -> None:
+    room = Room(library("top_down_internal", 10), 2)
+    seated(room, 2)
+    assert dict(debrief.debrief(room).sentences) == {
+        "Not yet": "No week has been played yet: the debrief begins after week 1."
+    }
+    room.fire("breach_coach")
+    room.fire("sponsor_withdraws")  # both at week 1
+    room.start()
+    while room.week < 4 or room.phase != "results":
+        room.next()
+    room.fire("sponsor_returns")  # week 5
+    while room.week < 5 or room.phase != "results":
+        room.next()
+    said = debrief.debrief(room).sentences
+    first = [
+        t
+        for h, t in said
+        if h == "After week 1: The coach breaches trust and The sponsor stops backing the coach"
+    ]
+    assert len(first) == 2  # one heading for the two events of week 1
+    recent = [t for h, t in said if h.startswith("After week 5")]
+    assert recent == ["Too soon to say how trust in the coach recovers: 0 weeks played since."]
+
+
+def test_every_member_seated_leaves_no_simulated_members_to_compare() -> None:
+    room = Room(library("top_down_internal", 6), 3)
+    seated(room, room.max_seats)
+    play_out(room, rng=np.random.default_rng(0))
+    said = dict(debrief.choice_sentences(room))
+    assert "there are no simulated members" in said["Asking"]
+
+
+def test_a_seat_whose_member_leaves_plays_the_newcomer_and_is_told() -> None:
+    sc = library("high_turnover", 40)
+    for seed in range(10):
+        room = Room(sc, seed)
+        seats = seated(room, 4)
+        room.start()
+        while room.phase != "ended":
+            room.next()
+            if room.phase == "results":
+                told = [s for s in seats if room.seat_view(s.token)["last_week"].get("replaced")]
+                if told:
+                    view = room.seat_view(told[0].token)
+                    assert view["coach"] == (room.state.org.role[told[0].person] == 2)
+                    assert view["last_week"]["now_coach"] == view["coach"]
+                    return
+    pytest.fail("no seated member left in 10 seeds of high_turnover")

@@ -106,12 +106,19 @@ def test_phones_join_play_and_the_facilitator_sees_their_choices(
         phones.append(ph)
     for i, name in enumerate(names, start=1):
         expect(host.locator(f"#seats li[data-seat='{i}']")).to_contain_text(name, timeout=WAIT)
+    # A phone that closes the tab and opens the link again keeps its seat.
+    again = phones[0].context.new_page()
+    again.goto(room.join_url)
+    expect(again.locator("#who")).to_contain_text("Seat 1 · Ana", timeout=WAIT)
+    again.close()
+    expect(host.locator("#seat-count")).to_contain_text("3 of", timeout=WAIT)
     host.screenshot(path=SHOTS / "host-lobby.png")
     phones[0].screenshot(path=SHOTS / "phone-lobby.png")
 
     host.click("#next")  # Start
     silents = 0
     asked = 0
+    redrawn = False
     for week in range(1, 6):
         expect(host.locator("#status")).to_contain_text(f"Week {week} of 5", timeout=WAIT)
         for ph in phones:
@@ -145,7 +152,15 @@ def test_phones_join_play_and_the_facilitator_sees_their_choices(
             for i, ph in enumerate(phones):
                 if ph.locator("button[data-learner]").count():
                     ph.screenshot(path=SHOTS / f"phone-answering-{i}.png")
-                    ph.locator("button[data-learner]").first.click()
+                    request = ph.locator("button[data-learner]").first
+                    request.click()
+                    if not redrawn:  # the screen redraws (here: a pause); the tap stays
+                        redrawn = True
+                        host.click("#pause")
+                        expect(ph.locator("#timer")).to_contain_text("paused", timeout=WAIT)
+                        host.click("#pause")
+                        expect(ph.locator("#timer")).not_to_contain_text("paused", timeout=WAIT)
+                        expect(ph.locator("button[data-learner]").first).to_have_class("on")
                     ph.click("#send")
         expect(host.locator("#status")).to_contain_text(
             "Results" if week < 5 else "ended", timeout=WAIT
@@ -163,6 +178,7 @@ def test_phones_join_play_and_the_facilitator_sees_their_choices(
         if week < 5:
             host.click("#next")
     assert asked + silents >= 3, "the seats had almost nothing to choose: pick another seed"
+    assert redrawn, "no request reached a phone: pick another seed"
     for ph in phones:
         expect(ph.locator("#stage")).to_contain_text("The session has ended", timeout=WAIT)
     expect(host.locator("#debrief")).to_contain_text("The room asked for help on", timeout=60_000)
@@ -177,6 +193,10 @@ def test_phones_join_play_and_the_facilitator_sees_their_choices(
     downloaded = json.loads(reply.body())
     assert replay(downloaded).identical
     assert len([c for c in downloaded["choices"] if c["by"] == "participant"]) >= asked + silents
+    answers = [
+        c for c in downloaded["choices"] if c["kind"] == "answer" and c["by"] == "participant"
+    ]
+    assert answers[0]["accept"] is True  # the tap kept through the redraw was sent
     pdf = host.request.get(f"{room.base}/api/host/download/debrief.pdf?key={room.key}")
     assert pdf.body().startswith(b"%PDF")
     assert errors == []
