@@ -265,6 +265,32 @@ def learning_round(
 
 
 @_jit
+def _weights(
+    skill: Any, tr: Any, indptr: Any, dst: Any, i: int, k: int, selectivity: float, weight: Any
+) -> float:
+    """ODD 7.8: the weight of each of i's contacts for topic k, into `weight`; their sum."""
+    first = indptr[i]
+    total = 0.0
+    for e in range(first, indptr[i + 1]):
+        gap = skill[dst[e], k] - skill[i, k]
+        # A contact who knows no more weighs 0 whatever the trust: no power taken.
+        w = _choice_weight(tr[e], gap, selectivity) if gap > 0.0 else 0.0
+        weight[e - first] = w
+        total += w
+    return total
+
+
+@_jit
+def candidates(
+    skill: Any, tr: Any, indptr: Any, dst: Any, i: int, k: int, selectivity: float
+) -> Any:
+    """Learner i's candidates for topic k (ODD 7.8: the contacts of weight > 0), in order."""
+    weight = np.empty(indptr[i + 1] - indptr[i])
+    _weights(skill, tr, indptr, dst, i, k, selectivity, weight)
+    return dst[indptr[i] : indptr[i + 1]][weight > 0.0]
+
+
+@_jit
 def choose(
     skill: Any,
     tr: Any,
@@ -300,13 +326,7 @@ def choose(
     for a in range(n):
         i, k = learner[a], topic[a]
         first = indptr[i]
-        total = 0.0
-        for e in range(first, indptr[i + 1]):
-            gap = skill[dst[e], k] - skill[i, k]
-            # A contact who knows no more weighs 0 whatever the trust: no power taken.
-            w = _choice_weight(tr[e], gap, selectivity) if gap > 0.0 else 0.0
-            weight[e - first] = w
-            total += w
+        total = _weights(skill, tr, indptr, dst, i, k, selectivity, weight)
         asked = choices[ASK, i]
         if total <= 0.0:
             if asked != MODEL:
@@ -857,12 +877,13 @@ def week(
 ) -> Any:
     """One week, docs/ODD.md phases 0b to 9, after the week's events (which Python applies).
 
-    `open_week` (sponsorship, need, every draw of the week), `choose` and `serve`
-    (choice, voice, response, outcome, breach), `close_week` (gossip, decay, the
-    turnover draw). A workshop room (sim.room) calls the same four in turn, waiting
-    for its participants between them. Each per-step stream draws its fixed number of
-    values, in the order TrustModel always drew them. The newcomers' draws are left to
-    the caller (sim.dynamics.TrustState._replace), which the returned leavers need.
+    `open_week` (sponsorship, need, every draw of the week), `round_` (`choose` and
+    `serve`: choice, voice, response, outcome, breach) and `close_week` (gossip,
+    decay, the turnover draw). A workshop room (sim.room) calls `open_week`, previews
+    `choose` while its participants decide, then calls `finish_week` (the rest). Each
+    per-step stream draws its fixed number of values, in the order TrustModel always
+    drew them. The newcomers' draws are left to the caller
+    (sim.dynamics.TrustState._replace), which the returned leavers need.
 
     net: indptr, dst, rev. org: role, external, team, level, boss, coach_of_team,
     sponsor_of_team. people: benevolence, integrity, capacity. rngs: the need, choice,
@@ -877,6 +898,48 @@ def week(
     if len(learner) > 0:
         round_(skill, tr, evidence, net, org, people, fp, ip, counts, learner, topic, u, choices)
     return close_week(skill, tr, baseline, evidence, net, fp, ip, u, rngs)
+
+
+@_jit
+def finish_week(
+    skill: Any,
+    tr: Any,
+    baseline: Any,
+    evidence: Any,
+    net: Any,
+    org: Any,
+    people: Any,
+    fp: Any,
+    ip: Any,
+    counts: Any,
+    learner: Any,
+    topic: Any,
+    u: Any,
+    rngs: Any,
+    choices: Any,
+) -> Any:
+    """Phases 2 to 9 of a week `open_week` opened, with the participants' choices.
+
+    What `week` does after `open_week`, and also returns the per-learner results a
+    workshop room reports. `week` makes the same three calls itself: handing these
+    arrays back every week cost 2.5% of a 12-member run (measured against calling
+    them in `week`), and a room's replay equals its live run (tests/test_room.py).
+
+    Returns:
+        The members who leave; per learner, the request made (edge, -1 for none),
+        whether it was accepted, and whether the help succeeded.
+    """
+    check_choices(choices, learner)
+    if len(learner) > 0:
+        edge, accepted, success = round_(
+            skill, tr, evidence, net, org, people, fp, ip, counts, learner, topic, u, choices
+        )
+    else:
+        edge = np.empty(0, dtype=np.int64)
+        accepted = np.zeros(0, dtype=np.bool_)
+        success = np.zeros(0, dtype=np.bool_)
+    leavers = close_week(skill, tr, baseline, evidence, net, fp, ip, u, rngs)
+    return leavers, edge, accepted, success
 
 
 @_jit

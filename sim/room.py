@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import kernels, mechanisms
+from sim import kernels
 from sim.dynamics import interrupt_after, seed_sequence
 from sim.fast import COLUMNS, Run, _FastState, simulate
 from sim.scenario import Event, Scenario
@@ -125,10 +125,6 @@ def clean_name(name: str, fallback: str) -> str:
     return kept or fallback
 
 
-class _RoomState(_FastState):
-    """The room's run: a fast-path state whose week the room runs stage by stage."""
-
-
 class Room:
     """One workshop room: its run, its seats, its stages and timers, and its record.
 
@@ -172,7 +168,7 @@ class Room:
         self.version = 0
         self.on_change: Callable[[], None] = lambda: None
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S")
-        self.state = _RoomState(scenario, seed_sequence(self.seed))
+        self.state = _FastState(scenario, seed_sequence(self.seed))  # run stage by stage
         org = self.state.org
         self.names = [self._plain_name(i) for i in range(org.n_people)]
         self.seatable = self._seatable()
@@ -413,18 +409,12 @@ class Room:
             self._prompts[person] = candidates
 
     def _candidates(self, i: int, k: int) -> list[int]:
-        """Contacts who know topic k better (and are trusted at all): ODD 7.8's candidates."""
+        """Learner i's candidates for topic k now: the compiled choice's (ODD 7.8)."""
         st = self.state
-        net, skill, tr = st.net, st.skill, st.trust
-        sel = self.scenario.trust_selectivity
-        out = []
-        for e in range(int(net.indptr[i]), int(net.indptr[i + 1])):
-            j = int(net.dst[e])
-            gap = float(skill[j, k] - skill[i, k])
-            # The weight the compiled choice gives (sim.kernels.choose): candidates if > 0.
-            if gap > 0 and mechanisms.choice_weight(float(tr[e]), gap, sel) > 0:
-                out.append(j)
-        return out
+        found = kernels.candidates(
+            st.skill, st.trust, st.net.indptr, st.net.dst, i, k, self.scenario.trust_selectivity
+        )
+        return [int(j) for j in found]
 
     def _preview(self, choices: NDArray[np.int64]) -> NDArray[np.int64]:
         """The requests the learners would make with these choices (nothing changes)."""
@@ -488,27 +478,23 @@ class Room:
         before = skill.copy()
         had_choice = [bool(self._candidates(i, k)) for i, k in zip(learner, topic, strict=True)]
         with interrupt_after():
-            kernels.check_choices(choices, learner)
-            edge, accepted, success = (
-                kernels.round_(
-                    skill,
-                    tr,
-                    evidence,
-                    net,
-                    org,
-                    people,
-                    fp,
-                    ip,
-                    counts,
-                    learner,
-                    topic,
-                    u,
-                    choices,
-                )
-                if len(learner)
-                else (np.empty(0, dtype=np.int64),) * 3
+            leavers, edge, accepted, success = kernels.finish_week(
+                skill,
+                tr,
+                baseline,
+                evidence,
+                net,
+                org,
+                people,
+                fp,
+                ip,
+                counts,
+                learner,
+                topic,
+                u,
+                rngs,
+                choices,
             )
-            leavers = kernels.close_week(skill, tr, baseline, evidence, net, fp, ip, u, rngs)
         self._count(edge, accepted, success, before, had_choice)
         for seat in self.seats:
             self.last_week.setdefault(seat.person, {"need": False})
