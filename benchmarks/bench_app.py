@@ -10,26 +10,18 @@ Run: `make bench` or `.venv/bin/python benchmarks/bench_app.py`.
 
 from __future__ import annotations
 
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from sim.workshop import CHAPTERS, Side, library, play
-
 ROOT = Path(__file__).resolve().parent.parent
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT))
+
+from sim.workshop import CHAPTERS, Side, library, play  # noqa: E402
+from tests.helpers_browser import CHROMIUM, FLAGS, free_port, serve, stop  # noqa: E402
+
 CLICKS = """async (n) => {
   const out = [];
   const button = document.querySelector('[data-testid=step]');
@@ -59,29 +51,18 @@ def chapter_times() -> list[tuple[str, float]]:
 
 def browser_times(clicks: int = 40) -> list[float] | None:
     """Milliseconds from a click on "week" to the next week on screen, or None."""
-    if not Path("/usr/bin/chromium").exists():
+    if not CHROMIUM.exists():
         return None
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "app", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "sim.cli", "app", "--port", str(port)]
+        server = serve(command, url, Path(tmp) / "server.log", timeout=120)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             page.goto(url)
             page.get_by_test_id("chapter-6").click()  # two sides, 48 people each
@@ -92,8 +73,7 @@ def browser_times(clicks: int = 40) -> list[float] | None:
             browser.close()
         return [float(t) for t in times]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
 
 
 def main() -> str:

@@ -23,11 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.helpers_browser import CHROMIUM, FLAGS  # noqa: E402
 from tests.room_helpers import Phone, call, start_room  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
-FLAGS += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PARTICIPANTS = 30
 WEEKS = 6
 WATCH = """() => {

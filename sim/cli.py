@@ -772,8 +772,11 @@ def cmd_app(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def _lan_address() -> str:
-    """This machine's address on the local network (no packet is sent to find it)."""
+def lan_address() -> str:
+    """This machine's address on the local network (no packet is sent to find it).
+
+    127.0.0.1 when it has none (no route beyond this machine).
+    """
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -821,7 +824,7 @@ def cmd_room_serve(args: argparse.Namespace) -> int:
     except RoomError as exc:
         raise UsageError(f"--seats {args.seats}: {exc}") from None
     key = secrets.token_urlsafe(18)
-    shown = _lan_address() if ip.is_unspecified else host
+    shown = lan_address() if ip.is_unspecified else host
     join = f"http://{shown}:{args.port}/join?code={room.code}"
     save = Path(args.out) / f"room-{time.strftime('%Y%m%d-%H%M')}-{room.code}.json"
     if ip.is_loopback:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers_browser import free_port, serve, stop
 
 
 @dataclass
@@ -40,11 +33,7 @@ class RoomProcess:
     printed: str
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop(self.proc)
 
     def session_file(self) -> Path:
         files = sorted(self.out.glob("room-*.json"))
@@ -54,41 +43,13 @@ class RoomProcess:
 
 def start_room(out: Path, *args: str) -> RoomProcess:
     port = free_port()
-    log = out / "server.log"
     out.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as f:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sim.cli",
-                "app",
-                "--room",
-                "--port",
-                str(port),
-                "--out",
-                str(out / "sessions"),
-                *args,
-            ],
-            cwd=ROOT,
-            stdout=f,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    log = out / "server.log"
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the room stopped (exit {proc.returncode}): {log.read_text()}")
-        try:
-            with urllib.request.urlopen(base + "/join", timeout=2) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError(f"the room did not answer on {base}: {log.read_text()}")
+    command = [sys.executable, "-m", "sim.cli", "app", "--room", "--port", str(port)]
+    proc = serve(
+        [*command, "--out", str(out / "sessions"), *args], base + "/join", log, timeout=120
+    )
     printed = log.read_text()
     host_url = re.search(r"facilitator \(open on this machine\): (\S+)", printed).group(1)  # type: ignore[union-attr]
     join_url = re.search(r"phones join at: (\S+)", printed).group(1)  # type: ignore[union-attr]

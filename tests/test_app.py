@@ -22,31 +22,19 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from sim.cli import lan_address
+from tests.helpers_browser import free_port, require_chromium, serve, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "results" / "app"
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.slow
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail("Debian's chromium is missing: `make test` installs it", pytrace=False)
-    pytest.skip("no /usr/bin/chromium (make test installs it)", allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import (  # noqa: E402
     Browser,
@@ -54,7 +42,6 @@ from playwright.sync_api import (  # noqa: E402
     Locator,
     Page,
     expect,
-    sync_playwright,
 )
 
 WEEKS = 104
@@ -87,56 +74,20 @@ SEED_LABEL = "Seed (the same seed replays the same run)"
 NAMED = re.compile(r"\(\w+\): [^;]+ vs ")  # one differing parameter: "label (key): a vs b"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("TRUSTSIM_APP_URL"):
         yield os.environ["TRUSTSIM_APP_URL"]
         return
-    port = _free_port()
-    # The server's output goes to a file: a pipe nobody reads would block it once full.
+    port = free_port()
     log = tmp_path_factory.mktemp("app") / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.cli", "app", "--port", str(port)],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the app stopped (exit {proc.returncode}): {log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"the app did not answer on {url}: {log.read_text()}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
+        proc = serve([sys.executable, "-m", "sim.cli", "app", "--port", str(port)], url, log)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield url
+    stop(proc)
 
 
 PAGE_ERRORS: dict[int, list[str]] = {}  # id(page) -> uncaught errors in the page
@@ -738,30 +689,19 @@ def _first_line(args: list[str]) -> str:
         proc.wait(timeout=10)
 
 
-def _outward_address() -> str | None:
-    """This machine's address on its network (no packet is sent), if it has one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect(("192.0.2.1", 9))
-            address = str(s.getsockname()[0])
-        except OSError:
-            return None
-    return None if address.startswith("127.") else address
-
-
 def test_the_app_listens_on_this_machine_only_unless_told(server: str) -> None:
-    port = _free_port()
+    port = free_port()
     line = _first_line(["--port", str(port)])
     assert f"http://127.0.0.1:{port}" in line, line
     assert "only this machine can open it" in line, line
-    port = _free_port()
+    port = free_port()
     line = _first_line(["--host", "0.0.0.0", "--port", str(port)])
     assert "only this machine" not in line, line
     assert "listening on every network interface of this machine, beyond this machine" in line
     assert f"anyone who can reach it on port {port} can open it" in line, line
     # the server the other tests use answers on 127.0.0.1, not on the machine's address
-    outward = _outward_address()
-    if outward is not None:
+    outward = lan_address()
+    if not outward.startswith("127."):
         serving = int(server.rstrip("/").rsplit(":", 1)[1])
         with socket.socket() as s:
             s.settimeout(3)

@@ -5,20 +5,16 @@ resets to the scenario with the sliders' values (sim.model.viz_params)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from sim.model import SLIDERS, TrustModel, viz_params
 from sim.scenario import preset
+from tests.helpers_browser import CHROMIUM, FLAGS, free_port, require_chromium, serve, stop
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 SCENARIO = preset("top_down_internal")
 
 
@@ -53,46 +49,28 @@ def test_solaravizs_reset_builds_the_scenario_with_the_sliders_values() -> None:
     assert again.params.model_dump(exclude={"name", "description"}) == want
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_the_solaraviz_page_renders_steps_and_resets_in_chromium(tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing: `make test` installs it", pytrace=False)
-        pytest.skip("no /usr/bin/chromium (make test installs it)")
+    require_chromium(module=False)
     from playwright.sync_api import expect, sync_playwright
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/no-cdn/",  # nothing from outside
     }
-    log = (tmp_path / "solara.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "solara", "run", "examples/mesa_viz.py", "--port", str(port),
-         "--no-open", "--production", "--no-check-version"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, "-m", "solara", "run", "examples/mesa_viz.py", "--port", str(port)]
+    server = serve(
+        [*command, "--no-open", "--production", "--no-check-version"],
+        url,
+        tmp_path / "solara.log",
+        env=env,
+    )
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert server.poll() is None, (tmp_path / "solara.log").read_text()
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-            )
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -123,6 +101,4 @@ def test_the_solaraviz_page_renders_steps_and_resets_in_chromium(tmp_path: Path)
             browser.close()
         assert not errors, errors
     finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+        stop(server)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import threading
 from collections.abc import Iterator
@@ -23,30 +22,17 @@ from pathlib import Path
 import pytest
 
 from sim.room import load_session, replay
+from tests.helpers_browser import require_chromium
 from tests.room_helpers import Phone, RoomProcess, call, start_room
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "results" / "room"
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail("Debian's chromium is missing: `make test` installs it", pytrace=False)
-    pytest.skip("no /usr/bin/chromium (make test installs it)", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-from tests.test_app import FLAGS  # noqa: E402
-
 pytestmark = pytest.mark.slow
+require_chromium()
+
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
+
 WAIT = 30_000  # ms
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
