@@ -257,6 +257,7 @@ def design_points(exp: Experiment) -> list[dict[str, Any]]:
 def expand(exp: Experiment, replications: range) -> list[RunSpec]:
     """Run specs for the given replications of every scenario and point, in a fixed order."""
     points = design_points(exp)
+    seeds = {r: replication_seed(exp.seed, r) for r in replications}  # shared by every setup
     out = []
     for scenario in exp.scenarios:
         for p_id, point in enumerate(points):
@@ -271,7 +272,7 @@ def expand(exp: Experiment, replications: range) -> list[RunSpec]:
                         scenario=sc,
                         point=p_id,
                         replication=r,
-                        seed=replication_seed(exp.seed, r),
+                        seed=seeds[r],
                         swept=tuple(sorted(point.items())),
                     )
                 )
