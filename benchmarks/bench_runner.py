@@ -14,7 +14,9 @@ included; the workers are forked from the runner, which has imported the model).
 "Two plain loops side by side" runs the same models in two processes at once, with
 nothing else, for a fixed time: from their summed rate, the speed-up this machine
 allows at all (two virtual cores of a shared host may be slower together than apart),
-against which to read the runner's.
+against which to read the runner's. "Handing back batches" times the runner's waiting
+for the batches of a long sweep (trivial jobs on 2 workers): its cost per batch should
+not grow with the number of batches.
 Run: `make bench` or `.venv/bin/python benchmarks/bench_runner.py`.
 """
 
@@ -32,6 +34,7 @@ from typing import Any
 
 from sim.experiments import expand, load_experiment, run, run_trust_model
 from sim.experiments.models import Rows
+from sim.experiments.runner import as_finished, start_pool
 from sim.metrics import MEASURES
 from sim.model import TrustModel
 from sim.scenario import Scenario
@@ -119,6 +122,18 @@ def runner(replications: int, workers: int, run_fn: Any = None) -> float:
         return time.perf_counter() - started
 
 
+def handing_back(batches: int) -> float:
+    """Seconds for the runner to hand back `batches` trivial batches from 2 workers."""
+    pool = start_pool(2, None)
+    try:
+        started = time.perf_counter()
+        for _ in as_finished(None, pool, abs, [(i,) for i in range(batches)]):
+            pass
+        return time.perf_counter() - started
+    finally:
+        pool.shutdown()
+
+
 def stolen() -> float:
     """CPU seconds the host has taken from this virtual machine so far (Linux "steal")."""
     try:
@@ -163,6 +178,10 @@ def main(replications: int = 300, rounds: int = 5) -> str:
         ]
         return statistics.median(per_turn), min(per_turn), max(per_turn)
 
+    few_batches, many_batches = 500, 4000
+    per_batch = {
+        n: 1e3 * min(handing_back(n) for _ in range(3)) / n for n in (few_batches, many_batches)
+    }
     overhead, speedup = ratio("loop", "one"), ratio("one", "two")
     allowed, faster = ratio("loop", "pair"), ratio("stepped", "two")
 
@@ -199,6 +218,9 @@ def main(replications: int = 300, rounds: int = 5) -> str:
                 f"| runner, 2 workers, stepping TrustModel | {took('stepped')} | |",
                 f"| runs a second, fast path against stepping TrustModel (2 workers) "
                 f"| {spread(faster)} | >= 6x |",
+                f"| handing back batches: ms per batch at {few_batches:,} and at "
+                f"{many_batches:,} batches | {per_batch[few_batches]:.3f} and "
+                f"{per_batch[many_batches]:.3f} | no growth |",
             ]
         )
         + "\n"

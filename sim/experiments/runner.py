@@ -26,7 +26,8 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as futures_completed
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -238,27 +239,25 @@ def as_finished(
     """fn(*job) for every job, on a Dask client or else a process pool, as each finishes.
 
     Jobs not yet finished are cancelled when the caller stops reading (or is interrupted).
+    Both wait through `as_completed`, whose cost grows with the jobs (waiting again for
+    the first of those left, each time one finishes, costs the jobs squared: 2 s of the
+    runner's time for 4,000 batches).
     """
+    finishing: Callable[[list[Any]], Iterator[Any]]
     if client is not None:
         from distributed import as_completed
 
+        finishing = as_completed
         futures = [client.submit(fn, *job, pure=False) for job in jobs]
-        try:
-            for fut in as_completed(futures):
-                yield fut.result()
-        finally:
-            for fut in futures:
-                fut.cancel()
-        return
-    assert pool is not None
-    pending: set[Future[Any]] = {pool.submit(fn, *job) for job in jobs}
+    else:
+        assert pool is not None
+        finishing = futures_completed
+        futures = [pool.submit(fn, *job) for job in jobs]
     try:
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                yield fut.result()
+        for fut in finishing(futures):
+            yield fut.result()
     finally:
-        for fut in pending:
+        for fut in futures:
             fut.cancel()
 
 
