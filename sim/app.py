@@ -111,7 +111,13 @@ def safely(action: Callable[..., None]) -> Callable[..., None]:
 
 
 def _changed(week: int | None = None) -> None:
-    """The sides changed: clear the last problem; the player starts at `week` (or stays)."""
+    """The sides change: clear the last problem; the player starts at `week` (or stays).
+
+    Called before the sides change when `week` is given. Each change of a reactive value
+    renders the page, so the start then reaches the player with the old runs, and the
+    new runs arrive under a start already applied: set after them, it came a render
+    later and took the player back from the week a quick user had moved it to.
+    """
     problem.value = ""
     notice.value = ""
     # -1: the player stays at its own week (it knows it better than the server does).
@@ -133,6 +139,7 @@ def _side(name: str) -> Side:
 def go_chapter(index: int) -> None:
     """Open a chapter (or the sandbox): its scenarios, no events, the cursor at week 0."""
     index = max(0, min(SANDBOX, index))
+    _changed(0)
     chapter.value = index
     fired.value = ()
     previous.value = None
@@ -142,7 +149,6 @@ def go_chapter(index: int) -> None:
         left.value = _side(ch.left)
         right.value = _side(ch.right) if ch.right else None
     cursor.value = 0
-    _changed(0)
 
 
 def step_chapter(delta: int) -> None:
@@ -202,10 +208,10 @@ def fire(message: dict[str, Any]) -> None:
     weeks = current()[0].weeks
     if week >= weeks:
         raise ScenarioError(["The run is over: go back a few weeks to fire an event."])
+    _changed(week)
     _remember()  # the run before the event stays as the faint line
     fired.value = (*fired.value, SavedEvent(label=label, at=week + 1))
     cursor.value = week
-    _changed(week)
 
 
 def moved(week: int) -> None:
@@ -274,6 +280,7 @@ def load_session(name: str, data: bytes) -> None:
 
     new_left = side(saved.left)
     new_right = side(saved.right) if saved.right else None
+    _changed(0)
     uploads.value = found
     chapter.value = saved.chapter
     left.value, right.value = new_left, new_right
@@ -282,7 +289,6 @@ def load_session(name: str, data: bytes) -> None:
     guesses.value = dict(saved.guesses)
     previous.value = None
     cursor.value = 0
-    _changed(0)
     notice.value = f"Brought back the session saved in {name}."
 
 

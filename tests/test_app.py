@@ -535,8 +535,9 @@ def test_the_player_fits_the_screen(browser: Browser, server: str, size: tuple[i
     try:
         chapter(pg, 3)
         keys_to_player(pg)
-        # To week 30, a press at a time as a person watching does (this test is about the
-        # layout; rapid presses on a loaded machine can lose a few, an app issue noted).
+        # To week 30, a press at a time as a person watching does. Every press must take:
+        # presses right after the chapter's runs appeared were once undone by its start
+        # arriving a render later (on a loaded machine, 3 runs of 4 failed).
         week = pg.get_by_test_id("week")
         for target in range(1, 31):
             pg.keyboard.press("ArrowRight")
