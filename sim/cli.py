@@ -847,12 +847,9 @@ def cmd_room_serve(args: argparse.Namespace) -> int:
         f"  the session is saved to {save} after every week (Ctrl-C stops the room)",
         flush=True,
     )
-    import uvicorn
+    from sim.room_server import RoomServer, serve
 
-    from sim.room_server import RoomServer
-
-    server = RoomServer(room, key, join, save)
-    uvicorn.run(server.app, host=host, port=args.port, log_level="warning", access_log=False)
+    serve(RoomServer(room, key, join, save), host, args.port)
     return 0
 
 

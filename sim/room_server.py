@@ -29,6 +29,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -50,6 +51,7 @@ __all__ = ["RoomServer"]
 HERE = Path(__file__).resolve().parent
 MAX_BODY = 4_096  # bytes: a choice is a few dozen
 POLL_SECONDS = 20.0  # a waiting screen's request returns after this even with no change
+STOP_SECONDS = 2  # after Ctrl-C, what a request still in flight gets to finish
 SETTLE = 0.15  # seconds a woken screen waits for the changes that come together
 TICK = 0.2  # seconds between the room's clock checks
 PHONE_BUDGET = (600, 60.0)  # requests per phone (seat, or address before joining) per minute:
@@ -131,6 +133,7 @@ class RoomServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._saved_week = -1
+        self._stopping = False  # Ctrl-C: waiting screens are answered at once
         self._phone_page = (HERE / "room_phone.html").read_text(encoding="utf-8")
         self._host_page = (HERE / "room_host.html").read_text(encoding="utf-8")
         room.on_change = self._changed
@@ -195,15 +198,21 @@ class RoomServer:
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
             loop.call_soon_threadsafe(wake)
 
+    def stop_waiting(self) -> None:
+        """The room is stopping: answer every waiting screen now, so that it can end."""
+        self._stopping = True
+        self._changed()
+
     async def _wait_for_change(self, since: int) -> None:
         deadline = time.monotonic() + POLL_SECONDS
-        while self.room.version <= since:
+        while self.room.version <= since and not self._stopping:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=left)
-        await asyncio.sleep(SETTLE)
+        if not self._stopping:
+            await asyncio.sleep(SETTLE)
 
     async def _body(self, request: Request) -> dict[str, Any]:
         """The request's JSON object, read up to MAX_BODY bytes (a larger one is refused)."""
@@ -442,3 +451,27 @@ def _week(data: dict[str, Any]) -> int:
     if isinstance(week, bool) or not isinstance(week, int):
         raise RoomError("week: the week's number")
     return week
+
+
+def serve(server: RoomServer, host: str, port: int) -> None:
+    """Serve the room until Ctrl-C; then answer the waiting screens, save and end.
+
+    uvicorn waits for every open request before it stops, and a screen's request waits
+    up to POLL_SECONDS for a change: without a word to them, Ctrl-C took that long.
+    """
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            server.stop_waiting()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        server.app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=STOP_SECONDS,
+    )
+    _Server(config).run()

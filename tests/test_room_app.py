@@ -16,6 +16,7 @@ import json
 import math
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -321,3 +322,47 @@ def test_the_right_code_is_refused_too_once_an_address_has_guessed_too_often(
     ):
         status, data = call(room.base, method, path, body, headers)
         assert 400 <= status < 500, (path, status, data)
+
+
+def test_ctrl_c_answers_the_waiting_screens_saves_and_ends(tmp_path: Path) -> None:
+    """A facilitator's Ctrl-C ends the room at once, though screens are waiting for a change.
+
+    The server waited for every open request before it stopped, and a screen's request
+    waits up to POLL_SECONDS for a change; then the cut requests printed tracebacks.
+    """
+    import signal
+    import urllib.request
+
+    from sim.room_server import POLL_SECONDS
+
+    r = start_room(tmp_path)
+    _, state = call(r.base, "GET", f"/api/host/state?key={r.key}")
+    statuses: list[int] = []
+
+    def wait_for_change() -> None:
+        url = f"{r.base}/api/host/state?key={r.key}&since={state['version']}"
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            statuses.append(answer.status)
+
+    screens = [threading.Thread(target=wait_for_change) for _ in range(3)]
+    for screen in screens:
+        screen.start()
+    try:
+        for _ in range(100):  # the first save, within a clock tick
+            if list(r.out.glob("room-*.json")):
+                break
+            time.sleep(0.1)
+        session = r.session_file()
+        time.sleep(0.5)  # the screens' requests are held, waiting for a change
+        before = session.stat().st_mtime_ns
+        r.proc.send_signal(signal.SIGINT)
+        assert r.proc.wait(timeout=POLL_SECONDS / 2) == 130
+    finally:
+        r.stop()
+    for screen in screens:
+        screen.join(timeout=10)
+    assert statuses == [200, 200, 200]
+    log = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in log, log
+    assert log.rstrip().endswith("interrupted"), log
+    assert session.stat().st_mtime_ns > before  # saved once more at the end
