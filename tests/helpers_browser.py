@@ -9,6 +9,7 @@ it once full) and returns once it answers.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -45,6 +46,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _terminal_signals() -> None:
+    """In the child, before it runs: Ctrl-C as a terminal's foreground process has it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def serve(
     command: list[str],
     url: str,
@@ -55,12 +61,21 @@ def serve(
 ) -> subprocess.Popen[str]:
     """Start `command` in the project folder and wait until `url` answers 200.
 
+    The server gets Ctrl-C's default, as from a terminal: a test run that is a shell's
+    background job (nohup, `make test &`) ignores SIGINT, and its children would too.
+
     Raises:
         RuntimeError: the server stopped, or did not answer in time (with its output).
     """
     with log.open("w") as out:
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_terminal_signals,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
