@@ -46,7 +46,7 @@ from starlette.routing import Route
 
 from sim.room import Room, RoomError
 
-__all__ = ["RoomServer"]
+__all__ = ["RoomServer", "serve"]
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY = 4_096  # bytes: a choice is a few dozen
