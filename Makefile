@@ -4,10 +4,10 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# numba's cache of the compiled kernels (in sim/__pycache__), written once after set-up
+# numba's cache of the compiled kernels (in sim/model/__pycache__), written once after set-up
 # and again whenever a compiled source changes, so that no run waits for the compiler.
 WARM := $(VENV)/.warm
-COMPILED := $(wildcard sim/kernels.py sim/mechanisms.py sim/learning.py sim/trust.py)
+COMPILED := $(wildcard sim/model/kernels.py sim/model/mechanisms.py sim/model/learning.py sim/model/trust.py)
 
 FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); do \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \
@@ -29,8 +29,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 $(WARM): $(STAMP) $(COMPILED)
-	@echo "compiling the model's kernels once (numba caches them in sim/__pycache__)"
-	@$(PY) -c 'from sim.fast import warm_up; warm_up()'
+	@echo "compiling the model's kernels once (numba caches them in sim/model/__pycache__)"
+	@$(PY) -c 'from sim.model.fast import warm_up; warm_up()'
 	@touch $(WARM)
 
 # The flagship comparison: six coaching regimes, 100 paired replications each.

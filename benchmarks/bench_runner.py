@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiments import expand, load_experiment, run, run_trust_model
-from sim.experiments.models import Rows
+from sim.experiments.adapters import Rows
 from sim.experiments.runner import as_finished, start_pool
-from sim.metrics import MEASURES
-from sim.model import TrustModel
-from sim.scenario import Scenario
+from sim.model.measures import MEASURES
+from sim.model.scenario import Scenario
+from sim.model.trust_model import TrustModel
 
 EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "sponsorship_vs_peer.toml"
 

@@ -1,16 +1,16 @@
 """Docking (Axtell, Axelrod, Epstein and Cohen 1996): the fast model against the reference.
 
 Two implementations of the model of docs/ODD.md are run on the same scenarios, many
-seeds each: the fast model (`sim.fast.simulate`, numpy arrays and numba kernels, whose
-numbers equal stepping `sim.model.TrustModel`) and
+seeds each: the fast model (`sim.model.fast.simulate`, numpy arrays and numba kernels, whose
+numbers equal stepping `sim.model.trust_model.TrustModel`) and
 the per-agent reference (`benchmarks/reference_model.py`, plain Python, written from the
 ODD). They draw their random numbers differently, so runs are not compared one to one:
 for every scenario and outcome of the run summary, the two samples of outcomes are
 compared ("distributional equivalence", Axtell et al. 1996) by
 
 - a two-sample Kolmogorov-Smirnov test (`scipy.stats.ks_2samp`), its p-values adjusted
-  by Holm over every test of the docking (`sim.analysis.holm`);
-- the Vargha-Delaney A12 (`sim.analysis.a12`): the probability that a fast run's value
+  by Holm over every test of the docking (`sim.methods.analysis.holm`);
+- the Vargha-Delaney A12 (`sim.methods.analysis.a12`): the probability that a fast run's value
   beats a reference run's (0.5 = no difference).
 
 An outcome passes when its Holm-adjusted p is at least 0.05 and its A12 is within
@@ -72,9 +72,9 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from benchmarks.reference_model import ReferenceModel  # noqa: E402
-from sim import fast  # noqa: E402
-from sim.analysis import a12, holm  # noqa: E402
-from sim.scenario import (  # noqa: E402
+from sim.methods.analysis import a12, holm  # noqa: E402
+from sim.model import fast  # noqa: E402
+from sim.model.scenario import (  # noqa: E402
     PRESETS,
     Event,
     Scenario,
@@ -83,7 +83,7 @@ from sim.scenario import (  # noqa: E402
     preset,
     scenario_from_dict,
 )
-from sim.structure import build_organization  # noqa: E402
+from sim.model.structure import build_organization  # noqa: E402
 
 __all__ = ["OUTCOMES", "SCENARIOS", "STRESS", "dock", "report", "resolve", "simulate", "speed"]
 
@@ -220,7 +220,7 @@ def _numeric(summary: Mapping[str, Any], scenario: Scenario) -> dict[str, float]
 def run_one(
     side: str, scenario: Scenario, seed: int, overrides: Mapping[str, Any] | None = None
 ) -> dict[str, float]:
-    """One run's numeric summary: side "fast" (sim.fast.simulate) or "reference" (ReferenceModel).
+    """One run's numeric summary: side "fast" (sim.simulate) or "reference" (ReferenceModel).
 
     `overrides` change parameters of this side only (used to check that docking fails).
     """
@@ -478,8 +478,8 @@ def report(
             else "."
         ),
         "",
-        f"{seeds} seeds per scenario and implementation; fast = `sim.fast.simulate` (the "
-        "same numbers as stepping `sim.model.TrustModel`), "
+        f"{seeds} seeds per scenario and implementation; fast = `sim.model.fast.simulate` (the "
+        "same numbers as stepping `sim.model.trust_model.TrustModel`), "
         "reference = `benchmarks/reference_model.py` (one Mesa agent per person, written "
         "from docs/ODD.md). KS: two-sample Kolmogorov-Smirnov, p adjusted by Holm over all "
         f"{len(tested)} tests; A12: Vargha-Delaney, P(fast > reference). Pass: Holm p >= "

@@ -2,7 +2,7 @@
 
 `python benchmarks/memory_estimate.py` runs one short run per organization, each in a
 process of its own, and prints its peak RSS over the interpreter's beside
-`sim.scenario.memory_needed`. The estimate (120 bytes per directed contact pair, 3 kB
+`sim.model.scenario.memory_needed`. The estimate (120 bytes per directed contact pair, 3 kB
 per person and 100 MB at any size) was set from this table: it should stay above the
 measured peak.
 """
@@ -17,7 +17,7 @@ SIZES = ((1000, 1), (2000, 1), (4000, 1), (6000, 1), (20_000, 2), (100_000, 3))
 ONE_RUN = """
 import resource, sys
 import sim
-from sim.scenario import Scenario
+from sim.model.scenario import Scenario
 members, levels = int(sys.argv[1]), int(sys.argv[2])
 scenario = Scenario(members=members, levels=levels, steps=2)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -28,8 +28,8 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
 
 def main() -> None:
     """Print members, levels, contacts, measured peak and estimate, in MB."""
-    from sim.scenario import memory_needed
-    from sim.structure import contact_count
+    from sim.model.scenario import memory_needed
+    from sim.model.structure import contact_count
 
     print("| members | levels | contact pairs | measured peak (MB) | estimate (MB) |")
     print("|---|---|---|---|---|")

@@ -2,14 +2,14 @@
 
 This is the reference implementation used for docking (Axtell et al. 1996; see
 benchmarks/docking.py). It was written from docs/ODD.md, not from the fast model
-(`sim.model.TrustModel`, numpy arrays and numba kernels), so that the two can be
+(`sim.model.trust_model.TrustModel`, numpy arrays and numba kernels), so that the two can be
 compared: where their distributions of outcomes differ, one of them departs from the
 ODD.
 
 Reused from the fast model's package, and only this:
 
-- `sim.scenario` (the frozen, validated `Scenario` and its `Event`s): the parameters;
-- `sim.structure.build_organization`: who is at which level, who reports to whom, who
+- `sim.model.scenario` (the frozen, validated `Scenario` and its `Event`s): the parameters;
+- `sim.model.structure.build_organization`: who is at which level, who reports to whom, who
   is in which front-line team, and where the external coaches are (ODD section 2).
   Structure is not what docking tests. Everything else is read off those arrays once,
   into plain Python attributes of the agents.
@@ -24,9 +24,9 @@ development (7.6), need (7.7), choice of helper (7.8), voice and silence (7.9),
 self-study (7.10), response and refusal (7.11), outcome and skills (7.12), both trust
 rules (7.13), peer recognition (7.14), breach and its hearing (7.15), gossip (7.16),
 decay and forgetting (7.17), turnover (7.18), the events (7.19), and every measure and
-the run summary (section 8). No function of `sim.mechanisms`, `sim.learning`,
-`sim.trust`, `sim.kernels` or `sim.metrics` is called (only the key names
-`sim.metrics.MEASURES` are, to name the columns the same way).
+the run summary (section 8). No function of `sim.model.mechanisms`, `sim.model.learning`,
+`sim.model.trust`, `sim.model.kernels` or `sim.model.measures` is called (only the key names
+`sim.model.measures.MEASURES` are, to name the columns the same way).
 
 Schedule (ODD section 3). Where the ODD says people act on the state at the start of a
 phase, or in random order, the model does that with Mesa's agent sets:
@@ -59,10 +59,10 @@ import mesa
 import numpy as np
 from mesa.agentset import AgentSet
 
-from sim.metrics import MEASURES
-from sim.scenario import Event, Scenario
-from sim.structure import MANAGER as ORG_MANAGER
-from sim.structure import build_organization
+from sim.model.measures import MEASURES
+from sim.model.scenario import Event, Scenario
+from sim.model.structure import MANAGER as ORG_MANAGER
+from sim.model.structure import build_organization
 
 __all__ = ["ReferenceMember", "ReferenceModel"]
 
@@ -411,7 +411,7 @@ class ReferenceModel(mesa.Model):
     """The trustsim model, one agent per person, following docs/ODD.md.
 
     `ReferenceModel(scenario, rng=seed)`, then `run()` (or `step()` until not
-    `running`), then `summary()`, whose keys are those of `sim.metrics.SUMMARY_KEYS`.
+    `running`), then `summary()`, whose keys are those of `sim.model.measures.SUMMARY_KEYS`.
     """
 
     def __init__(self, scenario: Scenario | None = None, *, rng: Any = None, **params: Any):
@@ -453,7 +453,7 @@ class ReferenceModel(mesa.Model):
 
     # ------------------------------------------------------------ structure
     def _build_organization(self) -> None:
-        """People, levels, bosses and teams (section 2, reused from sim.structure)."""
+        """People, levels, bosses and teams (section 2, reused from sim.model.structure)."""
         p = self.params
         org = build_organization(p.members, p.levels, p.coach == "external", p.team_size, p.span)
         for i in range(org.n_people):
@@ -811,7 +811,7 @@ class ReferenceModel(mesa.Model):
         return count, largest / len(people)
 
     def summary(self) -> dict[str, Any]:
-        """The run summary (section 8): the keys of sim.metrics.SUMMARY_KEYS."""
+        """The run summary (section 8): the keys of sim.model.measures.SUMMARY_KEYS."""
         data = self.datacollector.model_vars
         steps = data["step"]
         out: dict[str, Any] = {name: data[name][-1] for name in MEASURES}

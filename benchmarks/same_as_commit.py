@@ -30,7 +30,10 @@ SEEDS = (0, 1, 7)
 
 def cases(root: Path) -> list[tuple[str, Any]]:
     """The cases, as (label, Scenario), built with the `sim` of `root`."""
-    from sim.scenario import PRESETS, Scenario, load_scenario
+    try:
+        from sim.model.scenario import PRESETS, Scenario, load_scenario
+    except ImportError:  # a checkout from before sim/ had folders
+        from sim.scenario import PRESETS, Scenario, load_scenario  # type: ignore[no-redef]
 
     out = []
     for path in sorted((root / "scenarios").glob("*.toml")):
@@ -56,7 +59,10 @@ def cases(root: Path) -> list[tuple[str, Any]]:
 
 def record(root: Path, out: Path) -> None:
     """In the earlier checkout's process: every case's tables and summary, pickled."""
-    from sim.model import TrustModel
+    try:
+        from sim.model.trust_model import TrustModel
+    except ImportError:  # a checkout from before sim/ had folders
+        from sim.model import TrustModel  # type: ignore[no-redef]
 
     runs = {}
     for label, scenario in cases(root):
@@ -84,8 +90,8 @@ def compare(before: Path) -> int:
     import pandas as pd
 
     sys.path.insert(0, str(ROOT))
-    from sim.fast import simulate
-    from sim.model import TrustModel
+    from sim.model.fast import simulate
+    from sim.model.trust_model import TrustModel
 
     with tempfile.TemporaryDirectory() as tmp:
         pickled = Path(tmp) / "before.pkl"

@@ -1,4 +1,4 @@
-"""Regenerate the parameter table in docs/ODD.md from sim.scenario.parameter_table().
+"""Regenerate the parameter table in docs/ODD.md from sim.model.scenario.parameter_table().
 
 The table lives between the lines `<!-- parameter-table:start -->` and
 `<!-- parameter-table:end -->`; everything between them is replaced, nothing else is
@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.scenario import parameter_table
+from sim.model.scenario import parameter_table
 
 ODD = Path(__file__).resolve().parent / "ODD.md"
 START = "<!-- parameter-table:start -->"
@@ -28,7 +28,7 @@ def render(text: str, table: str | None = None) -> str:
 
     Args:
         text: the current ODD text.
-        table: the table to insert (default: sim.scenario.parameter_table()).
+        table: the table to insert (default: sim.model.scenario.parameter_table()).
 
     Raises:
         ValueError: when the markers are missing, repeated, out of order, or not on

@@ -23,9 +23,9 @@ import solara
 from mesa.visualization import SolaraViz, make_plot_component, make_space_component
 from mesa.visualization.components import AgentPortrayalStyle
 
-from sim.agents import TeamMember
-from sim.model import TrustModel, viz_params
-from sim.scenario import preset
+from sim.model.agents import TeamMember
+from sim.model.scenario import preset
+from sim.model.trust_model import TrustModel, viz_params
 
 SCENARIO = preset("top_down_internal")
 COLOURS = {"member": "tab:blue", "coach": "tab:red", "manager": "tab:gray"}

@@ -7,12 +7,12 @@ imported on first use, so that code on the fast path does not import Mesa.
 
 from typing import TYPE_CHECKING, Any
 
-from sim.fast import Run, simulate
-from sim.scenario import PRESETS, Scenario, ScenarioError, load_scenario, preset
+from sim.model.fast import Run, simulate
+from sim.model.scenario import PRESETS, Scenario, ScenarioError, load_scenario, preset
 
 if TYPE_CHECKING:
-    from sim.agents import TeamMember
-    from sim.model import TrustModel
+    from sim.model.agents import TeamMember
+    from sim.model.trust_model import TrustModel
 
 __all__ = [
     "PRESETS",
@@ -32,11 +32,11 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     """TrustModel and TeamMember, imported when first asked for (they import Mesa)."""
     if name == "TrustModel":
-        from sim.model import TrustModel
+        from sim.model.trust_model import TrustModel
 
         return TrustModel
     if name == "TeamMember":
-        from sim.agents import TeamMember
+        from sim.model.agents import TeamMember
 
         return TeamMember
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from sim.experiments import replication_seed, run_trust_model
-from sim.fast import Run, simulate
-from sim.scenario import Scenario
+from sim.model.fast import Run, simulate
+from sim.model.scenario import Scenario
 
 FAIL_EXPERIMENT_SEED = 4242
 FAIL_REPLICATION = 1
@@ -46,7 +46,7 @@ def fail_one_run(
 def exploding_simulate(scenario: Scenario | None = None, seed: Any = None, **kwargs: Any) -> Run:
     """sim.simulate, except that it raises for the same one run as fail_one_run.
 
-    Patched over sim.fast.simulate to make a run fail through the CLI, which has no
+    Patched over sim.model.fast.simulate to make a run fail through the CLI, which has no
     way to pass a run function.
     """
     if _should_fail(scenario, seed):

@@ -1,4 +1,4 @@
-"""sim.analysis on data with a known answer: effect sizes, Holm, bootstrap CIs, compare()."""
+"""sim.methods.analysis on data with a known answer: effect sizes, Holm, bootstrap CIs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import analysis
-from sim.analysis import a12, bootstrap_ci, cohens_d, holm
+from sim.methods import analysis
+from sim.methods.analysis import a12, bootstrap_ci, cohens_d, holm
 
 # A12 -----------------------------------------------------------------------------
 
@@ -211,7 +211,7 @@ def test_compare_with_reference_and_holm_across_pairs() -> None:
 
 
 def test_an_outcome_does_not_apply_only_where_no_run_has_a_value() -> None:
-    from sim.analysis import not_applicable, not_applicable_sentence
+    from sim.methods.analysis import not_applicable, not_applicable_sentence
 
     results = pd.DataFrame(
         {
@@ -230,7 +230,7 @@ def test_an_outcome_does_not_apply_only_where_no_run_has_a_value() -> None:
 
 def test_time_to_competence_counts_runs_that_never_got_there_at_the_horizon() -> None:
     """Never a mean over the runs that finished: that favours the slow scenario's lucky runs."""
-    from sim.analysis import Comparison
+    from sim.methods.analysis import Comparison
 
     results = pd.DataFrame(
         {

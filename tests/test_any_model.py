@@ -1,4 +1,4 @@
-"""Experiments run any Mesa model (sim/experiments/models.py, `model = "module:Class"`):
+"""Experiments run any Mesa model (sim/experiments/adapters.py, `model = "module:Class"`):
 the Boltzmann wealth example sweeps, reproduces, resumes and reports; what the report
 plots against the swept parameter is that parameter; bad model strings are one line."""
 
@@ -16,7 +16,7 @@ from matplotlib.image import imread
 
 from sim.experiments import load_experiment
 from sim.experiments.compare import load_results
-from sim.scenario import ScenarioError
+from sim.model.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = (ROOT / "examples" / "boltzmann.toml").read_text(encoding="utf-8")
@@ -68,7 +68,8 @@ def test_the_example_sweeps_reports_and_resumes(
 
 
 def test_the_figure_against_a_parameter_named_n_is_at_its_values(tmp_path: Path) -> None:
-    from sim import analysis, plots
+    from sim.methods import analysis
+    from sim.reporting import plots
 
     results = pd.DataFrame(
         {"run_id": ["a", "b", "c", "d"], "scenario": "m", "gini": [0.2, 0.3, 0.6, 0.7]}

@@ -1,4 +1,4 @@
-"""Calibration (sim/experiments/calibrate.py, sim/calibration.py): its settings' errors,
+"""Calibration (sim/experiments/abc.py, sim/methods/calibration.py): its settings' errors,
 a parameter recovery at a tiny budget, the report's labels, and a resume after kill -9
 (on a Dask cluster) that gives the posterior of a calibration that ran through."""
 
@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from helpers_cli import in_process as cli
 
-from sim.calibration import Prior, posterior_summary, predictive_check, recovery_table
 from sim.cli import main
 from sim.experiments import load_experiment
-from sim.scenario import ScenarioError
+from sim.methods.calibration import Prior, posterior_summary, predictive_check, recovery_table
+from sim.model.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from helpers_cli import SMALL_EXPERIMENT, trustsim
 
-from sim.metrics import MEASURES
+from sim.model.measures import MEASURES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -258,7 +258,12 @@ def test_a_sweep_says_what_its_time_covers_and_a_second_one_that_it_ran_nothing(
     ]
     modules = imported("sweep", str(path), "--out", str(out), "--resume", "--workers", "1")
     assert "sim.experiments.runner" in modules  # what the sweep needs
-    drawing = {"matplotlib", "sim.plots", "sim.report", "sim.experiments.reporting"}
+    drawing = {
+        "matplotlib",
+        "sim.reporting.plots",
+        "sim.reporting.report",
+        "sim.experiments.pipeline",
+    }
     assert not modules & drawing, "nothing that draws is imported when nothing is drawn"
 
     more, wall = timed_sweep(

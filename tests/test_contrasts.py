@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import analysis
-from sim.contrasts import factor_values, interactions
+from sim.methods import analysis
+from sim.methods.contrasts import factor_values, interactions
 
 
 def _factorial(n: int = 30, effect: float = 0.1, noise: float = 0.02) -> pd.DataFrame:
@@ -95,7 +95,7 @@ def test_three_replications_are_flagged_too_few_to_tell() -> None:
 def test_the_paired_figure_draws_each_line_from_its_own_points() -> None:
     import itertools
 
-    from sim import plots
+    from sim.reporting import plots
 
     rows = []
     for point, (x, y, z) in enumerate(itertools.product([1, 2, 3], [0.3, 1.0], ["a", "b"])):
@@ -204,7 +204,7 @@ def _linear(n: int = 40, seed_sd: float = 0.05) -> pd.DataFrame:
 
 
 def test_the_regression_recovers_main_effects_and_the_interaction_with_seed_clusters() -> None:
-    from sim.contrasts import regression
+    from sim.methods.contrasts import regression
 
     table = regression(_linear(), ["skill"]).set_index("term")
     truth = {"Intercept": 0.1, "x": -0.01, "y": 0.02, "x:y": -0.05}
@@ -220,7 +220,7 @@ def test_the_regression_recovers_main_effects_and_the_interaction_with_seed_clus
 
 
 def test_no_regression_with_one_factor() -> None:
-    from sim.contrasts import regression
+    from sim.methods.contrasts import regression
 
     one = _linear()
     one["swept"] = [json.dumps({"x": json.loads(s)["x"]}) for s in one["swept"]]
@@ -230,7 +230,7 @@ def test_no_regression_with_one_factor() -> None:
 
 
 def test_partial_dependence_bins_the_runs_and_the_figure_draws_each_bin() -> None:
-    from sim import plots
+    from sim.reporting import plots
 
     rng = np.random.default_rng(5)
     x = np.repeat(rng.uniform(0, 1, 40), 2)  # 40 sampled points, A and B at each

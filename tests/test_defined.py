@@ -9,12 +9,12 @@ import pytest
 from helpers_cli import trustsim
 
 from sim.experiments import load_experiment, run
+from sim.experiments.adapters import run_trust_model
 from sim.experiments.compare import comparison, load_results
 from sim.experiments.defined import Defined, DefinedRun
-from sim.experiments.models import run_trust_model
-from sim.fast import simulate
-from sim.metrics import MEASURES
-from sim.scenario import ScenarioError, preset
+from sim.model.fast import simulate
+from sim.model.measures import MEASURES
+from sim.model.scenario import ScenarioError, preset
 
 
 def _table(values: list[float]) -> np.ndarray:

@@ -23,9 +23,9 @@ if str(ROOT) not in sys.path:
 from benchmarks.docking import ALPHA, a12_false_alarm, dock, resolve  # noqa: E402
 from benchmarks.docking import OUTCOMES as ALL_OUTCOMES  # noqa: E402
 from benchmarks.reference_model import ReferenceModel  # noqa: E402
-from sim.metrics import SUMMARY_KEYS  # noqa: E402
-from sim.scenario import preset  # noqa: E402
-from sim.structure import build_organization, contact_pairs  # noqa: E402
+from sim.model.measures import SUMMARY_KEYS  # noqa: E402
+from sim.model.scenario import preset  # noqa: E402
+from sim.model.structure import build_organization, contact_pairs  # noqa: E402
 
 SEEDS = 40
 # The nine outcomes the docking is about (benchmarks/docking.py compares more).

@@ -1,7 +1,7 @@
 """docs/ODD.md stays in step with the code.
 
 The parameter table is generated (docs/gen_parameter_table.py), so it must equal
-sim.scenario.parameter_table(); every parameter must also be described in the text,
+sim.model.scenario.parameter_table(); every parameter must also be described in the text,
 every measured column and summary key named, and every `sim.x.y` object the ODD cites
 must exist.
 """
@@ -16,9 +16,9 @@ from types import ModuleType
 
 import pytest
 
-from sim.metrics import MEASURES, SUMMARY_KEYS, TEAM_COLUMNS
-from sim.model import STREAMS
-from sim.scenario import EVENT_TYPES, PRESETS, parameter_table, parameters
+from sim.model.measures import MEASURES, SUMMARY_KEYS, TEAM_COLUMNS
+from sim.model.scenario import EVENT_TYPES, PRESETS, parameter_table, parameters
+from sim.model.trust_model import STREAMS
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs" / "ODD.md"
@@ -80,7 +80,7 @@ def test_every_measure_is_defined(odd: str) -> None:
     before, _, after = split_at_markers(odd)
     prose = before + after
     missing = [name for name in MEASURES if f"`{name}`" not in prose]
-    assert not missing, f"measures of sim.metrics.MEASURES not in docs/ODD.md: {missing}"
+    assert not missing, f"measures of sim.model.measures.MEASURES not in docs/ODD.md: {missing}"
     rows = [name for name in MEASURES if f"| `{name}` |" not in prose]
     assert not rows, f"measures without a row in the ODD's column table: {rows}"
 
@@ -96,7 +96,9 @@ def test_presets_events_and_streams_are_documented(odd: str) -> None:
     missing = [name for name in (*PRESETS, *EVENT_TYPES) if f"`{name}`" not in odd]
     assert not missing, f"presets or event types not in docs/ODD.md: {missing}"
     streams = [name for name in STREAMS if f"| {name} |" not in odd]
-    assert not streams, f"random streams of sim.model.STREAMS not in the ODD's table: {streams}"
+    assert not streams, (
+        f"random streams of sim.model.trust_model.STREAMS not in the ODD's table: {streams}"
+    )
 
 
 def test_preset_table_matches_the_presets(odd: str) -> None:
@@ -139,7 +141,7 @@ def test_cited_code_objects_exist(odd: str) -> None:
 
 
 def test_cited_model_methods_exist(odd: str) -> None:
-    from sim.model import TrustModel
+    from sim.model.trust_model import TrustModel
 
     cited = set(re.findall(r"`TrustModel\.(\w+)`", odd))
     assert cited, "the ODD should name TrustModel's methods"

@@ -386,9 +386,9 @@ def test_failed_runs_give_exit_code_1_through_the_cli(
 ) -> None:
     # The CLI cannot be given a run function: the fast path itself is patched, in
     # this process (workers=1 runs the batches here), and main() is the CLI's entry.
-    import sim.fast
+    import sim.model.fast
 
-    monkeypatch.setattr(sim.fast, "simulate", helpers_runs.exploding_simulate)
+    monkeypatch.setattr(sim.model.fast, "simulate", helpers_runs.exploding_simulate)
     tiny_scenarios(tmp_path)
     path = write(tmp_path / "failing.toml", FAILING)
     code = cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1"])
@@ -617,7 +617,7 @@ def test_batches_hold_short_runs_together_and_long_runs_alone(tmp_path: Path) ->
 
 
 def test_parameters_set_every_scenario_and_clash_with_a_sweep_is_refused(tmp_path: Path) -> None:
-    from sim.scenario import ScenarioError
+    from sim.model.scenario import ScenarioError
 
     text = (
         'scenarios = ["peer_led", "top_down_internal"]\nreplications = 2\nseed = 1\n'
@@ -662,7 +662,7 @@ def test_a_dask_scheduler_without_workers_is_named_and_waited_for(
 def test_a_store_without_a_run_of_the_reference_says_how_to_go_on(tmp_path: Path) -> None:
     from sim.experiments.compare import load_results
     from sim.experiments.store import ResultsStore
-    from sim.scenario import ScenarioError
+    from sim.model.scenario import ScenarioError
 
     text = (
         'scenarios = ["peer_led", "no_coaching"]\nreference = "no_coaching"\nreplications = 2\n'

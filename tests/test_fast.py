@@ -1,4 +1,4 @@
-"""The fast path (sim.fast.simulate) against stepping TrustModel: the same numbers, bit for bit.
+"""The fast path (sim.simulate) against stepping TrustModel: the same numbers, bit for bit.
 
 A user who switches from stepping the Mesa model to `simulate` (or whose sweep now
 runs on the fast path) must get exactly the table and summary they got before: every
@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import PRESETS, Scenario, TrustModel, load_scenario, preset, simulate
-from sim.metrics import MEASURES, SUMMARY_KEYS, TEAM_COLUMNS
-from sim.scenario import EVENT_TYPES
-from sim.structure import level_sizes
+from sim.model.measures import MEASURES, SUMMARY_KEYS, TEAM_COLUMNS
+from sim.model.scenario import EVENT_TYPES
+from sim.model.structure import level_sizes
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
 
@@ -270,8 +270,8 @@ def test_ctrl_c_in_the_compiled_loop_is_a_keyboard_interrupt() -> None:
         # background by a shell (`make test &`, nohup, some CI runners) ignores SIGINT, and
         # so would this child, rightly finishing its run.
         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-        "from sim.fast import simulate\n"
-        "from sim.scenario import preset\n"
+        "from sim.model.fast import simulate\n"
+        "from sim.model.scenario import preset\n"
         "scenario = preset('top_down_internal', members=3000, levels=3, steps=3000)\n"
         "simulate(scenario.with_(steps=2), 1)\n"
         "print('running', flush=True)\n"
@@ -299,7 +299,7 @@ def test_ctrl_c_in_the_compiled_loop_is_a_keyboard_interrupt() -> None:
 
 def test_a_changed_formula_drops_the_compiled_cache(tmp_path: Path) -> None:
     """numba keys its cache on kernels.py only: an edited formula elsewhere drops it."""
-    from sim.kernels import _drop_stale_cache
+    from sim.model.kernels import _drop_stale_cache
 
     source, other = tmp_path / "kernels.py", tmp_path / "mechanisms.py"
     source.write_text("a = 1\n")

@@ -1,7 +1,7 @@
 """The formulas of docs/ODD.md, one by one, on small numbers worked out by hand.
 
 Each expected value below is computed in the comment next to it from the formula as
-docs/ODD.md writes it, not from the code. The compiled copies in sim.kernels must give
+docs/ODD.md writes it, not from the code. The compiled copies in sim.model.kernels must give
 the same numbers as the plain functions they are compiled from.
 """
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import kernels, learning, mechanisms, trust
-from sim.structure import Network
+from sim.model import kernels, learning, mechanisms, trust
+from sim.model.structure import Network
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 
@@ -246,7 +246,7 @@ def test_beta_parameters_draws_have_the_mean_and_sd(mean, sd):
     assert x.std() == pytest.approx(sd, abs=3e-3)
 
 
-# ------------------------------------------------- compiled copies (sim.kernels)
+# ------------------------------------------------- compiled copies (sim.model.kernels)
 COMPILED = [
     (kernels._choice_weight, mechanisms.choice_weight, (0.7, 0.25, 2.0)),
     (kernels._choice_weight, mechanisms.choice_weight, (0.7, -0.25, 2.0)),

@@ -1,4 +1,4 @@
-"""TrustModel as a Mesa user meets it (sim/model.py, sim/agents.py): the people on a Mesa
+"""TrustModel as a Mesa user meets it (sim/model/trust_model.py, agents.py): the people on a Mesa
 network space that Mesa's own drawing draws, agent reporters, agent.remove() as a
 departure, writable traits, and Mesa's conventions (rng, running, run_for)."""
 
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from mesa.discrete_space import Network
 
-from sim.fast import simulate
-from sim.model import TrustModel
-from sim.scenario import preset
+from sim.model.fast import simulate
+from sim.model.scenario import preset
+from sim.model.trust_model import TrustModel
 
 ROOT = Path(__file__).resolve().parents[1]
 

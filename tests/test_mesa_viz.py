@@ -1,6 +1,6 @@
 """Mesa's own SolaraViz on TrustModel (examples/mesa_viz.py): the page, served by `solara
 run`, renders the trust network and the plots in Chromium without an error, steps, and
-resets to the scenario with the sliders' values (sim.model.viz_params)."""
+resets to the scenario with the sliders' values (sim.model.trust_model.viz_params)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.model import SLIDERS, TrustModel, viz_params
-from sim.scenario import preset
+from sim.model.scenario import preset
+from sim.model.trust_model import SLIDERS, TrustModel, viz_params
 from tests.helpers_browser import CHROMIUM, FLAGS, free_port, require_chromium, serve, stop
 
 ROOT = Path(__file__).resolve().parents[1]

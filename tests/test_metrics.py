@@ -1,4 +1,4 @@
-"""The measures (sim/metrics.py, and the compiled helpers they use) recomputed independently."""
+"""The measures (sim/model/measures.py and the compiled helpers) recomputed independently."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from sim import TrustModel, kernels, preset
-from sim.metrics import gini, measure
-from sim.structure import COACH, MANAGER, Network
+from sim import TrustModel, preset
+from sim.model import kernels
+from sim.model.measures import gini, measure
+from sim.model.structure import COACH, MANAGER, Network
 
 
 def _gini_by_pairs(x: np.ndarray) -> float:
@@ -166,7 +167,7 @@ def test_measures_recomputed_independently(name, levels):
 def test_skill_gini_of_equal_skills_is_zero_not_below() -> None:
     """Seven equal skills of 0.35 round to a Gini of -2.2e-16: the measure stays in [0, 1]."""
     from sim import simulate
-    from sim.scenario import Scenario
+    from sim.model.scenario import Scenario
 
     flat = Scenario(members=7, skill_mean=0.35, skill_sd=0.0, specialty_bonus=0.0, steps=1)
     weekly = simulate(flat, 1).steps["skill_gini"]

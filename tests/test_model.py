@@ -1,4 +1,4 @@
-"""TrustModel (sim/model.py) against docs/ODD.md: output, reproducibility, regimes, events."""
+"""TrustModel (sim/model/trust_model.py) against docs/ODD.md: output, reproducibility, events."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import PRESETS, TeamMember, TrustModel, kernels, mechanisms, preset
-from sim.metrics import MEASURES
-from sim.structure import COACH, MANAGER, MEMBER, contact_pairs
+from sim import PRESETS, TeamMember, TrustModel, preset
+from sim.model import kernels, mechanisms
+from sim.model.measures import MEASURES
+from sim.model.structure import COACH, MANAGER, MEMBER, contact_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 

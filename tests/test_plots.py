@@ -3,7 +3,7 @@
 Each figure function gets small synthetic tables with values chosen here, and the
 test reads back what matplotlib holds (line data, band vertices, scatter offsets,
 image arrays, patch colours) and compares it with the same statistics computed
-independently (numpy and scipy), not only with what sim.analysis returns.
+independently (numpy and scipy), not only with what sim.methods.analysis returns.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from scipy import stats
 
-from sim import analysis, plots
-from sim.scenario import preset
-from sim.snapshots import record_run
+from sim.methods import analysis
+from sim.model.scenario import preset
+from sim.model.snapshots import record_run
+from sim.reporting import plots
 
 SCENARIOS = ("alpha", "beta")
 REPS = 5
@@ -65,7 +66,7 @@ def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _expected(s: int, t: int) -> tuple[float, float, float]:
-    """Mean and 95% t-CI across replications, computed here without sim.analysis."""
+    """Mean and 95% t-CI across replications, computed here without sim.methods.analysis."""
     v = np.array([_value(s, r, t) for r in range(REPS)])
     half = stats.t.ppf(0.975, REPS - 1) * v.std(ddof=1) / math.sqrt(REPS)
     return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
@@ -576,7 +577,7 @@ def test_winner_map_colours_winners_and_hatches_the_unclear() -> None:
 @pytest.fixture(scope="module")
 def snapshot() -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     """A tiny run's network at weeks 0, 2 and 4, with the live model's counts."""
-    from sim.model import TrustModel
+    from sim.model.trust_model import TrustModel
 
     scenario = preset("top_down_internal", steps=4)
     nodes, edges, _ = record_run(scenario, 3, at_steps=(0, 2, 4))
@@ -658,7 +659,7 @@ def test_network_draws_every_person_of_other_structures(
 
 
 def test_plot_run_lines_are_the_run_measures() -> None:
-    from sim.model import TrustModel
+    from sim.model.trust_model import TrustModel
 
     model = TrustModel(preset("top_down_internal", steps=5), rng=2)
     while model.running:

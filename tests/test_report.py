@@ -37,8 +37,6 @@ from matplotlib.collections import PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.container import ErrorbarContainer
 
-from sim import plots, report
-from sim.analysis import Comparison
 from sim.experiments import load_experiment, run
 from sim.experiments.compare import (
     ResultsTables,
@@ -47,8 +45,10 @@ from sim.experiments.compare import (
     sensitivity_results,
     validation_results,
 )
-from sim.experiments.reporting import median_networks, write_report
-from sim.scenario import describe_file
+from sim.experiments.pipeline import median_networks, write_report
+from sim.methods.analysis import Comparison
+from sim.model.scenario import describe_file
+from sim.reporting import plots, report
 
 ROOT = Path(__file__).resolve().parent.parent
 # One experiment per design the report draws (every file also runs at a tiny size in
@@ -104,7 +104,7 @@ def _close_figures() -> Iterator[None]:
     plt.close("all")
 
 
-# Unit checks of sim.report -------------------------------------------------------------
+# Unit checks of sim.reporting.report -------------------------------------------------------------
 
 
 def test_median_run_is_the_lower_median_and_skips_missing_values() -> None:
@@ -490,7 +490,7 @@ def report_files(folder: Path) -> dict[str, tuple[int, int]]:
 UP_TO_DATE = "report up to date (results, experiment and code unchanged): "
 
 # Modules that only drawing needs: a report that is up to date imports none of them.
-DRAWING = ("matplotlib", "sim.plots", "sim.report", "sim.experiments.reporting")
+DRAWING = ("matplotlib", "sim.reporting.plots", "sim.reporting.report", "sim.experiments.pipeline")
 
 
 @pytest.mark.slow
@@ -681,7 +681,7 @@ def _broken_figure() -> Any:
 def test_figures_drawn_in_several_processes_are_all_saved_and_a_failure_is_an_error(
     tmp_path: Path,
 ) -> None:
-    from sim.report import FigureEntry, save_figures
+    from sim.reporting.report import FigureEntry, save_figures
 
     entries = [FigureEntry(f"f{i}", "", _small_figure) for i in range(9)]
     written = save_figures(entries, tmp_path / "ok", ["png"])

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import debrief, kernels
-from sim.fast import COLUMNS, simulate
-from sim.room import Room, RoomError, load_session, replay
-from sim.scenario import Scenario, load_scenario
+from sim.model import kernels
+from sim.model.fast import COLUMNS, simulate
+from sim.model.scenario import Scenario, load_scenario
+from sim.workshop.room import debrief
+from sim.workshop.room.game import Room, RoomError, load_session, replay
 from tests.helpers_cli import trustsim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -470,7 +471,7 @@ def _asgi(app: object, method: str, path: str, body: dict, client: str) -> tuple
 def test_a_device_on_the_network_takes_at_most_three_seats_and_cannot_open_the_host_screen() -> (
     None
 ):
-    from sim.room_server import SEATS_PER_ADDRESS, RoomServer
+    from sim.workshop.room.server import SEATS_PER_ADDRESS, RoomServer
 
     room = Room(library("hierarchy_2", 5), 1)
     server = RoomServer(room, "host-key", "http://x/join", None)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.room import load_session, replay
+from sim.workshop.room.game import load_session, replay
 from tests.helpers_browser import require_chromium
 from tests.room_helpers import Phone, RoomProcess, call, start_room
 
@@ -205,7 +205,12 @@ def test_a_phone_cannot_act_for_another_seat_run_the_room_or_read_files(
     assert call(room.base, "GET", "/api/host/download/session.json?key=wrong")[0] == 403
     assert call(room.base, "GET", "/host")[0] == 403
     # No file is served: only the two pages and the API.
-    for path in ("/sim/room.py", "/assets/../room.py", "/../pyproject.toml", "/static/x"):
+    for path in (
+        "/sim/workshop/room/game.py",
+        "/assets/../room.py",
+        "/../pyproject.toml",
+        "/static/x",
+    ):
         status, text = call(room.base, "GET", path)
         assert status == 404, path
         assert "import" not in str(text)
@@ -333,7 +338,7 @@ def test_ctrl_c_answers_the_waiting_screens_saves_and_ends(tmp_path: Path) -> No
     import signal
     import urllib.request
 
-    from sim.room_server import POLL_SECONDS
+    from sim.workshop.room.server import POLL_SECONDS
 
     r = start_room(tmp_path)
     _, state = call(r.base, "GET", f"/api/host/state?key={r.key}")

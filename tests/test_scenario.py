@@ -1,4 +1,4 @@
-"""Loading and validating scenarios (sim/scenario.py) against docs/ODD.md and STYLE.md.
+"""Loading and validating scenarios (sim/model/scenario.py) against docs/ODD.md and STYLE.md.
 
 Every error test asserts on what a user reads: one line per problem that names the
 file, the key, the value and what is allowed.
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sim.scenario import (
+from sim.model.scenario import (
     PRESETS,
     Scenario,
     ScenarioError,
@@ -537,7 +537,7 @@ def test_parameter_table_has_one_row_per_parameter() -> None:
 
 def test_a_scenario_too_big_for_this_machine_is_refused_with_what_to_change() -> None:
     """100,000 members in one team: a terabyte of contacts. Refused before anything is built."""
-    from sim.scenario import BYTES_AT_ANY_SIZE, memory_needed, physical_memory
+    from sim.model.scenario import BYTES_AT_ANY_SIZE, memory_needed, physical_memory
 
     with pytest.raises(ScenarioError) as err:
         scenario_from_dict({"members": 100_000}, source="big.toml")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sim import TrustModel
-from sim.scenario import PRESETS, Scenario, describe_file, load_scenario
+from sim.model.scenario import PRESETS, Scenario, describe_file, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "scenarios"

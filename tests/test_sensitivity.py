@@ -17,9 +17,9 @@ from helpers_cli import trustsim
 
 from sim.experiments import expand, load_experiment, run
 from sim.experiments.compare import load_results, sensitivity_results, write_sensitivity
+from sim.methods.sensitivity import Range, Sensitivity, analyze, design, noise, ranking_sentences
+from sim.model.scenario import ScenarioError
 from sim.reference.ishigami import analytic_indices
-from sim.scenario import ScenarioError
-from sim.sensitivity import Range, Sensitivity, analyze, design, noise, ranking_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 PI = math.pi

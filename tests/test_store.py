@@ -24,8 +24,8 @@ from helpers_cli import SMALL_EXPERIMENT, trustsim
 from sim import cli
 from sim.experiments import ResultsStore, expand, load_experiment, run
 from sim.experiments.store import DB_NAME
-from sim.metrics import MEASURES, SUMMARY_KEYS
-from sim.scenario import Scenario, preset
+from sim.model.measures import MEASURES, SUMMARY_KEYS
+from sim.model.scenario import Scenario, preset
 
 ROOT = Path(__file__).resolve().parent.parent
 

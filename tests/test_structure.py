@@ -1,4 +1,4 @@
-"""The organization and its contact network (sim/structure.py) against docs/ODD.md."""
+"""The organization and its contact network (sim/model/structure.py) against docs/ODD.md."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import kernels
-from sim.scenario import ScenarioError, preset
-from sim.structure import (
+from sim.model import kernels
+from sim.model.scenario import ScenarioError, preset
+from sim.model.structure import (
     COACH,
     MANAGER,
     MEMBER,

@@ -1,4 +1,4 @@
-"""Simulated surveys (sim/survey.py): the statistics by hand, the measurement model's
+"""Simulated surveys (sim/model/survey.py): the statistics by hand, the measurement model's
 direction, and surveys that observe a run without changing it."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from sim import simulate
-from sim.scenario import Scenario, ScenarioError, preset, scenario_from_dict
-from sim.survey import (
+from sim.model.scenario import Scenario, ScenarioError, preset, scenario_from_dict
+from sim.model.survey import (
     INSTRUMENTS,
     PSYCHOLOGICAL_SAFETY,
     answers,

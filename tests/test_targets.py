@@ -1,4 +1,4 @@
-"""Field targets (sim/targets.py): a bad targets file is one line per problem, and each
+"""Field targets (sim/methods/targets.py): a bad targets file is one line per problem, and each
 statistic is computed from the runs the way its label says."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.scenario import ScenarioError
-from sim.targets import check, load_targets, model_values
+from sim.methods.targets import check, load_targets, model_values
+from sim.model.scenario import ScenarioError
 from tests.helpers_cli import ROOT
 
 GOOD = """[[targets]]
@@ -89,7 +89,7 @@ def _tables() -> dict[str, pd.DataFrame]:
 def test_each_statistic_is_what_its_name_says() -> None:
     tables = _tables()
     path_free = {"population": "p", "source": "s", "se": 0.1}
-    from sim.targets import Target
+    from sim.methods.targets import Target
 
     mean = Target(name="m", statistic="outcome_mean", outcome="mean_skill", value=0.5, **path_free)
     value, se, runs = model_values(mean, tables)
@@ -150,7 +150,7 @@ def test_compare_with_targets_on_a_sweep(
     assert (table["runs"] == 3).all()
     from sim import simulate
     from sim.experiments import expand, load_experiment
-    from sim.survey import statistics
+    from sim.model.survey import statistics
 
     changes = []
     for spec in expand(load_experiment(tmp_path / "exp.toml"), range(3)):

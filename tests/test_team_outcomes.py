@@ -11,8 +11,8 @@ from helpers_cli import trustsim
 from sim.experiments import run
 from sim.experiments.compare import comparison, load_results
 from sim.experiments.store import ResultsStore
-from sim.fast import simulate
-from sim.scenario import ScenarioError, preset
+from sim.model.fast import simulate
+from sim.model.scenario import ScenarioError, preset
 
 EXP = """# Does a team's trust go with its learning, across teams?
 scenarios = ["top_down_internal", "peer_led"]
@@ -46,7 +46,7 @@ def test_the_last_weeks_teams_add_up_to_the_runs_measures() -> None:
 
 def front_line_teams(scenario: object) -> np.ndarray:
     """Each front-line member's team (the people the run's mean_skill is over)."""
-    from sim.structure import build_organization
+    from sim.model.structure import build_organization
 
     org = build_organization(scenario.members, scenario.levels, False)  # type: ignore[attr-defined]
     return org.team[: org.n_members]

@@ -1,4 +1,4 @@
-"""The trust rules (sim/trust.py) against docs/ODD.md's formulas and properties."""
+"""The trust rules (sim/model/trust.py) against docs/ODD.md's formulas and properties."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim.trust import (
+from sim.model.trust import (
     RULES,
     asymmetric_fixed_point,
     asymmetric_update,

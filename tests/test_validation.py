@@ -1,4 +1,4 @@
-"""sim.validation on hand-made tables with a known answer, then the shipped experiment end to end.
+"""sim.methods.validation on hand-made tables with a known answer, then the shipped experiment.
 
 Every stylized fact is checked both ways: a table where the pattern holds (shown), one
 where it does not (not shown), and one with too little data (not checked, with a
@@ -22,7 +22,6 @@ import pytest
 from figure_checks import misfits
 from helpers_cli import trustsim
 
-from sim import plots
 from sim.experiments import load_experiment, run
 from sim.experiments.compare import (
     facts_markdown,
@@ -30,9 +29,8 @@ from sim.experiments.compare import (
     validation_results,
     write_validation,
 )
-from sim.experiments.reporting import write_report
-from sim.scenario import Scenario, ScenarioError
-from sim.validation import (
+from sim.experiments.pipeline import write_report
+from sim.methods.validation import (
     FACTS,
     MANAGEMENT,
     SPONSOR,
@@ -45,6 +43,8 @@ from sim.validation import (
     sponsor_effects,
     trust_and_learning,
 )
+from sim.model.scenario import Scenario, ScenarioError
+from sim.reporting import plots
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "experiments" / "stylized_facts.toml"

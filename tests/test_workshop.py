@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from sim import simulate
-from sim.scenario import ScenarioError
-from sim.workshop import (
+from sim.model.scenario import ScenarioError
+from sim.workshop.story import (
     CHAPTERS,
     CONTROLS,
     EVENTS,
@@ -266,7 +266,7 @@ def test_a_slider_value_the_model_refuses_is_a_sentence() -> None:
 
 
 def test_the_sandbox_states_the_paired_difference_of_every_measure(pair) -> None:
-    from sim.workshop import paired_summary
+    from sim.workshop.story import paired_summary
 
     lines = paired_summary(*pair)
     assert len(lines) == 4
@@ -304,7 +304,7 @@ def test_a_clear_but_tiny_difference_is_about_the_same(pair) -> None:
 
 
 def paired_summary_of(a, b):
-    from sim.workshop import paired_summary
+    from sim.workshop.story import paired_summary
 
     return paired_summary(a, b)
 
@@ -320,7 +320,7 @@ def test_a_large_organization_beside_a_team_is_compared_over_its_fewer_runs(pair
 
 
 def test_sides_of_different_lengths_are_not_compared(pair) -> None:
-    from sim.workshop import paired_summary
+    from sim.workshop.story import paired_summary
 
     short = play(side("peer_led").__class__("peer_led", LIB["peer_led"][0].with_(steps=20)), 1)
     assert compare_sentence(short, pair[1], "mean_skill")[0] == "does not apply"
@@ -344,7 +344,7 @@ def test_the_players_start_changes_before_the_sides_it_starts() -> None:
     """Every change of a reactive value renders the page, so an action that moves the
     player (a chapter, an event) must move its start first: set after the new sides, it
     reached the player a render after their runs and undid the presses made in between."""
-    from sim import app
+    from sim.workshop import app
 
     order: list[str] = []
     stops = [app.start.subscribe(lambda _: order.append("start"))] + [

@@ -2,7 +2,7 @@
 
 `load_results` reads the store and manifest (runs sorted, so that every statistic is
 the same whatever order the workers returned them in); `write_comparison` computes
-the statistics (sim.analysis) and writes compare.csv (tidy) and compare.md.
+the statistics (sim.methods.analysis) and writes compare.csv (tidy) and compare.md.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from sim import analysis
 from sim.experiments.defined import parse_definitions
 from sim.experiments.store import ResultsStore, read_manifest
-from sim.scenario import ScenarioError, did_you_mean, parameters
-from sim.sensitivity import (
+from sim.methods import analysis
+from sim.methods.sensitivity import (
     Sensitivity,
     SensitivityResults,
     analyze,
@@ -27,7 +26,8 @@ from sim.sensitivity import (
     noise,
     ranking_sentences,
 )
-from sim.validation import Fact, Validation, check_facts, findings, verdict_table
+from sim.methods.validation import Fact, Validation, check_facts, findings, verdict_table
+from sim.model.scenario import ScenarioError, did_you_mean, parameters
 
 __all__ = [
     "ResultsTables",

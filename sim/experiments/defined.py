@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.metrics import MEASURES, kept_steps
-from sim.scenario import ScenarioError, did_you_mean
+from sim.model.measures import MEASURES, kept_steps
+from sim.model.scenario import ScenarioError, did_you_mean
 
 if TYPE_CHECKING:
-    from sim.experiments.models import ModelKind, RunFn
+    from sim.experiments.adapters import ModelKind, RunFn
 
 __all__ = ["Defined", "DefinedRun", "parse_definitions", "with_definitions"]
 

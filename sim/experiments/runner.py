@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim.experiments.models import RunFn, run_parameters, run_trust_model
+from sim.experiments.adapters import RunFn, run_parameters, run_trust_model
 from sim.experiments.spec import (
     Experiment,
     RunSpec,
@@ -55,7 +55,7 @@ from sim.experiments.store import (
     check_store,
     read_manifest,
 )
-from sim.scenario import ScenarioError
+from sim.model.scenario import ScenarioError
 
 __all__ = ["RunReport", "run", "run_batch", "run_trust_model"]
 
@@ -110,7 +110,7 @@ def results_tables(results: Sequence[RunResult]) -> dict[str, pd.DataFrame]:
     "results": one row per run (run_id, scenario, point, replication, seed and its
     summary); "teams" and "survey" when the runs kept them.
     """
-    from sim.experiments.models import TEAM_OUTCOMES
+    from sim.experiments.adapters import TEAM_OUTCOMES
 
     done = [r for r in results if r["status"] == "done"]
     rows = [
@@ -423,7 +423,7 @@ def _pool_context() -> Any:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["sim.experiments.runner", "sim.fast"])
+        ctx.set_forkserver_preload(["sim.experiments.runner", "sim.model.fast"])
         return ctx
     return multiprocessing.get_context("spawn")
 

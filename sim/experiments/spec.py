@@ -26,11 +26,13 @@ from pydantic import (
     model_validator,
 )
 
-from sim.calibration import ALLOWED as CALIBRATION_ALLOWED
-from sim.calibration import Calibration, Prior
+from sim.experiments.adapters import ModelKind, Setup, kind, with_teams
 from sim.experiments.defined import Defined, parse_definitions, with_definitions
-from sim.experiments.models import ModelKind, Setup, kind, with_teams
-from sim.scenario import (
+from sim.methods.calibration import ALLOWED as CALIBRATION_ALLOWED
+from sim.methods.calibration import Calibration, Prior
+from sim.methods.sensitivity import Range, Sensitivity, design
+from sim.methods.validation import MANAGEMENT, SPONSOR, Validation
+from sim.model.scenario import (
     MAX_NAME,
     NAME_ALLOWED,
     PRESETS,
@@ -48,8 +50,6 @@ from sim.scenario import (
     read_toml,
     safe_name,
 )
-from sim.sensitivity import Range, Sensitivity, design
-from sim.validation import MANAGEMENT, SPONSOR, Validation
 
 __all__ = ["Experiment", "RunSpec", "expand", "load_experiment", "replication_seed"]
 

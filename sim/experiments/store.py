@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.models import TEAM_OUTCOMES
-from sim.metrics import MEASURES, SUMMARY_KEYS
-from sim.scenario import Scenario, ScenarioError, parameters, scenario_from_dict
-from sim.survey import ANSWER_COLUMNS as SURVEY_COLUMNS
+from sim.experiments.adapters import TEAM_OUTCOMES
+from sim.model.measures import MEASURES, SUMMARY_KEYS
+from sim.model.scenario import Scenario, ScenarioError, parameters, scenario_from_dict
+from sim.model.survey import ANSWER_COLUMNS as SURVEY_COLUMNS
 
 __all__ = ["DB_NAME", "ResultsStore", "RunResult", "check_store", "read_manifest"]
 
@@ -271,7 +271,7 @@ class ResultsStore:
                     values = [None if v != v else v for v in row[1:]]
                     teams.append((run_id, int(row[0]), *values))
             survey = result.get("survey")
-            if survey is not None:  # sim.survey.ANSWER_COLUMNS, long
+            if survey is not None:  # sim.model.survey.ANSWER_COLUMNS, long
                 frame = survey[list(SURVEY_COLUMNS)]
                 answers.extend((run_id, *row) for row in frame.itertuples(index=False))
             rows = result.get("steps")

@@ -76,7 +76,7 @@ Stopping:
       records whether the equilibrium was reached. The default, 1000 steps, is far
       above what equilibrium runs need at m = 30, n = 50 (the slowest settings, p1 =
       0.1, take about 110 steps on average and at most 208 in 3000 runs), and
-      matches `MarchSetup.time_limit` in sim.experiments.models.
+      matches `MarchSetup.time_limit` in sim.experiments.adapters.
 
 Measures:
     - Code knowledge (March's Figure 1 "equilibrium knowledge"), returned by `run()`:

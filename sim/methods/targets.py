@@ -1,0 +1,311 @@
+"""Field targets: observed statistics, and the same statistics computed from a sweep's runs.
+
+A targets file (TOML) lists what real teams showed, each with its value, its
+uncertainty (an SE, or a 95% CI), the population it was measured in and its source:
+
+    [[targets]]
+    name = "trust_learning_r"
+    statistic = "team_correlation"      # what is computed, and from which tables
+    x = "within_team_trust"
+    y = "mean_skill"
+    value = 0.30
+    se = 0.05
+    population = "field teams"
+    source = "De Jong, Dirks & Gillespie (2016) ..."
+
+`model_values` computes each target's statistic from a results folder's tables the
+way it was measured in the field, with its uncertainty over runs (resampling runs:
+a run's teams and respondents are not independent draws), and `check` says, target
+by target, whether the model reaches it. This is the comparison calibration uses.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.model.scenario import ScenarioError, did_you_mean, format_value, read_toml
+
+__all__ = ["STATISTICS", "Target", "check", "load_targets", "model_values"]
+
+# Each statistic: what it is, and the keys it needs beside name, value and uncertainty.
+STATISTICS = {
+    "outcome_mean": ("the mean over runs of a run outcome", ("outcome",)),
+    "team_correlation": (
+        "across teams at the last week (keep_teams), the correlation of x and y",
+        ("x", "y"),
+    ),
+    "survey_mean": ("a survey's scale mean (over respondents and runs) at a week", ("instrument",)),
+    "survey_change": ("a survey's scale mean at `week` minus at `from_week`", ("instrument",)),
+    "survey_alpha": ("a survey's Cronbach's alpha at a week", ("instrument",)),
+    "survey_icc1": ("a survey's ICC(1) at a week", ("instrument",)),
+    "survey_rwg": ("a survey's mean rwg(j) over teams at a week", ("instrument",)),
+}
+# What a team row holds (the store's teams table, sim.experiments.adapters.TEAM_OUTCOMES).
+TeamMeasure = Literal["within_team_trust", "components", "largest_component_share", "mean_skill"]
+# The range a statistic's value can take (a target outside it cannot be a measurement).
+RANGES = {
+    "team_correlation": (-1.0, 1.0),
+    "survey_alpha": (-math.inf, 1.0),
+    "survey_icc1": (-1.0, 1.0),
+    "survey_rwg": (0.0, 1.0),
+}
+
+
+class Target(BaseModel):
+    """One observed statistic with its uncertainty, population and source."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    statistic: Literal[
+        "outcome_mean",
+        "team_correlation",
+        "survey_mean",
+        "survey_change",
+        "survey_alpha",
+        "survey_icc1",
+        "survey_rwg",
+    ]
+    value: float = Field(allow_inf_nan=False)
+    se: float | None = Field(None, gt=0, allow_inf_nan=False)
+    ci: tuple[float, float] | None = None
+    population: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    scenario: str | None = None  # only this scenario's runs (default: every run)
+    outcome: str | None = None
+    x: TeamMeasure | None = None
+    y: TeamMeasure | None = None
+    instrument: Literal["psychological_safety", "trust_in_coach", "trust_in_manager"] | None = None
+    week: int | None = Field(None, ge=0)
+    from_week: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Target:
+        if (self.se is None) == (self.ci is None):
+            raise ValueError("give its uncertainty as se = ... or ci = [low, high], one of them")
+        if self.ci is not None and not self.ci[0] < self.value < self.ci[1]:
+            raise ValueError(f"ci = {list(self.ci)} does not contain value = {self.value}")
+        missing = [k for k in STATISTICS[self.statistic][1] if getattr(self, k) is None]
+        if self.statistic.startswith("survey") and self.week is None:
+            missing.append("week")
+        if self.statistic == "survey_change" and self.from_week is None:
+            missing.append("from_week")
+        if missing:
+            raise ValueError(f"statistic = {self.statistic!r} needs {', '.join(missing)}")
+        lo, hi = RANGES.get(self.statistic, (-math.inf, math.inf))
+        if not lo <= self.value <= hi:
+            raise ValueError(
+                f"value = {self.value} is impossible for {self.statistic} (from {lo} to {hi})"
+            )
+        return self
+
+    @property
+    def uncertainty(self) -> float:
+        """The target's standard error (from a 95% CI: its width over 2 x 1.96)."""
+        if self.se is not None:
+            return self.se
+        assert self.ci is not None
+        return (self.ci[1] - self.ci[0]) / (2 * 1.96)
+
+
+def load_targets(path: str | Path) -> list[Target]:
+    """A targets file's targets; every problem one line (file, target, key, value, allowed).
+
+    Raises:
+        ScenarioError: the file cannot be read, or a target is incomplete or impossible.
+    """
+    path = Path(path)
+    source = str(path)
+    raw = read_toml(path, source)
+    unknown = [k for k in raw if k != "targets"]
+    if unknown:
+        raise ScenarioError(
+            [
+                f"{source}: unknown key {k!r}: a targets file holds [[targets]] tables"
+                for k in unknown
+            ]
+        )
+    tables = raw.get("targets")
+    if not isinstance(tables, list) or not tables:
+        raise ScenarioError([f"{source}: no [[targets]] tables: list at least one target"])
+    out, problems = [], []
+    for i, table in enumerate(tables):
+        where = f"{source}: targets[{i}]" + (
+            f" ({table['name']})" if isinstance(table, dict) and "name" in table else ""
+        )
+        if isinstance(table, dict) and isinstance(table.get("ci"), list):
+            table = {**table, "ci": tuple(table["ci"])}
+        try:
+            out.append(Target.model_validate(table))
+        except ValidationError as err:
+            problems.extend(_lines(where, err))
+    names = [t.name for t in out]
+    problems += [
+        f"{source}: two targets are named {n!r}" for n in sorted(set(names)) if names.count(n) > 1
+    ]
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _lines(where: str, err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key {key!r}{did_you_mean(key, Target.model_fields)}")
+        elif e["type"] == "missing":
+            lines.append(f"{where}: {key} is missing" + (
+                ": where the value comes from (a publication, your own survey)"
+                if key == "source" else ""
+            ))  # fmt: skip
+        elif key == "statistic":
+            allowed = ", ".join(f'"{s}"' for s in STATISTICS)
+            lines.append(
+                f"{where}: statistic = {format_value(e.get('input'))} is not allowed: one of "
+                f"{allowed}{did_you_mean(str(e.get('input')), STATISTICS)}"
+            )
+        elif not key:
+            lines.append(f"{where}: {msg}")
+        else:
+            lines.append(f"{where}: {key} = {format_value(e.get('input'))}: {msg.lower()}")
+    return lines
+
+
+RESAMPLES = 400
+
+
+def _se(values: list[float]) -> float:
+    """The SE of a mean over runs, from its values (NaN with fewer than two)."""
+    v = np.asarray([x for x in values if not math.isnan(x)])
+    return float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
+
+
+def model_values(
+    target: Target, tables: dict[str, pd.DataFrame], with_se: bool = True
+) -> tuple[float, float, int]:
+    """The target's statistic computed from a sweep's tables: (value, its SE, runs used).
+
+    tables: "summaries" (or "results") of done runs with a "scenario" column, and the
+    "teams" and "survey" tables when the statistic needs them.
+
+    Raises:
+        ScenarioError: the tables lack what the statistic is computed from.
+    """
+    results = tables["results"]
+    if target.scenario is not None:
+        results = results[results["scenario"] == target.scenario]
+        if results.empty:
+            raise ScenarioError([f"target {target.name}: no run of scenario {target.scenario!r}"])
+    runs = list(results["run_id"])
+    rng = np.random.default_rng(0)
+    if target.statistic == "outcome_mean":
+        assert target.outcome is not None
+        if target.outcome not in results.columns:
+            raise ScenarioError([f"target {target.name}: outcome {target.outcome!r} is not stored"])
+        values = results[target.outcome].astype(float).tolist()
+        return float(np.nanmean(values)), _se(values), len(values)
+    if target.statistic == "team_correlation":
+        teams = tables.get("teams", pd.DataFrame())
+        if teams.empty:
+            raise ScenarioError(
+                [f"target {target.name}: the sweep kept no teams (set keep_teams = true)"]
+            )
+        rows = teams[teams["run_id"].isin(runs)].dropna(subset=[target.x, target.y])
+        by_run = [g[[target.x, target.y]].to_numpy(float) for _, g in rows.groupby("run_id")]
+        if sum(len(b) for b in by_run) < 3:
+            raise ScenarioError([f"target {target.name}: fewer than 3 teams to correlate"])
+
+        def r(blocks: list[np.ndarray]) -> float:
+            pooled = np.concatenate(blocks)
+            if pooled.std(axis=0).min() == 0:
+                return math.nan
+            return float(np.corrcoef(pooled.T)[0, 1])
+
+        if not with_se:
+            return r(by_run), math.nan, len(by_run)
+        draws = [r([by_run[i] for i in rng.integers(len(by_run), size=len(by_run))])
+                 for _ in range(RESAMPLES)]  # fmt: skip
+        return r(by_run), float(np.nanstd(draws, ddof=1)), len(by_run)
+    survey = tables.get("survey", pd.DataFrame())
+    if not survey.empty:
+        survey = survey[survey["run_id"].isin(runs) & (survey["instrument"] == target.instrument)]
+    weeks = [target.week] + ([target.from_week] if target.statistic == "survey_change" else [])
+    if survey.empty or not set(weeks) <= set(survey["week"]):
+        raise ScenarioError(
+            [
+                f"target {target.name}: no {target.instrument} survey at week "
+                f"{', '.join(map(str, weeks))} in these runs (give it in the scenarios' "
+                "[[surveys]])"
+            ]
+        )
+    column = {
+        "survey_mean": "scale_mean",
+        "survey_change": "scale_mean",
+        "survey_alpha": "alpha",
+        "survey_icc1": "icc1",
+        "survey_rwg": "rwg_j",
+    }[target.statistic]
+    stats = _survey_statistics(tables)
+    stats = stats[stats["run_id"].isin(runs) & (stats["instrument"] == target.instrument)]
+    by_week = stats.pivot(index="run_id", columns="week", values=column)
+    value = by_week[target.week]
+    if target.statistic == "survey_change":
+        value = value - by_week[target.from_week]
+    per_run = value.astype(float).tolist()
+    return float(np.nanmean(per_run)), _se(per_run), len(per_run)
+
+
+def _survey_statistics(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each run's survey statistics (sim.model.survey.statistics), computed once per tables.
+
+    Kept in tables["survey_stats"], as several targets read the same waves.
+    """
+    from sim.model.survey import statistics
+
+    if "survey_stats" not in tables:
+        tables["survey_stats"] = statistics(tables["survey"])
+    return tables["survey_stats"]
+
+
+CHECK_COLUMNS = ("target", "statistic", "observed", "observed_se", "model", "model_se", "runs",
+                 "z", "verdict")  # fmt: skip
+
+
+def check(targets: list[Target], tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every target against the model: z = (model - observed) / sqrt(se_obs^2 + se_model^2).
+
+    Within 2 (|z| <= 2) the model reaches the target; beyond it the verdict says
+    whether the model is higher or lower, plainly.
+    """
+    rows: list[dict[str, Any]] = []
+    for t in targets:
+        value, se, n = model_values(t, tables)
+        z = (value - t.value) / math.sqrt(t.uncertainty**2 + (se if se == se else 0.0) ** 2)
+        if math.isnan(z):
+            verdict = "cannot tell (no value)"
+        elif abs(z) <= 2:
+            verdict = "reached (within 2 SE)"
+        else:
+            verdict = f"not reached: the model is {'higher' if z > 0 else 'lower'}"
+        rows.append(
+            {
+                "target": t.name,
+                "statistic": t.statistic,
+                "observed": t.value,
+                "observed_se": t.uncertainty,
+                "model": value,
+                "model_se": se,
+                "runs": n,
+                "z": z,
+                "verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(CHECK_COLUMNS))

@@ -1,0 +1,303 @@
+"""The fast path: a whole run in one compiled loop, with TrustModel's numbers.
+
+`simulate(scenario, seed)` builds the run's state as TrustModel does (sim.model.state)
+and runs every week with the compiled `sim.model.kernels.run_weeks`, which calls the same
+`sim.model.kernels.week` and `sim.model.kernels.measure` that TrustModel.step calls. Python
+steps in only where the week needs it: at a week with scheduled events, and after a
+week in which members leave (the newcomers' draws). No Mesa agent and no
+DataCollector are built, so a run is about seven times faster; its per-step table and
+summary equal TrustModel's to the last bit (tests/test_fast.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from sim.model import kernels
+from sim.model.measures import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, kept_steps, summarize
+from sim.model.scenario import Scenario
+from sim.model.state import STREAMS, TrustState, interrupt_after, seed_sequence
+
+__all__ = ["Run", "simulate", "warm_up"]
+
+COLUMNS = ("step", *MEASURES)
+_COLUMN_INDEX = pd.Index(COLUMNS)
+_INTEGER_COLUMNS = frozenset(
+    c for c, name in enumerate(COLUMNS) if name in {"step", *INTEGER_MEASURES}
+)
+
+
+@dataclass
+class Run:
+    """One run on the fast path: its per-step table, summary and (when kept) team rows.
+
+    Attributes:
+        scenario: the Scenario run (the horizon applied).
+        seed: the entropy of the run's SeedSequence (reproduces the run as `seed`).
+        summary: the run summary, the same dict as TrustModel.summary().
+        table: every kept step's row, columns COLUMNS ("step", then MEASURES).
+        n_people: everyone in the organization (members, managers, external coaches).
+        n_teams: front-line teams.
+    """
+
+    scenario: Scenario
+    seed: int
+    summary: dict[str, Any]
+    table: NDArray[np.float64]
+    n_people: int
+    n_teams: int
+    team_arrays: tuple[NDArray[Any], ...] | None = field(default=None, repr=False)
+    last_team_arrays: tuple[NDArray[Any], ...] | None = field(default=None, repr=False)
+    # The answers of the scenario's surveys, long: one row per respondent, item and
+    # week (sim.model.survey.ANSWER_COLUMNS); None when it gives none.
+    survey: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def steps(self) -> pd.DataFrame:
+        """The per-step table, as TrustModel's `datacollector.get_model_vars_dataframe()`."""
+        columns = [
+            self.table[:, c].astype(np.int64) if c in _INTEGER_COLUMNS else self.table[:, c]
+            for c in range(len(COLUMNS))
+        ]
+        # The constructor pandas uses internally: a dict of columns costs a quarter of a
+        # short run (each column checked, the names' dtype inferred); tests/test_fast.py
+        # compares the result with TrustModel's DataFrame, dtypes and index included.
+        return pd.DataFrame._from_arrays(  # type: ignore[attr-defined]
+            columns,
+            columns=_COLUMN_INDEX,
+            index=pd.RangeIndex(len(self.table)),
+            verify_integrity=False,
+        )
+
+    @property
+    def last_teams(self) -> pd.DataFrame | None:
+        """One row per team at the last week, with its members' mean skill (None unless kept).
+
+        Columns: team, within_team_trust, components, largest_component_share (as in
+        `teams`) and mean_skill (the mean over the team's front-line members of each
+        one's mean skill, as the run's mean_skill is over everyone's).
+        """
+        if self.last_team_arrays is None:
+            return None
+        trust, components, largest, skill = self.last_team_arrays
+        return pd.DataFrame(
+            {
+                "team": np.arange(len(trust), dtype=np.int64),
+                "within_team_trust": trust,
+                "components": components,
+                "largest_component_share": largest,
+                "mean_skill": skill,
+            }
+        )
+
+    @property
+    def teams(self) -> pd.DataFrame | None:
+        """One row per team and step, as TrustModel's "teams" table (None unless kept)."""
+        if self.team_arrays is None:
+            return None
+        steps, trust, components, largest = self.team_arrays
+        n_steps, n_teams = trust.shape
+        return pd.DataFrame(
+            {
+                TEAM_COLUMNS[0]: np.repeat(steps, n_teams),
+                TEAM_COLUMNS[1]: np.tile(np.arange(n_teams, dtype=np.int64), n_steps),
+                TEAM_COLUMNS[2]: trust.ravel(),
+                TEAM_COLUMNS[3]: components.ravel(),
+                TEAM_COLUMNS[4]: largest.ravel(),
+            }
+        )
+
+
+class _FastState(TrustState):
+    """A run's state with no Mesa around it."""
+
+    def __init__(self, p: Scenario, seq: np.random.SeedSequence) -> None:
+        self.seed = int(seq.entropy)  # type: ignore[arg-type]
+        self.seq = seq
+        self._build(p, seq.spawn(len(STREAMS)))
+
+
+def simulate(
+    scenario: Scenario | None = None,
+    seed: Any = None,
+    *,
+    steps: int | None = None,
+    keep_steps: bool | int = True,
+    team_table: bool | None = False,
+    on_week: Callable[[int, TrustState], None] | None = None,
+    choices: Mapping[int, NDArray[np.int64]] | None = None,
+    **params: Any,
+) -> Run:
+    """Run a whole run on the fast path; the same numbers as stepping TrustModel.
+
+    `simulate(sc, 42)` equals `TrustModel(sc, rng=42)` stepped to the end: every
+    column of every week and the summary, bit for bit.
+
+    Args:
+        scenario: the Scenario to run (defaults to docs/ODD.md's defaults).
+        seed: as TrustModel's `rng`: an int, a SeedSequence, a numpy Generator, or
+            None (fresh entropy; `Run.seed` then reproduces the run).
+        steps: the horizon, instead of the scenario's `steps`.
+        keep_steps: True keeps every week's row in `Run.table`; an integer k keeps
+            every k-th week and the last; False (or 0) keeps none (the summary is
+            computed from every week all the same). The team rows follow it.
+        team_table: keep one row per team and kept week (`Run.teams`); None keeps it
+            up to 50 teams, as TrustModel does.
+        on_week: called as on_week(week, state) at the start (week 0) and after
+            each week, with the run's state to read (a progress bar, network
+            snapshots); the compiled loop then returns to Python every week.
+        choices: participants' choices by week (a workshop room's, sim.workshop.room.game): week w's
+            array (sim.model.kernels.ASK, ANSWER, ANSWERED_BY rows, one column per member
+            or manager) is used for week w; the model decides the rest.
+        **params: parameters overriding the scenario's, validated like a file's.
+
+    Returns:
+        The Run: summary, kept per-step table and team rows.
+
+    Raises:
+        ValueError: a choice that the week does not offer (someone without a need, a
+            person who is not a candidate, an answer to a request not made).
+    """
+    if isinstance(keep_steps, float) or int(keep_steps) < 0:
+        raise ValueError(f"keep_steps = {keep_steps!r}: True, False, or a whole number >= 0")
+    base = scenario if scenario is not None else Scenario()
+    if steps is not None:
+        params["steps"] = steps
+    p = base.with_(**params) if params else base
+    state = _FastState(p, seed_sequence(seed))
+    n_teams = state.org.n_teams
+    horizon = p.steps
+    keep_teams = n_teams <= 50 if team_table is None else team_table
+    table = np.empty((horizon + 1, len(COLUMNS)))
+    # Week t's team rows go to row t % rows: every week when kept, else one row reused.
+    rows = horizon + 1 if keep_teams else 1
+    team_trust = np.empty((rows, n_teams))
+    team_components = np.empty((rows, n_teams), dtype=np.int64)
+    team_largest = np.empty((rows, n_teams))
+
+    def measure_week(t: int) -> None:
+        table[t, 0] = t
+        r = t % rows
+        state._measure_into(table[t, 1:], (team_trust[r], team_components[r], team_largest[r]))
+
+    measure_week(0)
+    if on_week is not None:
+        on_week(0, state)
+    event_weeks = sorted(w for w in state._events if 1 <= w <= horizon)
+    survey_weeks = sorted({w for s in p.surveys for w in s.at if w <= horizon})
+    choices = dict(choices or {})
+    for w, c in choices.items():
+        if not 1 <= w <= horizon or np.shape(c) != state.choices.shape:
+            raise ValueError(
+                f"choices for week {w}: weeks 1 to {horizon}, each an array of shape "
+                f"{state.choices.shape}, not {np.shape(c)}"
+            )
+    no_choices = state.choices
+    surveys: list[pd.DataFrame] = []
+    if 0 in survey_weeks:
+        surveys += state.give_surveys(0)
+    t = 1
+    while t <= horizon:
+        state._start_week(t)
+        # Python steps in before a week with events and after a week with a survey.
+        # ... and around a week with participants' choices, which runs on its own.
+        ends = [w - 1 for w in event_weeks if w > t] + [w for w in survey_weeks if w >= t]
+        ends += [w - 1 for w in choices if w > t] + [w for w in choices if w >= t]
+        last = min([*ends, horizon])
+        state.choices = np.asarray(choices[t], dtype=np.int64) if t in choices else no_choices
+        if on_week is not None:
+            last = t
+        net, masks = state._measure_arguments()
+        with interrupt_after():
+            t, leavers = kernels.run_weeks(  # type: ignore[call-arg]
+                t,
+                last,
+                *state._week_arguments(),
+                net,
+                masks,
+                table,
+                team_trust,
+                team_components,
+                team_largest,
+            )
+        if len(leavers):
+            state._replace(leavers, state.rngs["turnover"])
+            measure_week(t)
+        if t in survey_weeks:
+            surveys += state.give_surveys(t)
+        if on_week is not None:
+            on_week(t, state)
+        t += 1
+
+    summary = summarize(table, team_largest[horizon % rows], p.competence_target)
+    kept = _kept_rows(horizon, keep_steps)
+    teams = (
+        (kept, team_trust[kept], team_components[kept], team_largest[kept]) if keep_teams else None
+    )
+    last = horizon % rows
+    last_teams = (
+        (team_trust[last], team_components[last], team_largest[last], _team_skill(state))
+        if keep_teams
+        else None
+    )
+    return Run(
+        scenario=p,
+        seed=state.seed,
+        summary=summary,
+        table=table[kept],
+        n_people=state.org.n_people,
+        n_teams=n_teams,
+        team_arrays=teams,
+        last_team_arrays=last_teams,
+        survey=pd.concat(surveys, ignore_index=True) if surveys else None,
+    )
+
+
+def _team_skill(state: TrustState) -> NDArray[np.float64]:
+    """Each team's mean over its front-line members of their mean skill (NaN: no member)."""
+    org = state.org
+    members = np.arange(org.n_members)
+    per_person = state.skill[members].mean(axis=1)
+    team = org.team[members]
+    total = np.bincount(team, weights=per_person, minlength=org.n_teams)
+    count = np.bincount(team, minlength=org.n_teams)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
+def _kept_rows(horizon: int, keep: bool | int) -> NDArray[np.int64]:
+    """The weeks kept: all (True or 1), every k-th and the last (k), or none (False, 0)."""
+    weeks = np.arange(horizon + 1)
+    return weeks[kept_steps(weeks, int(keep))]
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel a run uses, with a tiny run.
+
+    The runner calls it before forking workers, so that each worker inherits the
+    compiled code; `make` calls it once after installing, so that the first run a
+    user starts does not spend seconds compiling.
+    """
+    events = [{"type": "breach", "at": 2}, {"type": "reorg", "at": 3}]
+    for rule in ("asymmetric", "beta"):
+        simulate(
+            Scenario(
+                coach="internal",
+                sponsor="top",
+                peer_coaching=True,
+                trust_rule=rule,
+                members=6,
+                levels=2,
+                steps=3,
+                turnover_rate=0.5,
+                skill_decay=0.1,
+                events=events,  # type: ignore[arg-type]
+            ),
+            0,
+        )

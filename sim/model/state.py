@@ -1,0 +1,633 @@
+"""The run's state and its week, without Mesa: what TrustModel and the fast path share.
+
+State lives in numpy arrays (structure of arrays): skills (people x topics), traits,
+and trust on the directed edges of the contact network. `TrustState` builds them
+from a Scenario and the run's random streams (docs/ODD.md section 5), applies events
+and turnover, and runs a week with the compiled `sim.model.kernels.week`. TrustModel (the
+Mesa model people step) and `sim.simulate` (a whole run in one compiled loop) both
+stand on it, so there is one implementation of the week.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from sim.model import kernels, mechanisms
+from sim.model.scenario import Event, Scenario
+from sim.model.structure import (
+    COACH,
+    MANAGER,
+    MEMBER,
+    Network,
+    build_organization,
+    contact_pairs,
+)
+from sim.model.survey import INSTRUMENTS, answers
+
+__all__ = [
+    "STREAMS",
+    "Streams",
+    "TrustState",
+    "interrupt_after",
+    "seed_sequence",
+    "week_parameters",
+]
+
+# One random stream per mechanism (docs/ODD.md: "each mechanism draws from its own
+# stream"), always spawned in this order, so switching one mechanism on or off does
+# not shift the draws of any other.
+STREAMS = (
+    "people",
+    "trust_init",
+    "coach",
+    "external",
+    "need",
+    "choice",
+    "voice",
+    "response",
+    "outcome",
+    "breach",
+    "gossip",
+    "turnover",
+    "events",
+    "mesa",
+)
+# The streams the compiled week draws from, in the order sim.model.kernels.week takes them.
+WEEK_STREAMS = ("need", "choice", "voice", "response", "outcome", "breach", "gossip", "turnover")
+
+# The spawn key of the surveys' streams, beyond the run's own (STREAMS): a survey's
+# answers come from (run, instrument, week) alone.
+SURVEY_STREAM = 1_000
+INITIAL_TRUST_NOISE = 0.05  # sd of the noise on initial trust (docs/ODD.md)
+BENEVOLENCE_SD = 0.1
+INTEGRITY_SD = 0.03
+COACH_BENEVOLENCE = 0.9
+BETA_PRIOR_WEIGHT = 2.0
+
+
+@contextlib.contextmanager
+def interrupt_after() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) while compiled code runs; raise KeyboardInterrupt once it returns.
+
+    A KeyboardInterrupt raised inside a numba function (where it calls back into
+    Python) comes out as another error, which a sweep would store as a failed run and
+    go on. In the main thread, SIGINT is noted instead while the block runs, and
+    raised as KeyboardInterrupt after it; elsewhere (signals go to the main thread
+    only) the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        if callable(previous):
+            previous(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)  # the system's default: end the process
+
+
+def seed_sequence(rng: Any) -> np.random.SeedSequence:
+    """One SeedSequence from whatever a caller passes as `rng` (Mesa's convention).
+
+    A SeedSequence passed in is copied, not spawned from: the same object passed twice
+    gives the same run (spawning would have moved it on), and the caller's is untouched.
+    """
+    if isinstance(rng, np.random.SeedSequence):
+        return np.random.SeedSequence(
+            rng.entropy,
+            spawn_key=rng.spawn_key,
+            pool_size=rng.pool_size,
+            n_children_spawned=rng.n_children_spawned,
+        )
+    if isinstance(rng, np.random.Generator):
+        return np.random.SeedSequence(int(rng.integers(2**63)))
+    return np.random.SeedSequence(rng)
+
+
+def week_parameters(
+    p: Scenario, n_members: int, n_staff: int
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """The scenario's numbers as the compiled week reads them (sim.model.kernels.F_*, I_*)."""
+    f = np.empty(kernels.N_FLOAT_PARAMS)
+    f[kernels.F_SELECTIVITY] = p.trust_selectivity
+    f[kernels.F_REFUSAL_LOSS] = p.refusal_loss
+    f[kernels.F_SENSITIVITY] = p.trust_sensitivity
+    f[kernels.F_LEARNING_RATE] = p.learning_rate
+    f[kernels.F_TEACHING_GAIN] = p.teaching_gain
+    f[kernels.F_SELF_RATE] = p.self_learning_rate
+    f[kernels.F_TRUST_GAIN] = p.trust_gain
+    f[kernels.F_TRUST_LOSS] = p.trust_loss
+    f[kernels.F_PEER_RECOGNITION] = p.peer_recognition
+    f[kernels.F_BREACH_LOSS] = p.breach_loss
+    f[kernels.F_GOSSIP_WEIGHT] = p.gossip_weight
+    f[kernels.F_NEED_RATE] = p.need_rate
+    f[kernels.F_MANAGER_NEED_RATE] = p.manager_need_rate
+    f[kernels.F_GOSSIP_RATE] = p.gossip_rate
+    f[kernels.F_TRUST_DECAY] = p.trust_decay
+    f[kernels.F_BETA_FORGETTING] = p.beta_forgetting
+    f[kernels.F_SKILL_DECAY] = p.skill_decay
+    f[kernels.F_COACH_DEVELOPMENT] = p.coach_development
+    f[kernels.F_EXTERNAL_SKILL] = p.external_skill
+    f[kernels.F_SPONSORSHIP_STRENGTH] = p.sponsorship_strength
+    f[kernels.F_HIERARCHY_ATTENUATION] = p.hierarchy_attenuation
+    f[kernels.F_TURNOVER_RATE] = p.turnover_rate
+    f[kernels.F_BOND_THRESHOLD] = p.bond_threshold
+    i = np.empty(kernels.N_INT_PARAMS, dtype=np.int64)
+    i[kernels.I_BETA] = p.trust_rule == "beta"
+    i[kernels.I_PEER] = p.peer_coaching
+    i[kernels.I_HAS_COACH] = p.coach != "none"
+    i[kernels.I_SPONSOR_START] = p.sponsor_start
+    i[kernels.I_SPONSOR_INTERVAL] = p.sponsor_interval
+    i[kernels.I_MEMBERS] = n_members
+    i[kernels.I_STAFF] = n_staff
+    return f, i
+
+
+class Streams(Mapping[str, np.random.Generator]):
+    """The run's random streams by name: each Generator is made when first used.
+
+    Making a Generator costs about 16 microseconds, a tenth of a short run's set-up,
+    and a run uses only the streams of its mechanisms (no external stream without
+    external coaches, no events stream without events).
+    """
+
+    def __init__(self, seeds: dict[str, np.random.SeedSequence]) -> None:
+        self._seeds = seeds
+        self._made: dict[str, np.random.Generator] = {}
+
+    def __getitem__(self, name: str) -> np.random.Generator:
+        rng = self._made.get(name)
+        if rng is None:
+            rng = self._made[name] = np.random.default_rng(self._seeds[name])
+        return rng
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._seeds)
+
+    def __len__(self) -> int:
+        return len(self._seeds)
+
+
+class TrustState:
+    """One run's state arrays and the mechanisms that change them (docs/ODD.md).
+
+    Attributes:
+        params: the frozen Scenario this run uses.
+        rngs: one numpy Generator per name in STREAMS (made when first used).
+        org: the organization (sim.model.structure.Organization).
+        net: the contact network (sim.model.structure.Network).
+        skill: skills, people x topics.
+        trust: trust on the directed edges of `net`.
+        baseline: the trust each edge decays back towards.
+        evidence: the Beta rule's evidence per edge.
+        sponsor_active: false after `sponsor_withdraws`.
+        team_largest_share: each team's largest bonded share when last measured.
+        seq: the run's SeedSequence (the surveys' streams are spawned from it).
+        choices: the participants' choices for the next week (sim.model.kernels.ASK,
+            ANSWER, ANSWERED_BY rows; all sim.model.kernels.MODEL when nobody plays).
+    """
+
+    team_largest_share: NDArray[np.float64]
+    seq: np.random.SeedSequence
+
+    def _build(self, p: Scenario, streams: list[np.random.SeedSequence]) -> None:
+        """Build the organization, draw everyone's traits and initial trust (ODD section 5)."""
+        self.params = p
+        self.rngs = Streams(dict(zip(STREAMS, streams, strict=True)))
+        self.org = build_organization(
+            p.members, p.levels, p.coach == "external", p.team_size, p.span
+        )
+        n, k = self.org.n_people, p.topics
+        self.n_staff = self.org.n_staff
+        self.skill = np.zeros((n, k))
+        self.propensity = np.zeros(n)
+        self.benevolence = np.zeros(n)
+        self.integrity = np.zeros(n)
+        self._draw_people(np.arange(self.n_staff), self.rngs["people"])
+        if p.coach == "external":
+            self._draw_external_coaches()
+        self.net = Network.from_pairs(n, *contact_pairs(self.org))
+        self.trust = self._initial_trust(np.arange(self.net.n_edges), self.rngs["trust_init"])
+        self.baseline = self.trust.copy()
+        self.evidence = np.full(self.net.n_edges, BETA_PRIOR_WEIGHT)
+        if p.coach == "internal":
+            self._choose_internal_coaches(np.arange(self.org.n_teams))
+        self.capacity = np.zeros(n, dtype=np.int64)
+        self._set_capacity()
+        self.sponsor_active = p.sponsor != "none"
+        org = self.org
+        if p.sponsor == "top":
+            top = np.flatnonzero((org.role == MANAGER) & (org.level == 0))[0]
+            self.sponsor_of_team = np.full(org.n_teams, top, dtype=np.int64)
+        else:
+            self.sponsor_of_team = org.team_manager.copy()
+        self._fparams, self._iparams = week_parameters(p, org.n_members, self.n_staff)
+        # Without turnover the week never draws from its stream: any Generator will do.
+        leave = "turnover" if p.turnover_rate > 0 else "need"
+        self._week_rngs = tuple(self.rngs[leave if n == "turnover" else n] for n in WEEK_STREAMS)
+        self._events: dict[int, list[Event]] = {}
+        for ev in p.events:
+            self._events.setdefault(ev.at, []).append(ev)
+        self._counts = np.zeros(len(kernels.COUNTS), dtype=np.int64)
+        # Participants' choices for the next week (a workshop room, or its replay).
+        self.choices = kernels.no_choices(self.n_staff)
+        self._refresh_masks()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """This week's counters: needs, asks, silences, helps, successes, breaches."""
+        return dict(zip(kernels.COUNTS, self._counts.tolist(), strict=True))
+
+    # ----------------------------------------------------------------- set-up
+    def _draw_people(self, idx: NDArray[np.int64], rng: np.random.Generator) -> None:
+        """Fresh traits and skills for members and managers (at set-up and turnover)."""
+        p = self.params
+        n, k = len(idx), p.topics
+        role = self.org.role[idx]
+        is_manager = role == MANAGER
+        skill = _beta(rng, p.skill_mean, p.skill_sd, (n, k))
+        specialty = rng.integers(k, size=n)
+        skill[np.arange(n), specialty] += p.specialty_bonus
+        skill[is_manager] = p.manager_skill
+        self.skill[idx] = np.clip(skill, 0.0, 1.0)
+        self.propensity[idx] = _beta(rng, p.propensity_mean, p.propensity_sd, n)
+        self.benevolence[idx] = _beta(rng, p.benevolence_mean, BENEVOLENCE_SD, n)
+        self.integrity[idx] = _beta(rng, p.integrity_mean, INTEGRITY_SD, n)
+
+    def _draw_external_coaches(self) -> None:
+        """External coaches: skill `external_skill`, benevolence 0.9, own propensity."""
+        p, rng = self.params, self.rngs["external"]
+        idx = np.flatnonzero(self.org.external)
+        self.skill[idx] = p.external_skill
+        self.propensity[idx] = _beta(rng, p.propensity_mean, p.propensity_sd, len(idx))
+        self.integrity[idx] = _beta(rng, p.integrity_mean, INTEGRITY_SD, len(idx))
+        self.benevolence[idx] = COACH_BENEVOLENCE
+
+    def _initial_trust(
+        self, edges: NDArray[np.int64], rng: np.random.Generator
+    ) -> NDArray[np.float64]:
+        """Initial trust on the given edges, with fresh noise (mechanisms.initial_trust).
+
+        Edges touching an external coach take their noise from the "external" stream, so
+        that the other edges draw the same noise in every regime (common random numbers).
+        """
+        p, org = self.params, self.org
+        i, j = self.net.src[edges], self.net.dst[edges]
+        factor = np.ones(len(edges))
+        factor[org.role[j] == MANAGER] = p.management_trust_scale
+        factor[org.external[j]] = p.external_trust_discount
+        outside = org.external[i] | org.external[j]
+        noise = np.empty(len(edges))
+        noise[~outside] = rng.normal(0.0, INITIAL_TRUST_NOISE, int((~outside).sum()))
+        if outside.any():
+            n_outside = int(outside.sum())
+            noise[outside] = self.rngs["external"].normal(0.0, INITIAL_TRUST_NOISE, n_outside)
+        return mechanisms.initial_trust(
+            self.propensity[i],
+            np.abs(org.level[i] - org.level[j]),
+            factor,
+            noise,
+            p.initial_trust_scale,
+            p.power_distance,
+        )
+
+    def _choose_internal_coaches(self, teams: NDArray[np.int64]) -> None:
+        """Each of these teams makes one member its coach (ODD 7.4), teams in order.
+
+        Candidates are the team's plain members, in index order; each draws one
+        uniform from the coach stream (it also breaks ties). Everyone is grouped by
+        team once, so that a large organization is not scanned once per team.
+        """
+        p, org = self.params, self.org
+        by_team = np.argsort(org.team, kind="stable")
+        bounds = np.searchsorted(org.team[by_team], np.arange(org.n_teams + 1))
+        for team in teams:
+            people = by_team[bounds[team] : bounds[team + 1]]  # the team, in index order
+            candidates = people[
+                (org.role[people] == MEMBER) & ~org.external[people] & (people < org.n_members)
+            ]
+            if len(candidates) == 0:
+                continue
+            u = self.rngs["coach"].random(len(candidates))  # also breaks ties at random
+            if p.coach_selection == "most_trusted":
+                e = self.net.find(
+                    np.repeat(people, len(candidates)), np.tile(candidates, len(people))
+                )
+                t = np.where(e >= 0, self.trust[np.maximum(e, 0)], np.nan).reshape(len(people), -1)
+                score = np.nanmean(t, axis=0)
+            elif p.coach_selection == "most_skilled":
+                score = self.skill[candidates].mean(axis=1)
+            else:
+                score = u
+            best = np.flatnonzero(score == score.max())
+            c = int(candidates[best[np.argmax(u[best])]])
+            org.role[c] = COACH
+            org.coach_of_team[team] = c
+            self.skill[c] = np.minimum(1.0, self.skill[c] + p.coach_training)
+            self.benevolence[c] = COACH_BENEVOLENCE
+
+    def _set_capacity(self) -> None:
+        """Requests each person serves per step: 1; peer_capacity under peer coaching; coach."""
+        p, org = self.params, self.org
+        member_capacity = p.peer_capacity if p.peer_coaching else 1
+        self.capacity[:] = np.where(org.role == MANAGER, 1, member_capacity)
+        self.capacity[org.role == COACH] = p.coach_capacity
+
+    def _refresh_masks(self) -> None:
+        """Edge categories used by the measures; recomputed when roles or teams change."""
+        org, net = self.org, self.net
+        # A team's measures are about its own people: an external coach serves the team
+        # but is not part of it (trust in the coach is measured on its own).
+        self.measure_team = np.where(org.external, -1, org.team)
+        ts, td = self.measure_team[net.src], self.measure_team[net.dst]
+        within = (ts == td) & (ts >= 0)
+        cross = (ts >= 0) & (td >= 0) & (ts != td)
+        self.edge_category = (
+            within * kernels.WITHIN
+            + cross * kernels.CROSS
+            + (org.role[net.dst] == MANAGER) * kernels.TO_MANAGER
+            + (org.role[net.dst] == COACH) * kernels.TO_COACH
+        ).astype(np.int8)  # small types: the measures read these every week, edge by edge
+        self.edge_team = np.where(within, ts, 0).astype(np.int32)
+
+    # ------------------------------------------------------------------- week
+    def _week_arguments(self) -> tuple[Any, ...]:
+        """What sim.model.kernels.week takes after the week number, from the current state."""
+        org, net = self.org, self.net
+        return (
+            self.skill,
+            self.trust,
+            self.baseline,
+            self.evidence,
+            (net.indptr, net.dst, net.rev),
+            (
+                org.role,
+                org.external,
+                org.team,
+                org.level,
+                org.boss,
+                org.coach_of_team,
+                self.sponsor_of_team,
+            ),
+            (self.benevolence, self.integrity, self.capacity),
+            self._fparams,
+            self._iparams,
+            self.sponsor_active,
+            self._counts,
+            self._week_rngs,
+            self.choices,
+        )
+
+    def _measure_arguments(self) -> tuple[Any, Any]:
+        """The network and masks sim.model.kernels.measure takes, from the current state."""
+        net = self.net
+        return (net.indptr, net.dst, net.rev), (
+            self.edge_category,
+            self.edge_team,
+            self.measure_team,
+        )
+
+    def _start_week(self, t: int) -> None:
+        """The counters start at 0; then the week's scheduled events, in file order."""
+        self._counts[:] = 0
+        for ev in self._events.get(t, ()):
+            self._apply_event(ev)
+
+    def _week(self, t: int) -> None:
+        """Week t after its events: phases 0b to 9 (docs/ODD.md), the newcomers included."""
+        with interrupt_after():
+            leavers = kernels.week(t, *self._week_arguments())
+        if len(leavers):
+            self._replace(leavers, self.rngs["turnover"])
+
+    def _measure_into(self, row: NDArray[np.float64], team_rows: tuple[Any, Any, Any]) -> None:
+        """This state's measures into `row` (MEASURES order) and the three team rows."""
+        net, masks = self._measure_arguments()
+        with interrupt_after():  # its skill sort calls back into Python at scale
+            kernels.measure(
+                self.trust,
+                net,
+                masks,
+                self.skill,
+                self.org.n_members,
+                self.params.bond_threshold,
+                self._counts,
+                row,
+                *team_rows,
+            )
+
+    def give_surveys(self, week: int) -> list[pd.DataFrame]:
+        """The answers of every survey the scenario gives at the end of `week` (long).
+
+        Each (survey, week) draws from a stream of its own, spawned from the run's
+        SeedSequence (`self.seq`) under SURVEY_STREAM: giving a survey changes nothing
+        else, and the fast path and TrustModel give the same answers.
+        """
+        p = self.params
+        blocks = []
+        for given in p.surveys:
+            if week not in given.at:
+                continue
+            instrument = INSTRUMENTS[given.instrument]
+            who, team, latent = self.survey_latents(given.instrument)
+            key = (
+                *self.seq.spawn_key,
+                SURVEY_STREAM,
+                list(INSTRUMENTS).index(instrument.name),
+                week,
+            )
+            rng = np.random.default_rng(np.random.SeedSequence(self.seq.entropy, spawn_key=key))
+            raw = answers(instrument, latent, p.survey_loading, p.survey_bias, rng)
+            k = len(instrument.items)
+            blocks.append(
+                pd.DataFrame(
+                    {
+                        "week": week,
+                        "instrument": instrument.name,
+                        "team": np.repeat(team, k),
+                        "respondent": np.repeat(who, k),
+                        "item": np.tile(np.arange(1, k + 1), len(who)),
+                        "answer": raw.ravel(),
+                        "latent": np.repeat(latent, k),
+                    }
+                )
+            )
+        return blocks
+
+    def survey_latents(
+        self, instrument: str
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Who answers an instrument now, their teams, and the latent each answers from.
+
+        Respondents are front-line members (an internal coach among them). For
+        psychological safety, a member's mean trust in the other members of their team
+        (members without a teammate do not answer); for trust in the manager, trust in
+        their own manager; for trust in the coach, trust in their team's coach (members
+        of a team with a coach, the coach aside). docs/ODD.md, "Observation".
+        """
+        org, net = self.org, self.net
+        n = org.n_members
+        members = np.arange(n)
+        if instrument == "psychological_safety":
+            src, dst = net.src, net.dst
+            peers = (src < n) & (dst < n) & (org.team[src] == org.team[dst])
+            total = np.bincount(src[peers], weights=self.trust[peers], minlength=n)
+            count = np.bincount(src[peers], minlength=n)
+            who = members[count > 0]
+            latent = total[who] / count[who]
+        else:
+            if instrument == "trust_in_manager":
+                whom = org.boss[members]
+            else:
+                whom = org.coach_of_team[org.team[members]]
+            asked = (whom >= 0) & (whom != members)
+            edge = net.find(members[asked], whom[asked])
+            who = members[asked][edge >= 0]
+            latent = self.trust[edge[edge >= 0]]
+        return who, org.team[who], latent
+
+    def _need_topic(self, learner: NDArray[np.int64], u: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Topic of each need, drawn with weight 1 - s_i[k] (docs/ODD.md 7.7)."""
+        return kernels.need_topic(self.skill, learner, u)  # type: ignore[no-any-return]
+
+    def _replace(self, leavers: NDArray[np.int64], rng: np.random.Generator) -> None:
+        """Newcomers take the leavers' places: fresh draws, trust from the baselines."""
+        if len(leavers) == 0:
+            return
+        org, net = self.org, self.net
+        lost_coach = org.team[leavers[org.role[leavers] == COACH]]
+        org.role[leavers] = MEMBER
+        self._draw_people(leavers, rng)
+        _, out = net.out_edges(leavers)
+        edges = np.unique(np.concatenate([out, net.rev[out]]))
+        self.trust[edges] = self._initial_trust(edges, rng)
+        self.baseline[edges] = self.trust[edges]
+        self.evidence[edges] = BETA_PRIOR_WEIGHT
+        for team in lost_coach:
+            org.coach_of_team[team] = -1
+        self._choose_internal_coaches(lost_coach)
+        self._set_capacity()
+        self._people_replaced(leavers)
+        self._refresh_masks()
+
+    def _people_replaced(self, leavers: NDArray[np.int64]) -> None:
+        """A hook: the newcomers have taken these places (TrustModel makes new agents)."""
+
+    def _network_changed(self) -> None:
+        """A hook: a reorganization made a new contact network (TrustModel's space)."""
+
+    # ----------------------------------------------------------------- events
+    def _apply_event(self, ev: Event) -> None:
+        """Scheduled events happen first in their step (docs/ODD.md)."""
+        org = self.org
+        if ev.type == "sponsor_withdraws":
+            self.sponsor_active = False
+        elif ev.type == "sponsor_returns":
+            self.sponsor_active = self.params.sponsor != "none"
+        elif ev.type == "turnover_wave":
+            rng = self.rngs["events"]
+            n_leave = round(ev.fraction * org.n_members)
+            self._replace(np.sort(rng.choice(org.n_members, n_leave, replace=False)), rng)
+        elif ev.type == "reorg":
+            self._reorg()
+        elif ev.type == "breach":
+            self._breach_by_role(ev.role)
+
+    def _endorse(self) -> None:
+        """Every coach is endorsed by its sponsor now (ODD 7.6; the week does it when due)."""
+        org, net = self.org, self.net
+        kernels.endorse(
+            self.trust,
+            net.indptr,
+            net.dst,
+            org.team,
+            org.level,
+            org.boss,
+            org.coach_of_team,
+            self.sponsor_of_team,
+            self.params.sponsorship_strength,
+            self.params.hierarchy_attenuation,
+        )
+
+    def _breach(self, victims: NDArray[np.int64], breachers: NDArray[np.int64]) -> None:
+        """Each breacher breaches its victim, in order (ODD 7.15): trust falls, teammates hear."""
+        p, net = self.params, self.net
+        kernels.breach_all(
+            self.trust,
+            net.indptr,
+            net.dst,
+            self.org.external,
+            victims,
+            breachers,
+            p.breach_loss,
+            p.gossip_weight,
+        )
+
+    def _breach_by_role(self, role: str) -> None:
+        """The coach (or managers, or the top manager) breaches towards everyone they serve."""
+        org = self.org
+        if role == "coach":
+            who = org.coach_of_team[org.coach_of_team >= 0]
+        elif role == "manager":
+            who = org.team_manager
+        else:
+            who = np.flatnonzero((org.level == 0) & (org.role == MANAGER))
+        victims, breachers = [], []
+        for b in who:
+            if role == "coach":
+                served = np.flatnonzero(org.team == org.team[b])
+            else:
+                served = np.flatnonzero(org.boss == b)
+            served = served[served != b]
+            victims.append(served)
+            breachers.append(np.full(len(served), b))
+        if victims:
+            self._breach(np.concatenate(victims), np.concatenate(breachers))
+            self._counts[kernels.COUNTS.index("breaches")] += sum(len(v) for v in victims)
+
+    def _reorg(self) -> None:
+        """Members (not coaches) are shuffled across teams; new pairs start at baseline."""
+        org, rng = self.org, self.rngs["events"]
+        movers = np.flatnonzero(org.role[: org.n_members] == MEMBER)
+        org.team[movers] = rng.permutation(org.team[movers])
+        org.boss[movers] = org.team_manager[org.team[movers]]
+        old = self.net
+        old_t, old_b, old_e = self.trust, self.baseline, self.evidence
+        self.net = Network.from_pairs(org.n_people, *contact_pairs(org))
+        pos = old.find(self.net.src, self.net.dst)
+        kept = pos >= 0
+        fresh = self._initial_trust(np.flatnonzero(~kept), rng)
+        self.trust = np.empty(self.net.n_edges)
+        self.baseline = np.empty(self.net.n_edges)
+        self.evidence = np.full(self.net.n_edges, BETA_PRIOR_WEIGHT)
+        self.trust[kept], self.baseline[kept], self.evidence[kept] = (
+            old_t[pos[kept]],
+            old_b[pos[kept]],
+            old_e[pos[kept]],
+        )
+        self.trust[~kept] = fresh
+        self.baseline[~kept] = fresh
+        self._refresh_masks()
+        self._network_changed()
+
+
+def _beta(rng: np.random.Generator, mean: float, sd: float, size: Any) -> NDArray[np.float64]:
+    """Beta draws with a given mean and sd; sd = 0 gives the mean itself."""
+    if sd <= 0:
+        return np.full(size, mean)
+    a, b = mechanisms.beta_parameters(mean, sd)
+    return rng.beta(a, b, size)

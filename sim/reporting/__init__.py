@@ -1,0 +1,1 @@
+"""Figures and reports drawn from what the methods found."""

@@ -1,0 +1,833 @@
+"""An experiment's report, from its tables and figures: report.md and a self-contained report.html.
+
+The report says what was asked (the experiment file's header), what was run (the
+scenarios and the parameters in which they differ, n), what came out (the comparison
+table and its sentences), shows every figure with a line on what to look for, and
+ends with the manifest. It reads tables only (never a model).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import json
+import multiprocessing
+import os
+import re
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+
+from sim.methods import analysis
+from sim.methods.contrasts import REGRESSION, regression_tables
+from sim.methods.sensitivity import SensitivityResults
+from sim.methods.validation import Fact, findings, verdict_table
+from sim.model.scenario import parameters
+from sim.reporting import plots
+
+__all__ = [
+    "FigureEntry",
+    "Report",
+    "ReportFiles",
+    "build_figures",
+    "build_report",
+    "linked_figures",
+    "median_run",
+    "save_figures",
+    "swept_parameters",
+]
+
+# scenario -> (nodes, edges, title) of its median run
+NetworkTables = dict[str, tuple[pd.DataFrame, pd.DataFrame, str]]
+
+
+@dataclass
+class FigureEntry:
+    """A figure with its file name (no extension) and a caption saying what to look for.
+
+    `draw` makes the figure, when it is first asked for (`figure`): a report's figures
+    can then be drawn in several processes at once.
+    """
+
+    name: str
+    caption: str
+    draw: Callable[[], Figure]
+
+    @cached_property
+    def figure(self) -> Figure:
+        """The figure, drawn on first use."""
+        return self.draw()
+
+
+def save_figures(
+    entries: Sequence[FigureEntry], figure_dir: Path, formats: Sequence[str]
+) -> list[Path]:
+    """Save the figures into figure_dir in each format, close them; return the files.
+
+    Drawing and encoding the figures is most of a report's time, and each is drawn on
+    its own: where the system can fork, the figures are shared out among processes,
+    one per core, each drawing and saving its share (they inherit the tables the
+    figures are drawn from; nothing is pickled).
+    """
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    paths = [[figure_dir / f"{e.name}.{fmt}" for fmt in formats] for e in entries]
+    workers = min(os.cpu_count() or 1, len(entries) // 4)
+    # Forking a process that has threads (a notebook, a test runner) can deadlock: as
+    # the sweep runner does, fork only on Linux from a process with no other thread.
+    forkable = sys.platform == "linux" and threading.active_count() == 1
+    if workers > 1 and forkable:
+        ctx = multiprocessing.get_context("fork")
+        with warnings.catch_warnings():  # matplotlib's threads are fork-safe here
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+            children = [
+                ctx.Process(target=_save_share, args=(entries, paths, k, workers))
+                for k in range(workers)
+            ]
+            for child in children:
+                child.start()
+        for child in children:
+            child.join()
+        failed = [c.exitcode for c in children if c.exitcode != 0]
+        if failed:
+            raise RuntimeError(f"saving the figures failed (exit codes {failed})")
+    else:
+        try:
+            _save_share(entries, paths, 0, 1)
+        except Exception as exc:  # the same error as from the processes, with its cause
+            raise RuntimeError(f"saving the figures failed ({exc})") from exc
+    for entry in entries:
+        if "figure" in entry.__dict__:  # drawn here (with one process)
+            plt.close(entry.figure)
+    return [path for group in paths for path in group]
+
+
+def _save_share(
+    entries: Sequence[FigureEntry], paths: list[list[Path]], share: int, shares: int
+) -> None:
+    """Save every `shares`-th figure from `share` on, in each of its formats."""
+    for entry, group in list(zip(entries, paths, strict=True))[share::shares]:
+        for path in group:
+            entry.figure.savefig(path, dpi=200)
+        if shares > 1:
+            plt.close(entry.figure)
+
+
+def linked_figures(markdown: str) -> list[str]:
+    """The names of the figures a report.md links (figures/NAME.png), in order."""
+    return re.findall(r"\]\(figures/([^)/]+)\.png\)", markdown)
+
+
+class ReportFiles(NamedTuple):
+    """The files build_report wrote."""
+
+    md: Path
+    html: Path
+    figures: list[Path]
+
+
+@dataclass
+class Report:
+    """The report's blocks, rendered to Markdown and HTML."""
+
+    title: str
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+
+    def add(self, kind: str, content: Any) -> None:
+        """Add a block: "h2", "p", "ul", "table" (DataFrame), "figure" (name, caption), "pre"."""
+        self.blocks.append((kind, content))
+
+    def markdown(self) -> str:
+        """The report as Markdown (figures linked from figures/)."""
+        out = [f"# {self.title}", ""]
+        for kind, content in self.blocks:
+            if kind == "h2":
+                out += [f"## {content}", ""]
+            elif kind == "p":
+                out += [content, ""]
+            elif kind == "ul":
+                out += [*(f"- {item}" for item in content), ""]
+            elif kind == "table":
+                out += [analysis.to_markdown(content), ""]
+            elif kind == "figure":
+                name, caption = content
+                out += [f"![{caption}](figures/{name}.png)", "", f"*{caption}*", ""]
+            elif kind == "pre":
+                out += ["```", content, "```", ""]
+        return "\n".join(out)
+
+    def html(self, figure_dir: Path) -> str:
+        """The report as one HTML file with every figure embedded."""
+        body = [f"<h1>{html.escape(self.title)}</h1>"]
+        for kind, content in self.blocks:
+            if kind == "h2":
+                body.append(f"<h2>{html.escape(content)}</h2>")
+            elif kind == "p":
+                body.append(f"<p>{html.escape(content)}</p>")
+            elif kind == "ul":
+                body.append(
+                    "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in content) + "</ul>"
+                )
+            elif kind == "table":
+                body.append(
+                    content.to_html(
+                        index=False,
+                        na_rep="-",
+                        float_format="{:.3f}".format,
+                        border=0,
+                        classes="table",
+                    )
+                )
+            elif kind == "figure":
+                name, caption = content
+                data = base64.b64encode((figure_dir / f"{name}.png").read_bytes()).decode()
+                body.append(
+                    f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                )
+            elif kind == "pre":
+                body.append(f"<pre>{html.escape(content)}</pre>")
+        style = (
+            "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;"
+            "padding:0 1rem;line-height:1.45;color:#222}"
+            "table{border-collapse:collapse;font-size:.85rem;margin:1rem 0}"
+            "td,th{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right}"
+            "th:first-child,td:first-child{text-align:left}"
+            "img{max-width:100%}figure{margin:1.5rem 0}figcaption{font-style:italic;color:#444}"
+            "pre{background:#f6f6f6;padding:.8rem;overflow-x:auto;font-size:.8rem}"
+        )
+        return (
+            f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(self.title)}</title><style>{style}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n"
+        )
+
+
+def swept_parameters(runs: pd.DataFrame) -> list[str]:
+    """Parameters that take more than one value across the sweep points, in file order."""
+    names: list[str] = []
+    for swept in runs["swept"].dropna().unique():
+        for key in json.loads(swept):
+            if key not in names:
+                names.append(key)
+    return [n for n in names if n in runs and runs[n].nunique() > 1]
+
+
+def _base(outcome: str) -> str:
+    return outcome.removesuffix("_avg")
+
+
+def build_figures(
+    runs: pd.DataFrame,
+    results: pd.DataFrame,
+    steps: pd.DataFrame,
+    comp: analysis.Comparison,
+    networks: NetworkTables | None = None,
+    outcomes: Sequence[str] | None = None,
+    size: str = "slide",
+    sensitivity: SensitivityResults | None = None,
+    facts: Sequence[Fact] | None = None,
+) -> list[FigureEntry]:
+    """Every figure of an experiment, from its tables.
+
+    Without a sweep: time series, distributions and paired differences per outcome. A
+    one-parameter sweep: the outcome against the parameter. A two-parameter sweep: a
+    heatmap per scenario and a map of which regime wins. And, when given, the trust
+    network of each scenario's median run, the sensitivity indices (instead of the
+    per-outcome figures) and the stylized facts (likewise).
+    """
+    outcomes = list(outcomes or comp.outcomes)
+    raw_results = results
+    results = analysis.restricted(results, outcomes, comp.steps, comp.censored_outcomes)
+    names = list(dict.fromkeys(results["scenario"]))
+    colours = plots.scenario_colours(names)
+    swept = swept_parameters(runs)
+    points = runs.drop_duplicates("point")
+    grid = (
+        len(swept) == 2 and len(points) == points[swept[0]].nunique() * points[swept[1]].nunique()
+    )
+    entries: list[FigureEntry] = []
+    done_runs = runs[runs["status"] == "done"]
+    # A sensitivity design samples its points to estimate indices: its figures are the
+    # indices (pooling thousands of points into distributions would say little). In a
+    # validation experiment the scenarios play different parts: its figure is the facts.
+    for outcome in outcomes if sensitivity is None and not facts else ():
+        first = len(entries)  # this outcome's figures start here
+        nice = plots.short_label(outcome)
+        # A scenario where the outcome does not apply gets no figure, line or cell for it.
+        absent = set(analysis.not_applicable(results, outcome))
+        shown = [n for n in names if n not in absent]
+        if not shown:
+            continue
+        o_results = results[~results["scenario"].isin(absent)]
+        o_runs = done_runs[~done_runs["scenario"].isin(absent)]
+        o_comp = dataclasses.replace(
+            comp, pairs=comp.pairs[~(comp.pairs["a"].isin(absent) | comp.pairs["b"].isin(absent))]
+        )
+        if not swept and not steps.empty and _base(outcome) in steps:
+            over = analysis.over_time(steps, o_runs, _base(outcome))
+            entries.append(
+                FigureEntry(
+                    f"time_{_base(outcome)}",
+                    f"{nice.removesuffix(', run mean')} week by week: the mean over runs per "
+                    "scenario, with its 95% confidence band. Look for where the lines part and "
+                    "whether the bands overlap.",
+                    partial(plots.time_series, over, _base(outcome), colours, size=size),
+                )
+            )
+        if outcome in comp.censored_outcomes and not swept and comp.steps > 0:
+            entries.append(
+                FigureEntry(
+                    f"survival_{outcome}",
+                    f"{nice}: the share of runs not there yet, week by week (Kaplan-Meier, 95% "
+                    f"CI); a run that never got there is censored at week {comp.steps}. Look "
+                    "for the curve that falls first, and at how many never got there.",
+                    partial(
+                        plots.survival,
+                        raw_results[raw_results["scenario"].isin(shown)],
+                        outcome,
+                        comp.steps,
+                        colours,
+                        size=size,
+                    ),
+                )
+            )
+        if len(swept) == 1:
+            table = analysis.by_parameter(o_results, o_runs, swept[0], outcome)
+            entries.append(
+                FigureEntry(
+                    f"by_{swept[0]}_{outcome}",
+                    f"{nice} against {swept[0]}, one line per scenario (mean and 95% CI). Look at "
+                    "how the gap between the lines changes along the axis.",
+                    partial(plots.by_parameter, table, swept[0], outcome, colours, size=size),
+                )
+            )
+        elif grid:  # a full two-parameter grid (a sampled design is shown as distributions)
+            entries.extend(
+                _two_parameter(o_results, o_runs, o_comp, swept, outcome, shown, colours, size)
+            )
+        else:
+            entries.append(
+                FigureEntry(
+                    f"distribution_{outcome}",
+                    f"{nice} of every run, per scenario (box: quartiles and median). Look at the "
+                    "overlap: a difference in means can hide a wide spread.",
+                    partial(plots.distributions, o_results, outcome, colours, size=size),
+                )
+            )
+            pairs = o_comp.pairs[o_comp.pairs["outcome"] == outcome]
+            if swept and not _is_grid(runs, swept):
+                # A sampled design (LHS, Sobol): a forest would list every sampled point;
+                # each parameter's average effect says more.
+                tables = {
+                    p: analysis.partial_dependence(o_results, o_runs, p, outcome) for p in swept
+                }
+                entries.append(
+                    FigureEntry(
+                        f"partial_{outcome}",
+                        f"{nice} against each sampled parameter, one line per scenario: the "
+                        "mean over the runs in each eighth of the parameter's values (the "
+                        "other parameters vary within it), with its 95% CI. Look at the "
+                        "parameters whose lines rise or fall, and where the scenarios' lines "
+                        "part.",
+                        partial(plots.partial_dependence, tables, outcome, colours, size=size),
+                    )
+                )
+            elif (pairs["n"] > 0).any():
+                entries.append(
+                    FigureEntry(
+                        f"differences_{outcome}",
+                        f"Paired differences in {nice} (same seeds), with 95% CIs, A12 and "
+                        "Holm's p. A filled dot is a difference beyond noise (p < 0.05); an "
+                        "open one is not.",
+                        partial(
+                            plots.forest, pairs, outcome, colours, size=size, points=comp.points
+                        ),
+                    )
+                )
+        if swept and len(swept) <= 3 and _is_grid(runs, swept):
+            entries.extend(_paired_by_factor(o_comp, runs, swept, outcome, size))
+        if outcome in comp.censored_outcomes and comp.steps > 0:
+            # Means of a censored outcome are restricted means: each figure says so.
+            note = (
+                f" A run that never got there counts as week {comp.steps} (restricted means "
+                f"up to week {comp.steps})."
+            )
+            entries[first:] = [
+                e
+                if e.name.startswith("survival_")
+                else dataclasses.replace(e, caption=e.caption + note)
+                for e in entries[first:]
+            ]
+    entries.extend(_sensitivity_figures(sensitivity, size))
+    if facts:
+        entries.append(
+            FigureEntry(
+                "stylized_facts",
+                "The four stylized facts, one panel each, with the model's verdict in the "
+                "panel's title: (1) trust against help-seeking and skill across teams, (2) weeks "
+                "to fall and to recover around a breach, (3) the endorsement's effect against "
+                "trust in the sponsor, (4) the effect by number of levels (95% CIs).",
+                partial(plots.stylized_facts, facts, size=size),
+            )
+        )
+    for scenario, (nodes, edges, title) in (networks or {}).items():
+        weeks = sorted(nodes["step"].unique())
+        entries.append(
+            FigureEntry(
+                f"network_{scenario}",
+                f"The trust network of {scenario}'s median run at weeks "
+                f"{', '.join(str(w) for w in weeks)}. Look for teams whose ties thin out "
+                "(fragmentation)"
+                + (" and for the coach's ties." if (nodes["role"] == "coach").any() else "."),
+                partial(plots.network, nodes, edges, title, size=size),
+            )
+        )
+    return entries
+
+
+def _sensitivity_figures(res: SensitivityResults | None, size: str) -> list[FigureEntry]:
+    if res is None or res.indices.empty:
+        return []
+    several = res.indices["scenario"].nunique() > 1
+    entries = []
+    for (scenario, outcome), rows in res.indices.groupby(["scenario", "outcome"], sort=False):
+        name = f"sensitivity_{outcome}" + (f"_{scenario}" if several else "")
+        if res.method == "sobol":
+            caption = (
+                f"Sobol indices of {plots.short_label(str(outcome))}"
+                + (f" ({scenario})" if several else "")
+                + ": the share of its variance each parameter causes alone (S1) and with its "
+                "interactions (ST), with 95% CIs. Look for the longest bars: a parameter whose "
+                "ST CI reaches zero hardly matters."
+            )
+        else:
+            caption = (
+                f"Morris screening of {plots.short_label(str(outcome))}"
+                + (f" ({scenario})" if several else "")
+                + ": the mean absolute effect of moving each parameter across its range "
+                "(mu*, with 95% CIs) and the spread of those effects (sigma). Look for the "
+                "longest mu* bars; where sigma is longer than mu*, the effect depends on "
+                "where the other parameters are (non-linear, or interacting)."
+            )
+        draw = partial(plots.sensitivity_bars, rows, str(outcome), res.replications, size=size)
+        entries.append(FigureEntry(name, caption, draw))
+    return entries
+
+
+def _two_parameter(
+    results: pd.DataFrame,
+    runs: pd.DataFrame,
+    comp: analysis.Comparison,
+    swept: list[str],
+    outcome: str,
+    names: list[str],
+    colours: dict[str, str],
+    size: str,
+) -> list[FigureEntry]:
+    x, y = swept
+    data = results[["run_id", "scenario", "point", outcome]].merge(
+        runs[["run_id", x, y]], on="run_id"
+    )
+    means = (
+        data.groupby(["scenario", x, y], sort=False)[outcome]
+        .agg(mean="mean", n="count")
+        .reset_index()
+    )
+    norm = Normalize(float(means["mean"].min()), float(means["mean"].max()))
+    nice = plots.short_label(outcome)
+    entries = [
+        FigureEntry(
+            f"heatmap_{outcome}_{name}",
+            f"{nice} of {name} over the grid of {x} and {y} (mean over runs; the same colour "
+            "scale for every scenario). Look at the direction in which it changes fastest.",
+            partial(
+                plots.sweep_heatmap,
+                means[means["scenario"] == name],
+                x,
+                y,
+                outcome,
+                name,
+                size=size,
+                norm=norm,
+            ),
+        )
+        for name in names
+    ]
+    if len(names) == 1:
+        entries.append(_lines_by_second_parameter(results, runs, swept, outcome, size))
+    if len(names) >= 2:
+        pairs = comp.pairs[(comp.pairs["outcome"] == outcome)]
+        a, b = pairs["a"].iloc[0], pairs["b"].iloc[0]
+        pairs = pairs[(pairs["a"] == a) & (pairs["b"] == b)]
+        point_values = runs.drop_duplicates("point").set_index("point")[[x, y]]
+        pairs = pairs.join(point_values, on="point")
+        entries.append(
+            FigureEntry(
+                f"winner_{outcome}",
+                f"Where {a} or {b} gives the higher {nice}: the winner's colour, hatched grey "
+                "where the paired difference is not significant (Holm-adjusted p >= 0.05); the "
+                "number is the mean difference.",
+                partial(plots.winner_map, pairs, x, y, outcome, colours, size=size),
+            )
+        )
+    return entries
+
+
+MAX_PAIR_FIGURES = 6  # pairs drawn against the factors; compare.csv holds them all
+
+
+def _is_grid(runs: pd.DataFrame, swept: Sequence[str]) -> bool:
+    """True when the sweep points are every combination of the swept values (factorial)."""
+    points = runs.drop_duplicates("point")
+    return len(points) == int(np.prod([points[p].nunique() for p in swept]))
+
+
+def _paired_by_factor(
+    comp: analysis.Comparison, runs: pd.DataFrame, swept: Sequence[str], outcome: str, size: str
+) -> list[FigureEntry]:
+    """Each pair's paired difference against the factors of a factorial sweep (up to three).
+
+    The factor with the most values goes on the x axis, the next gives the lines, a
+    third the panels.
+    """
+    pairs = comp.pairs[(comp.pairs["outcome"] == outcome) & (comp.pairs["n"] > 0)]
+    couples = list(dict.fromkeys(zip(pairs["a"], pairs["b"], strict=True)))
+    if not couples or len(couples) > MAX_PAIR_FIGURES:
+        return []
+    order = sorted(swept, key=lambda p: -runs[p].nunique())
+    values = runs.drop_duplicates("point").set_index("point")[order]
+    nice = plots.short_label(outcome)
+    lines = f", one line per {order[1]}" if len(order) > 1 else ""
+    panels = f", a panel per {order[2]}" if len(order) > 2 else ""
+    entries = []
+    for a, b in couples:
+        table = pairs[(pairs["a"] == a) & (pairs["b"] == b)].join(values, on="point")
+        entries.append(
+            FigureEntry(
+                f"paired_{outcome}_{a}_vs_{b}",
+                f"{a} minus {b} in {nice}, paired by seed, against {order[0]}{lines}{panels} "
+                "(mean and 95% CI). Where the dashed zero line is inside a band, the two do "
+                "not differ there; lines that part or cross say the difference depends on "
+                "the second factor (an interaction; its contrasts are in the text).",
+                partial(plots.paired_by_factor, table, order, outcome, size=size),
+            )
+        )
+    return entries
+
+
+def _lines_by_second_parameter(
+    results: pd.DataFrame, runs: pd.DataFrame, swept: list[str], outcome: str, size: str
+) -> FigureEntry:
+    """One scenario over a grid: the outcome against one parameter, a line per other value.
+
+    The parameter with more values goes on the x axis (March's Figure 1 is drawn so).
+    """
+    x, y = sorted(swept, key=lambda p: -runs[p].nunique())
+    values = runs.set_index("run_id")[y]
+    lines = results.assign(scenario=[f"{y} = {values[r]:g}" for r in results["run_id"]])
+    table = analysis.by_parameter(lines, runs, x, outcome)
+    order = [f"{y} = {v:g}" for v in sorted(runs[y].unique())]
+    nice = plots.short_label(outcome)
+    (name,) = results["scenario"].unique()  # the one scenario shown (it may be one of several)
+    return FigureEntry(
+        f"lines_{outcome}",
+        f"{nice} of {name} against {x}, one line per value of {y} (mean and 95% CI). Look at "
+        f"how the effect of {x} changes with {y}.",
+        partial(
+            plots.by_parameter,
+            table,
+            x,
+            outcome,
+            plots.scenario_colours(order),
+            size=size,
+            of=str(name),
+        ),
+    )
+
+
+def structure_changes(runs: pd.DataFrame, swept: Sequence[str]) -> str:
+    """What the organization's make-up does across the sweep besides the swept factors.
+
+    More levels of hierarchy over the same members also split them into more, smaller
+    teams, each with its own coach: a sweep of levels changes those too. Said in one
+    sentence ("" when the make-up stays the same, or the runs are not the trust model's).
+    """
+    from sim.model.structure import build_organization
+
+    needed = {"members", "levels", "coach", "point"}
+    if not swept or not needed <= set(runs.columns):
+        return ""
+    rows = []
+    for _, run in runs.drop_duplicates("point").sort_values("point").iterrows():
+        members, levels = int(run["members"]), int(run["levels"])
+        if members > 200_000:
+            return ""
+        shape = [
+            None if k not in run or pd.isna(run[k]) else int(run[k]) for k in ("team_size", "span")
+        ]
+        org = build_organization(members, levels, run["coach"] == "external", *shape)
+        sizes = org.team_sizes()
+        lo, hi = int(sizes.min()), int(sizes.max())
+        rows.append(
+            {
+                "where": ", ".join(f"{p} = {run[p]}" for p in swept),
+                "members": str(members),
+                "team size": str(lo) if lo == hi else f"{lo}-{hi}",
+                "front-line teams": str(org.n_teams),
+                "managers": str(org.n_managers),
+                "coaches": str(org.n_teams if run["coach"] != "none" else 0),
+            }
+        )
+    table = pd.DataFrame(rows)
+    changing = [c for c in table.columns if c != "where" and table[c].nunique() > 1]
+    changing = [c for c in changing if c not in swept]
+    if not changing:
+        return ""
+    listed = table if len(table) <= 8 else table.iloc[:8]
+    parts = [
+        f"{c}: "
+        + ", ".join(f"{v} ({w})" for v, w in zip(listed[c], listed["where"], strict=True))
+        + (", ..." if len(table) > 8 else "")
+        for c in changing
+    ]
+    return (
+        f"Besides {', '.join(swept)}, the organization changes across the sweep, so an "
+        "effect of the swept factor includes these (a confound to keep in mind): "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def _differing_parameters(
+    runs: pd.DataFrame, names: list[str], skip: Sequence[str]
+) -> pd.DataFrame:
+    """The parameters in which the scenarios differ (sweep parameters left out)."""
+    first = runs.drop_duplicates("scenario").set_index("scenario")
+    params = [p for p in [*parameters(), "events"] if p in first.columns and p not in skip]
+    differing = [p for p in params if first[p].astype(str).nunique() > 1]
+    shown = first.loc[[n for n in names if n in first.index], differing].astype(object)
+    for p in differing:
+        if p in parameters() and parameters()[p].annotation is bool:
+            shown[p] = shown[p].map(lambda v: "true" if bool(v) else "false")
+    table = shown.astype(str).T
+    table.insert(0, "parameter", table.index)
+    return table.reset_index(drop=True)
+
+
+def build_report(
+    runs: pd.DataFrame,
+    results: pd.DataFrame,
+    steps: pd.DataFrame,
+    manifest: dict[str, Any],
+    comp: analysis.Comparison,
+    folder: Path,
+    networks: NetworkTables | None = None,
+    formats: Sequence[str] = ("png",),
+    sensitivity: SensitivityResults | None = None,
+    facts: Sequence[Fact] | None = None,
+) -> ReportFiles:
+    """Write figures/, report.md and report.html into the results folder.
+
+    Each figure is saved once in each format: PNG always (report.html embeds it, and
+    report.md links it), and those of `formats` besides.
+
+    Returns:
+        The paths of report.md, report.html and the figure files.
+    """
+    folder = Path(folder)
+    figure_dir = folder / "figures"
+    entries = build_figures(
+        runs, results, steps, comp, networks, sensitivity=sensitivity, facts=facts
+    )
+    figures = save_figures(entries, figure_dir, list(dict.fromkeys(("png", *formats))))
+
+    names = list(dict.fromkeys(results["scenario"]))
+    swept = swept_parameters(runs)
+    rep = Report(f"{manifest.get('experiment', folder.name)}: report")
+    rep.add("h2", "The question")
+    rep.add("p", manifest.get("question") or "(The experiment file has no header comment.)")
+    rep.add("h2", "What was run")
+    reps = results.groupby(["scenario", "point"]).size()
+    count = (
+        f"{int(reps.min())}"
+        if reps.min() == reps.max()
+        else f"{int(reps.min())} to {int(reps.max())}"
+    )
+    rep.add(
+        "p",
+        (
+            f"{len(names)} scenario{'s' if len(names) != 1 else ''}, "
+            f"{results['point'].nunique()} parameter point(s), "
+            f"{count} replications each ({len(results)} runs "
+            f"finished, {comp.failed} failed)"
+            + (f", {comp.steps} weeks per run" if comp.steps else "")
+            + ". Replication r uses the same seed in every scenario and point (common random "
+            "numbers), so differences are paired: the same draws under another setting."
+        ),
+    )
+    differing = _differing_parameters(runs, names, swept)
+    if len(differing):
+        rep.add(
+            "p",
+            "Parameters in which the scenarios differ (all others are equal; see "
+            "docs/ODD.md for their meaning):",
+        )
+        rep.add("table", differing)
+    if swept:
+        values = "; ".join(_swept_values(runs[p]) for p in swept)
+        kind = "Sampled" if sensitivity is not None else "Swept"
+        rep.add("p", f"{kind}, for every scenario: {values}.")
+        confound = structure_changes(runs, swept)
+        if confound:
+            rep.add("p", confound)
+    if sensitivity is not None:
+        _sensitivity_section(rep, sensitivity)
+    if facts:
+        _facts_section(rep, facts)
+    rep.add("h2", "Results")
+    rep.add("p", comp.summary_line() + " " + analysis.METHODS)
+    rep.add("p", comp.n_line())
+    rep.add("table", analysis.wide(comp.desc))
+    if comp.results["scenario"].nunique() == 1 and 0 < len(comp.points) <= 60:
+        rep.add("p", "At each sweep point (mean [95% CI] over its runs):")
+        rep.add("table", comp.per_point())
+    sentences = comp.sentences()
+    if facts:
+        # The scenarios play different parts in the facts; their pairs answer no question.
+        rep.add(
+            "p",
+            f"The scenarios play different parts in the facts above, so their "
+            f"{len(sentences)} pairwise comparisons are not listed here (they are in "
+            "compare.md and compare.csv).",
+        )
+    else:
+        if comp.points:
+            rep.add("p", "At how many sweep points each scenario of a pair is higher or lower:")
+            rep.add("table", analysis.tally(comp.pairs))
+        _sentences(rep, comp.pairs[comp.pairs["n"] > 0], "comparisons with a clear difference")
+    power = comp.power_sentence(comp.half_width)
+    if power and not facts:
+        rep.add("p", power)
+    if len(comp.interactions) and not facts:
+        rep.add("p", analysis.INTERACTIONS)
+        _sentences(rep, comp.interactions, "contrasts with a clear change")
+    if len(comp.regression) and not facts:
+        tables = regression_tables(comp.regression)
+        listed = tables[: MAX_PAIR_FIGURES * len(comp.outcomes)]
+        more = f" (the first {len(listed)} of {len(tables)}; all are in compare.md)"
+        rep.add("p", REGRESSION + (more if len(listed) < len(tables) else ""))
+        for heading, table in listed:
+            rep.add("p", heading + ":")
+            rep.add("table", table)
+    if comp.not_applicable_sentence():
+        rep.add("p", comp.not_applicable_sentence())
+    if comp.censored:
+        rep.add("p", comp.censored)
+    if comp.logrank:
+        shown = comp.logrank[:40]
+        more = (
+            f" (the first {len(shown)} of {len(comp.logrank)}; all are in compare.md)"
+            if len(shown) < len(comp.logrank)
+            else ""
+        )
+        rep.add("p", analysis.LOGRANK.removesuffix(":") + more + ":")
+        rep.add("ul", shown)
+    if comp.teams:
+        rep.add("p", analysis.ACROSS_TEAMS)
+        rep.add("ul", comp.teams)
+    if comp.missing_otherwise():
+        rep.add(
+            "p",
+            "Not compared where a scenario has no value (failed or unfinished runs): "
+            f"{', '.join(comp.missing_otherwise())}.",
+        )
+    rep.add("h2", "Figures")
+    for entry in entries:
+        rep.add("figure", (entry.name, entry.caption))
+    rep.add("h2", "How to reproduce")
+    keys = (
+        "command",
+        "experiment_file",
+        "experiment_sha256",
+        "seed",
+        "git_commit",
+        "started",
+        "ended",
+        "platform",
+    )
+    rep.add(
+        "ul",
+        [f"{k}: {manifest.get(k)}" for k in keys if manifest.get(k) is not None]
+        + [f"versions: {', '.join(f'{k} {v}' for k, v in manifest.get('versions', {}).items())}"],
+    )
+    if manifest.get("experiment_text"):
+        rep.add("pre", str(manifest["experiment_text"]).rstrip())
+    md_path, html_path = folder / "report.md", folder / "report.html"
+    md_path.write_text(rep.markdown(), encoding="utf-8")
+    html_path.write_text(rep.html(figure_dir), encoding="utf-8")
+    return ReportFiles(md_path, html_path, figures)
+
+
+def _sentences(rep: Report, rows: pd.DataFrame, clear: str, most: int = 40) -> None:
+    """Every row's sentence, or beyond `most` rows only those with Holm's p < 0.05."""
+    if len(rows) <= most:
+        rep.add("ul", rows["sentence"].tolist())
+        return
+    shown = rows[rows["p_holm"] < 0.05]
+    rep.add("p", f"The {len(shown)} of {len(rows)} {clear} (all are in compare.csv):")
+    rep.add("ul", shown["sentence"].tolist())
+
+
+def _swept_values(column: pd.Series) -> str:
+    """A swept parameter's values; a sampled one's range (thousands of values say little)."""
+    values = sorted(column.unique())
+    if len(values) > 12:
+        return f"{column.name} from {values[0]:g} to {values[-1]:g} ({len(values)} values)"
+    return f"{column.name} = {', '.join(f'{v:g}' for v in values)}"
+
+
+def _facts_section(rep: Report, facts: Sequence[Fact]) -> None:
+    """Validation: each stylized fact, its source, and whether the model shows it."""
+    rep.add("h2", "Validation: stylized facts")
+    rep.add(
+        "p",
+        "Patterns that field studies report, checked under the model's default parameters. "
+        "A fact the model does not show is a finding about the model, reported as such.",
+    )
+    rep.add("table", verdict_table(facts))
+    rep.add("ul", findings(facts))
+
+
+def _sensitivity_section(rep: Report, res: SensitivityResults) -> None:
+    """Which parameters matter, in plain words first, then the numbers."""
+    rep.add("h2", "Sensitivity: which parameters matter")
+    rep.add("ul", res.sentences + res.notes or ["No outcome could be analysed."])
+    rep.add("p", res.method_line())
+    for heading, tables in res.index_tables():
+        for intro, table in tables:
+            rep.add("p", intro or f"{heading}, most influential first:")
+            rep.add("table", table)
+    rep.add("p", "How the noise was handled. " + res.noise_line())
+    if not res.noise.empty:
+        rep.add("table", res.noise)
+
+
+def median_run(results: pd.DataFrame, scenario: str, outcome: str) -> str | None:
+    """The run id of a scenario's median run on an outcome (the lower median)."""
+    rows = results[results["scenario"] == scenario].dropna(subset=[outcome])
+    if rows.empty:
+        return None
+    ordered = rows.sort_values([outcome, "replication"], kind="stable")
+    return str(ordered["run_id"].iloc[(len(ordered) - 1) // 2])

@@ -1,0 +1,1 @@
+"""The workshop room: people play members of a simulated team (game), its server, its debrief."""
