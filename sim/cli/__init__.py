@@ -624,7 +624,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for line in rep.lines:
         print(line)
     if not args.no_report:
-        from sim.methods.calibration import write_calibration_report
+        from sim.reporting.calibration import write_calibration_report
 
         html = write_calibration_report(rep.folder, formats=args.formats or ())
         print(f"report: {html} (and calibration.md, figures/)")
