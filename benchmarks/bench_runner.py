@@ -34,7 +34,7 @@ from typing import Any
 
 from sim.experiments import expand, load_experiment, run, run_trust_model
 from sim.experiments.adapters import Rows
-from sim.experiments.runner import as_finished, start_pool
+from sim.experiments.executors import as_finished, start_pool
 from sim.model.measures import MEASURES
 from sim.model.scenario import Scenario
 from sim.model.trust_model import TrustModel

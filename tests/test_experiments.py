@@ -598,7 +598,7 @@ def test_another_model_without_outcomes_is_compared_on_its_own_outcome(tmp_path:
 
 
 def test_batches_hold_short_runs_together_and_long_runs_alone(tmp_path: Path) -> None:
-    from sim.experiments.runner import BATCH_WORK, _batches, _work
+    from sim.experiments.executors import BATCH_WORK, _work, batches
 
     text = 'scenarios = ["peer_led"]\nreplications = 1000\nseed = 1\noutcomes = ["mean_skill"]\n'
     short = expand(load_experiment(write(tmp_path / "short.toml", text)), range(1000))
@@ -609,7 +609,7 @@ def test_batches_hold_short_runs_together_and_long_runs_alone(tmp_path: Path) ->
         range(5),
     )
     specs = short + long
-    batches = list(_batches(specs, workers=2))
+    batches = list(batches(specs, workers=2))
     assert [s for b in batches for s in b] == specs  # every run once, in order
     assert max(len(b) for b in batches) == 64  # short runs: 64 to a batch, not 16
     assert all(sum(_work(s) for s in b) <= BATCH_WORK for b in batches if len(b) > 1)
@@ -642,14 +642,14 @@ def test_a_dask_scheduler_without_workers_is_named_and_waited_for(
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     distributed = pytest.importorskip("distributed")
-    from sim.experiments import runner
+    from sim.experiments import executors
 
-    monkeypatch.setattr(runner, "WORKER_WAIT", 0.5)
+    monkeypatch.setattr(executors, "WORKER_WAIT", 0.5)
     with (
         distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
     ):
-        waiting = threading.Thread(target=runner._wait_for_workers, args=(client,))
+        waiting = threading.Thread(target=executors.wait_for_workers, args=(client,))
         waiting.start()
         waiting.join(timeout=3)
         assert waiting.is_alive()  # no worker: it waits on ...

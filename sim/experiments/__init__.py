@@ -4,7 +4,8 @@
 Dask cluster) into results/<experiment>/ and returns the tidy tables.
 """
 
-from sim.experiments.runner import RunReport, run, run_batch, run_trust_model, tidy_results
+from sim.experiments.executors import run_batch
+from sim.experiments.runner import RunReport, run, run_trust_model, tidy_results
 from sim.experiments.spec import Experiment, RunSpec, expand, load_experiment, replication_seed
 from sim.experiments.store import ResultsStore
 

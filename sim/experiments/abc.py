@@ -46,18 +46,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.runner import (
-    _Bar,
-    _FolderLock,
-    _wait_for_workers,
-    _workers,
+from sim.experiments.executors import (
     as_finished,
     connect,
-    results_folder,
-    results_tables,
     run_batch,
     start_pool,
+    wait_for_workers,
 )
+from sim.experiments.folders import FolderLock, results_folder
+from sim.experiments.runner import Progress, results_tables, worker_count
 from sim.experiments.spec import Experiment, RunSpec, count_of, replication_seed, spawn_seed
 from sim.methods.calibration import Calibration
 from sim.methods.targets import Target, model_values
@@ -192,7 +189,7 @@ class _Pool:
         self.client = connect(scheduler) if scheduler else None
         self.pool: ProcessPoolExecutor | None = None
         if self.client is not None:
-            _wait_for_workers(self.client)
+            wait_for_workers(self.client)
             self.client.run(warm_up)
             self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
             return
@@ -267,7 +264,7 @@ def _sampler_class() -> type:
             sample = self._create_empty_sample()
             taken = accepted = 0
             what = "sampling the prior" if t < 0 else f"generation {t}"
-            bar = _Bar(
+            bar = Progress(
                 total=n,
                 desc=what,
                 unit="particle",
@@ -550,7 +547,7 @@ def calibrate(
     if problems:
         raise ScenarioError(problems)
     folder = results_folder(exp, out)
-    lock = _FolderLock(folder, command or f"trustsim calibrate {exp.path}")
+    lock = FolderLock(folder, command or f"trustsim calibrate {exp.path}")
     report = CalibrationReport(folder, notes=list(lock.notes))
     pool: _Pool | None = None
     cache: _Cache | None = None
@@ -576,7 +573,7 @@ def calibrate(
                     ]
                 )
             plan["started"] = old.get("started", plan["started"])
-        n_workers, notes = _workers(workers, None, scheduler)
+        n_workers, notes = worker_count(workers, None, scheduler)
         report.notes += notes
         from sim.experiments.adapters import warm_trust_model
 

@@ -399,13 +399,13 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
 
 
-# Folders whose lock this process holds (runner._FolderLock): reading them before this
+# Folders whose lock this process holds (folders.FolderLock): reading them before this
 # process's own writer opens them is reading an idle store.
 HELD: set[Path] = set()
 
 
 def being_written(folder: Path) -> bool:
-    """True while another sweep holds the folder's lock (see runner._FolderLock)."""
+    """True while another sweep holds the folder's lock (see folders.FolderLock)."""
     if Path(folder).resolve() in HELD:
         return False
     try:
