@@ -8,19 +8,14 @@ set) runs every scenario of the experiment for its replications on the fast path
 its statistics are computed from those runs exactly as `trustsim compare --targets`
 computes them from a sweep (sim.methods.targets.model_values).
 
-Runs reproduce. pyabc draws candidates from numpy's global random state, so our own
-sampler (`SeededSampler`, made by `_sampler_class`) seeds that state, and the
-candidate's runs, from the experiment's seed, the generation and the candidate's index
-(SeedSequence spawn keys), and keeps the first `population` accepted candidates in
-index order, as pyabc's own single-core sampler would. The posterior is then the same
-with any number of workers, locally or on a Dask cluster, and every generation starts
-from the history on disk, so a calibration killed at any moment and resumed gives the
-same posterior as one that ran through. Finished candidates of a generation in progress are kept too
-(candidates.sqlite): a kill loses only the candidates in flight.
+Runs reproduce: candidates are drawn and run in seeded order (sim.experiments.candidates),
+so the posterior is the same with any number of workers, locally or on a Dask cluster,
+and every generation starts from the history on disk, so a calibration killed at any
+moment and resumed gives the same posterior as one that ran through.
 
 After the last generation come a posterior predictive check (fresh runs at posterior
 draws against every target), the optional contrast of two scenarios across the
-posterior, and the tables the report (sim.methods.calibration) is drawn from.
+posterior, and the tables that sim.methods.calibration reads and sim.reporting.calibration draws.
 """
 
 from __future__ import annotations
@@ -30,15 +25,11 @@ import hashlib
 import json
 import logging
 import math
-import pickle
 import platform
-import sqlite3
 import sys
 import time
 import tomllib
-import traceback
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,25 +37,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.executors import (
-    as_finished,
-    connect,
-    run_batch,
-    start_pool,
-    wait_for_workers,
+from sim.experiments.candidates import (
+    PREDICTIVE,
+    RECOVERY,
+    CandidateCache,
+    CandidatePool,
+    Simulator,
+    candidate_runs,
+    ordered,
+    sampler_class,
+    statistics_at,
 )
 from sim.experiments.folders import FolderLock, results_folder
-from sim.experiments.runner import Progress, results_tables, worker_count
-from sim.experiments.spec import Experiment, RunSpec, count_of, replication_seed, spawn_seed
+from sim.experiments.runner import worker_count
+from sim.experiments.spec import Experiment, count_of, spawn_seed
 from sim.methods.calibration import Calibration
-from sim.methods.targets import Target, model_values
-from sim.model.scenario import Scenario, ScenarioError, parameters
+from sim.methods.targets import Target
+from sim.model.scenario import Scenario, ScenarioError
 
-__all__ = ["CalibrationReport", "calibrate", "statistics_at"]
+__all__ = ["CalibrationReport", "calibrate"]
 
-# Spawn keys of the calibration's random streams under the experiment's seed (a
-# replication's seed uses the one-element key (r,), so these never meet it).
-CANDIDATES, PREDICTIVE, RECOVERY = 1, 2, 3
 HISTORY = "abc.sqlite"
 CACHE = "candidates.sqlite"
 PLAN = "calibration.json"
@@ -77,238 +69,6 @@ PLAN_KEYS = {
     "seed": "the seed",
     "priors": "the priors",
 }
-
-
-def needs_teams(targets: Sequence[Target]) -> bool:
-    """Whether a target is computed from the runs' teams."""
-    return any(t.statistic == "team_correlation" for t in targets)
-
-
-def candidate_values(values: dict[str, float]) -> dict[str, float | int]:
-    """A candidate's values as the Scenario takes them (integer parameters rounded)."""
-    fields = parameters()
-    return {k: round(v) if fields[k].annotation is int else float(v) for k, v in values.items()}
-
-
-def _specs(exp: Experiment, scenarios: Sequence[Scenario], values: dict[str, Any], seed: int):
-    changes = {**candidate_values(values), **({"steps": exp.steps} if exp.steps else {})}
-    reps = exp.replications.count or 1
-    out = []
-    for scenario in scenarios:
-        sc = scenario.with_(**changes)
-        for r in range(reps):
-            out.append(
-                RunSpec(
-                    run_id=f"{scenario.name}/r{r}",
-                    scenario=sc,
-                    point=0,
-                    replication=r,
-                    seed=replication_seed(seed, r),
-                    swept=tuple(sorted(changes.items())),
-                )
-            )
-    return out
-
-
-def _runs(
-    exp: Experiment, scenarios: Sequence[Scenario], values: dict[str, Any], seed: int, teams: bool
-) -> dict[str, pd.DataFrame]:
-    """The tables of one candidate's runs (every scenario, its replications)."""
-    kind = (exp.model_copy(update={"keep_teams": True}) if teams else exp).kind
-    results = run_batch(_specs(exp, scenarios, values, seed), 0, kind.run)
-    failed = [r for r in results if r["status"] != "done"]
-    if failed:
-        last = str(failed[0]["error"]).strip().splitlines()[-1]
-        where = ", ".join(f"{k} = {v:.4g}" for k, v in values.items())
-        raise RuntimeError(f"run {failed[0]['run_id']} at {where} failed: {last}")
-    return results_tables(results)
-
-
-def statistics_at(
-    exp: Experiment,
-    targets: Sequence[Target],
-    values: dict[str, Any],
-    seed: int,
-    with_se: bool = False,
-) -> dict[str, tuple[float, float]]:
-    """Each target's statistic (and its SE over runs) from fresh runs at these values."""
-    scenarios = [s for s in exp.scenarios if isinstance(s, Scenario)]
-    tables = _runs(exp, scenarios, values, seed, needs_teams(targets))
-    out = {}
-    for t in targets:
-        value, se, _ = model_values(t, tables, with_se=with_se)
-        out[t.name] = (value, se)
-    return out
-
-
-class _Simulator:
-    """pyabc's model: a candidate's target statistics (its seed set by the sampler)."""
-
-    def __init__(self, exp: Experiment, targets: Sequence[Target]) -> None:
-        self.exp, self.targets = exp, list(targets)
-
-    def __call__(self, pars: dict[str, float]) -> dict[str, float]:
-        stats = statistics_at(self.exp, self.targets, dict(pars), _CANDIDATE[0])
-        return {name: value for name, (value, _) in stats.items()}
-
-
-_CANDIDATE = [0]  # the seed of the candidate being simulated in this process
-_LOADED: dict[str, Callable[[], Any]] = {}
-
-
-def _evaluate(payload: bytes, seed: int, t: int, indices: Sequence[int]) -> list[tuple[int, Any]]:
-    """Candidates `indices` of generation t: each seeded from (seed, t, index) alone.
-
-    Returns (index, particle) pairs, or (index, "error text") for a candidate that raised.
-    """
-    import cloudpickle
-
-    key = hashlib.sha256(payload).hexdigest()
-    if key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[key] = cloudpickle.loads(payload)
-    simulate_one = _LOADED[key]
-    out: list[tuple[int, Any]] = []
-    for i in indices:
-        # pyabc draws from numpy's global state (scipy.stats without random_state)
-        state = np.random.SeedSequence(seed, spawn_key=(CANDIDATES, t + 1, i, 0))
-        np.random.seed(state.generate_state(4))  # noqa: NPY002 (pyabc reads this state)
-        _CANDIDATE[0] = spawn_seed(seed, CANDIDATES, t + 1, i, 1)
-        try:
-            out.append((i, simulate_one()))
-        except Exception as exc:
-            out.append((i, f"{type(exc).__name__}: {exc}" if str(exc) else traceback.format_exc()))
-    return out
-
-
-class _Pool:
-    """Where candidates run: this process, a local process pool, or a Dask cluster."""
-
-    def __init__(self, workers: int, scheduler: str | None, warm_up: Callable[[], None]) -> None:
-        self.workers = workers
-        self.client = connect(scheduler) if scheduler else None
-        self.pool: ProcessPoolExecutor | None = None
-        if self.client is not None:
-            wait_for_workers(self.client)
-            self.client.run(warm_up)
-            self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
-            return
-        warm_up()  # candidates in this process, and forked workers, use the kernels
-        if workers > 1:
-            self.pool = start_pool(workers, warm_up)
-
-    def map(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
-        """fn(*job) for every job, yielded as each finishes (in this process: in order)."""
-        if self.client is not None or self.pool is not None:
-            yield from as_finished(self.client, self.pool, fn, jobs)
-        else:
-            for job in jobs:
-                yield fn(*job)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
-        if self.client is not None:
-            self.client.close()
-
-
-class _Cache:
-    """Finished candidates of the generation in progress, so that a kill loses few."""
-
-    def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS candidates (t INTEGER, i INTEGER, particle BLOB, "
-            "PRIMARY KEY (t, i))"
-        )
-        self.db.commit()
-
-    def load(self, t: int) -> dict[int, Any]:
-        rows = self.db.execute("SELECT i, particle FROM candidates WHERE t = ?", (t,))
-        return {int(i): pickle.loads(blob) for i, blob in rows}
-
-    def save(self, t: int, particles: Sequence[tuple[int, Any]]) -> None:
-        self.db.executemany(
-            "INSERT OR REPLACE INTO candidates VALUES (?, ?, ?)",
-            [(t, i, pickle.dumps(p)) for i, p in particles],
-        )
-        self.db.commit()
-
-    def forget_before(self, t: int) -> None:
-        self.db.execute("DELETE FROM candidates WHERE t < ?", (t,))
-        self.db.commit()
-
-    def close(self) -> None:
-        self.db.close()
-
-
-def _sampler_class() -> type:
-    """The seeded sampler, a subclass of pyabc's Sampler (imported only when calibrating)."""
-    from pyabc.sampler import Sampler
-
-    class SeededSampler(Sampler):
-        """Candidates evaluated in index order, each from its own seed (module docstring)."""
-
-        def __init__(self, pool: _Pool, cache: _Cache, seed: int, progress: bool) -> None:
-            super().__init__()
-            self.pool, self.cache, self.seed, self.progress = pool, cache, seed, progress
-            self.rate = 0.5  # the last acceptance rate: how many candidates a round starts
-
-        def sample_until_n_accepted(
-            self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None
-        ):
-            import cloudpickle
-
-            payload = cloudpickle.dumps(simulate_one)
-            done = self.cache.load(t)
-            sample = self._create_empty_sample()
-            taken = accepted = 0
-            what = "sampling the prior" if t < 0 else f"generation {t}"
-            bar = Progress(
-                total=n,
-                desc=what,
-                unit="particle",
-                leave=False,
-                dynamic_ncols=True,
-                disable=not self.progress,
-            )
-            try:
-                while accepted < n and taken < max_eval:
-                    rate = accepted / taken if taken else self.rate
-                    want = math.ceil((n - accepted) / max(rate, 0.02) * 1.1) + self.pool.workers
-                    want = int(min(want, max_eval - taken, 20 * n))
-                    todo = [i for i in range(taken, taken + want) if i not in done]
-                    size = max(1, min(16, math.ceil(len(todo) / (4 * self.pool.workers))))
-                    jobs = [
-                        (payload, self.seed, t, todo[k : k + size])
-                        for k in range(0, len(todo), size)
-                    ]
-                    for batch in self.pool.map(_evaluate, jobs):
-                        errors = [p for _, p in batch if isinstance(p, str)]
-                        if errors:
-                            raise ScenarioError([f"a candidate failed: {errors[0]}"])
-                        self.cache.save(t, batch)
-                        done.update(batch)
-                        while taken in done and accepted < n and taken < max_eval:
-                            particle = done.pop(taken)
-                            sample.append(particle)
-                            taken += 1
-                            if particle.accepted:
-                                accepted += 1
-                                bar.update(1)
-                        if accepted >= n:
-                            break
-                    if not jobs:
-                        break
-            finally:
-                bar.close()
-            self.nr_evaluations_ = taken
-            self.rate = accepted / taken if taken else self.rate
-            if accepted < n:
-                sample.ok = False
-            return sample
-
-    return SeededSampler
 
 
 @dataclass
@@ -390,7 +150,7 @@ def _check_targets(exp: Experiment, targets: Sequence[Target], source: str) -> l
 
 
 def _recovery_targets(
-    exp: Experiment, targets: Sequence[Target], truth: dict[str, float], pool: _Pool
+    exp: Experiment, targets: Sequence[Target], truth: dict[str, float], pool: CandidatePool
 ) -> list[Target]:
     """The targets' statistics made by the model at the true values (fresh seeds)."""
     seed = spawn_seed(exp.seed, RECOVERY)
@@ -419,7 +179,7 @@ def _contrast_job(
     exp: Experiment, pair: tuple[Scenario, Scenario], values: dict[str, Any], seed: int, k: int
 ) -> list[dict[str, Any]]:
     """Scenario a against b at one posterior draw: mean paired differences per outcome."""
-    a, b = (_runs(exp, [s], values, seed, False)["results"] for s in pair)
+    a, b = (candidate_runs(exp, [s], values, seed, False)["results"] for s in pair)
     rows = []
     for outcome in exp.outcomes:
         va, vb = a[outcome].to_numpy(float), b[outcome].to_numpy(float)
@@ -549,8 +309,8 @@ def calibrate(
     folder = results_folder(exp, out)
     lock = FolderLock(folder, command or f"trustsim calibrate {exp.path}")
     report = CalibrationReport(folder, notes=list(lock.notes))
-    pool: _Pool | None = None
-    cache: _Cache | None = None
+    pool: CandidatePool | None = None
+    cache: CandidateCache | None = None
     try:
         plan = _plan(exp, cal, Path(targets_path), targets, truth, command)
         plan_path = folder / PLAN
@@ -577,7 +337,7 @@ def calibrate(
         report.notes += notes
         from sim.experiments.adapters import warm_trust_model
 
-        pool = _Pool(n_workers, scheduler, warm_trust_model)
+        pool = CandidatePool(n_workers, scheduler, warm_trust_model)
         if truth is not None:
             targets = _recovery_targets(exp, targets, truth, pool)
             _write_targets(folder / "recovery_targets.toml", targets)
@@ -588,7 +348,7 @@ def calibrate(
             )
             plan["sources"] = {t.name: t.source for t in targets}
         plan_path.write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")
-        cache = _Cache(folder / CACHE)
+        cache = CandidateCache(folder / CACHE)
         show = sys.stderr.isatty() if progress is None else progress
         _run_abc(exp, cal, targets, folder, pool, cache, plan, report, show)
         _after(exp, cal, targets, folder, pool, plan, report)
@@ -618,7 +378,7 @@ def _abc_smc(exp: Experiment, cal: Calibration, targets: Sequence[Target], sampl
     )
     distance = pyabc.PNormDistance(p=2, fixed_weights={t.name: 1 / t.uncertainty for t in targets})
     return pyabc.ABCSMC(
-        _Simulator(exp, targets),
+        Simulator(exp, targets),
         prior,
         distance,
         population_size=cal.population,
@@ -632,8 +392,8 @@ def _run_abc(
     cal: Calibration,
     targets: Sequence[Target],
     folder: Path,
-    pool: _Pool,
-    cache: _Cache,
+    pool: CandidatePool,
+    cache: CandidateCache,
     plan: dict[str, Any],
     report: CalibrationReport,
     progress: bool,
@@ -642,7 +402,7 @@ def _run_abc(
     import pyabc
 
     db = f"sqlite:///{(folder / HISTORY).resolve()}"
-    sampler = _sampler_class()(pool, cache, exp.seed, progress)
+    sampler = sampler_class()(pool, cache, exp.seed, progress)
     if not (folder / HISTORY).exists():
         x0 = {t.name: t.value for t in targets}
         _abc_smc(exp, cal, targets, sampler).new(db, x0)
@@ -706,7 +466,7 @@ def _after(
     cal: Calibration,
     targets: Sequence[Target],
     folder: Path,
-    pool: _Pool,
+    pool: CandidatePool,
     plan: dict[str, Any],
     report: CalibrationReport,
 ) -> None:
@@ -744,7 +504,7 @@ def _after(
     seeds = [spawn_seed(exp.seed, PREDICTIVE, k) for k in range(cal.predictive)]
     jobs = [(exp, targets, d, s) for d, s in zip(draws, seeds, strict=True)]
     rows = []
-    for k, stats in enumerate(_ordered(pool, statistics_at, jobs)):
+    for k, stats in enumerate(ordered(pool, statistics_at, jobs)):
         for t in targets:
             rows.append({"draw": k, **draws[k], "target": t.name, "value": stats[t.name][0]})
     predictive = pd.DataFrame(rows)
@@ -777,7 +537,7 @@ def _after(
             (exp, cal.contrast, d, s, k) for k, (d, s) in enumerate(zip(draws, seeds, strict=True))
         ]
         contrast = pd.DataFrame(
-            [row for rows_k in _ordered(pool, _contrast_job, jobs2) for row in rows_k]
+            [row for rows_k in ordered(pool, _contrast_job, jobs2) for row in rows_k]
         )
         contrast.to_csv(folder / "contrast.csv", index=False)
         table = contrast_summary(contrast, names)
@@ -786,14 +546,3 @@ def _after(
                 f"{a} against {b} on {r.outcome}: higher at {r.a_higher:.0%} of posterior draws "
                 f"(median difference {r.median:+.3g})"
             )
-
-
-def _ordered(pool: _Pool, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """fn(*job) for every job, in the jobs' order (they finish in any)."""
-    tagged = [(k, fn, job) for k, job in enumerate(jobs)]
-    out: dict[int, Any] = dict(pool.map(_tagged, tagged))
-    return [out[k] for k in range(len(jobs))]
-
-
-def _tagged(k: int, fn: Callable[..., Any], job: tuple[Any, ...]) -> tuple[int, Any]:
-    return k, fn(*job)
