@@ -9,8 +9,8 @@ for every scenario and outcome of the run summary, the two samples of outcomes a
 compared ("distributional equivalence", Axtell et al. 1996) by
 
 - a two-sample Kolmogorov-Smirnov test (`scipy.stats.ks_2samp`), its p-values adjusted
-  by Holm over every test of the docking (`sim.methods.analysis.holm`);
-- the Vargha-Delaney A12 (`sim.methods.analysis.a12`): the probability that a fast run's value
+  by Holm over every test of the docking (`sim.methods.statistics.holm`);
+- the Vargha-Delaney A12 (`sim.methods.statistics.a12`): the probability that a fast run's value
   beats a reference run's (0.5 = no difference).
 
 An outcome passes when its Holm-adjusted p is at least 0.05 and its A12 is within
@@ -72,7 +72,7 @@ import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from benchmarks.reference_model import ReferenceModel  # noqa: E402
-from sim.methods.analysis import a12, holm  # noqa: E402
+from sim.methods.statistics import a12, holm  # noqa: E402
 from sim.model import fast  # noqa: E402
 from sim.model.scenario import (  # noqa: E402
     PRESETS,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.methods import analysis
-from sim.methods.analysis import a12, bootstrap_ci, cohens_d, holm
+from sim.methods.statistics import a12, bootstrap_ci, cohens_d, holm
 
 # A12 -----------------------------------------------------------------------------
 
@@ -230,7 +230,7 @@ def test_an_outcome_does_not_apply_only_where_no_run_has_a_value() -> None:
 
 def test_time_to_competence_counts_runs_that_never_got_there_at_the_horizon() -> None:
     """Never a mean over the runs that finished: that favours the slow scenario's lucky runs."""
-    from sim.methods.analysis import Comparison
+    from sim.methods.comparison import Comparison
 
     results = pd.DataFrame(
         {

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.methods import analysis
+from sim.methods import analysis, statistics
+from sim.methods.comparison import Comparison
 from sim.methods.contrasts import factor_values, interactions
 
 
@@ -77,10 +78,10 @@ def test_a_sampled_design_or_a_single_point_has_no_contrasts() -> None:
 
 
 def test_three_replications_are_flagged_too_few_to_tell() -> None:
-    assert analysis.p_floor(3, 1) == pytest.approx(0.25)  # Wilcoxon's smallest p, n = 3
-    assert analysis.p_floor(10, 12) == pytest.approx(12 / 512)
-    assert analysis.replications_for_floor(1) == 6  # 2 / 2**5 = 0.0625, 2 / 2**6 < 0.05
-    assert analysis.replications_for_floor(60) == 12
+    assert statistics.p_floor(3, 1) == pytest.approx(0.25)  # Wilcoxon's smallest p, n = 3
+    assert statistics.p_floor(10, 12) == pytest.approx(12 / 512)
+    assert statistics.replications_for_floor(1) == 6  # 2 / 2**5 = 0.0625, 2 / 2**6 < 0.05
+    assert statistics.replications_for_floor(60) == 12
     few = _factorial(n=3, effect=0.5)
     pairs = analysis.compare(few, ["skill"])
     assert set(pairs.apply(analysis.verdict, axis=1)) == {analysis.TOO_FEW}
@@ -161,7 +162,7 @@ def test_logrank_compares_the_curves_with_the_never_counted() -> None:
 
 def test_compare_md_has_the_sections_its_data_calls_for() -> None:
     def markdown(data: pd.DataFrame) -> str:
-        return analysis.Comparison.of(data, ["skill"], reference=None, steps=0).markdown()
+        return Comparison.of(data, ["skill"], reference=None, steps=0).markdown()
 
     grid = markdown(_factorial())
     assert "## Paired differences" in grid
@@ -261,7 +262,7 @@ def test_partial_dependence_bins_the_runs_and_the_figure_draws_each_bin() -> Non
 
 
 def test_the_replications_for_a_target_half_width_follow_the_widest_ci() -> None:
-    comp = analysis.Comparison.of(_factorial(n=20), ["skill"], reference=None, steps=0)
+    comp = Comparison.of(_factorial(n=20), ["skill"], reference=None, steps=0)
     pairs = comp.pairs
     halves = (pairs["ci_high"] - pairs["ci_low"]) / 2
     target = float(halves.max()) / 2  # half the widest: four times the pairs

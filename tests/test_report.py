@@ -46,7 +46,7 @@ from sim.experiments.compare import (
     validation_results,
 )
 from sim.experiments.pipeline import median_networks, write_report
-from sim.methods.analysis import Comparison
+from sim.methods.comparison import Comparison
 from sim.model.scenario import describe_file
 from sim.reporting import plots, report
 

@@ -438,7 +438,8 @@ def _power_warning(exp: Experiment, replications: int | None) -> str:
     the reference) at every sweep point. A sensitivity design is read by its indices.
     """
     from sim.experiments import expand
-    from sim.methods.analysis import p_floor, replications_for_floor, scenario_pairs
+    from sim.methods.analysis import scenario_pairs
+    from sim.methods.statistics import p_floor, replications_for_floor
 
     if exp.sensitivity is not None or exp.validation is not None:
         return ""

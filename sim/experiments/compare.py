@@ -18,6 +18,7 @@ import pandas as pd
 from sim.experiments.defined import parse_definitions
 from sim.experiments.store import ResultsStore, read_manifest
 from sim.methods import analysis
+from sim.methods.comparison import Comparison
 from sim.methods.sensitivity import (
     Sensitivity,
     SensitivityResults,
@@ -58,7 +59,7 @@ class ResultsTables:
     reference: str | None
     store_digest: str = ""  # ResultsStore.digest, taken before the tables were read
     teams: pd.DataFrame = field(default_factory=pd.DataFrame)  # teams at the last week
-    _comparison: analysis.Comparison | None = field(default=None, repr=False)
+    _comparison: Comparison | None = field(default=None, repr=False)
 
     @property
     def scenarios(self) -> list[str]:
@@ -176,19 +177,19 @@ def write_comparison(
     return text
 
 
-def comparison(tables: ResultsTables) -> analysis.Comparison:
+def comparison(tables: ResultsTables) -> Comparison:
     """The statistics of a results folder's tables (computed once for compare.md and the report)."""
     if tables._comparison is None:
         tables._comparison = _compare(tables)
     return tables._comparison
 
 
-def _compare(tables: ResultsTables) -> analysis.Comparison:
+def _compare(tables: ResultsTables) -> Comparison:
     settings = experiment_file(tables.manifest)
     defined = parse_definitions(settings.get("define"), str(tables.folder / "manifest.json"))
     reps = settings.get("replications")
     target = reps.get("half_width") if isinstance(reps, dict) else None
-    return analysis.Comparison.of(
+    return Comparison.of(
         tables.results,
         tables.outcomes,
         reference=tables.reference,

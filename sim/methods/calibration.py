@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.methods.analysis import weighted_quantile
+from sim.methods.statistics import weighted_quantile
 from sim.model.scenario import Scenario
 
 __all__ = [

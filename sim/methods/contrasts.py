@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from sim.methods import analysis
+from sim.methods import analysis, statistics
 
 __all__ = ["REGRESSION", "factor_values", "interactions", "regression", "regression_tables"]
 
@@ -101,7 +101,7 @@ def interactions(
                         high = diff.xs(point, level="point")
                         both = pd.concat([low, high], axis=1, keys=["low", "high"]).dropna()
                         dd = (both["high"] - both["low"]).to_numpy()
-                        ci_low, ci_high = analysis.bootstrap_ci(dd)
+                        ci_low, ci_high = statistics.bootstrap_ci(dd)
                         block.append(
                             {
                                 "outcome": outcome,
@@ -117,13 +117,13 @@ def interactions(
                                 "contrast": float(dd.mean()) if len(dd) else math.nan,
                                 "ci_low": ci_low,
                                 "ci_high": ci_high,
-                                "p_wilcoxon": analysis.wilcoxon_p(dd),
+                                "p_wilcoxon": statistics.wilcoxon_p(dd),
                             }
                         )
-        adjusted = analysis.holm([float(r["p_wilcoxon"]) for r in block])  # type: ignore[arg-type]
+        adjusted = statistics.holm([float(r["p_wilcoxon"]) for r in block])  # type: ignore[arg-type]
         for row, p in zip(block, adjusted, strict=True):
             row["p_holm"] = p
-            row["p_floor"] = analysis.p_floor(int(row["n"]), len(block))  # type: ignore[call-overload]
+            row["p_floor"] = statistics.p_floor(int(row["n"]), len(block))  # type: ignore[call-overload]
             row["sentence"] = _sentence(row, (labels or {}).get(outcome, outcome))
         rows.extend(block)
     return pd.DataFrame(rows, columns=COLUMNS)

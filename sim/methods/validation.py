@@ -31,7 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
-from sim.methods.analysis import bootstrap_ci
+from sim.methods.statistics import bootstrap_ci
 
 __all__ = [
     "FACTS",

@@ -27,7 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.methods.analysis import TOO_FEW, censored_times, p_text, verdict, weighted_quantile
+from sim.methods.analysis import TOO_FEW, censored_times, p_text, verdict
+from sim.methods.statistics import weighted_quantile
 
 plt.rcParams["figure.max_open_warning"] = 0  # a report holds dozens of figures at once
 

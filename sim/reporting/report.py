@@ -30,7 +30,8 @@ import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from sim.methods import analysis
+from sim.methods import analysis, comparison
+from sim.methods.comparison import Comparison
 from sim.methods.contrasts import REGRESSION, regression_tables
 from sim.methods.sensitivity import SensitivityResults
 from sim.methods.validation import Fact, findings, verdict_table
@@ -232,7 +233,7 @@ def build_figures(
     runs: pd.DataFrame,
     results: pd.DataFrame,
     steps: pd.DataFrame,
-    comp: analysis.Comparison,
+    comp: Comparison,
     networks: NetworkTables | None = None,
     outcomes: Sequence[str] | None = None,
     size: str = "slide",
@@ -429,7 +430,7 @@ def _sensitivity_figures(res: SensitivityResults | None, size: str) -> list[Figu
 def _two_parameter(
     results: pd.DataFrame,
     runs: pd.DataFrame,
-    comp: analysis.Comparison,
+    comp: Comparison,
     swept: list[str],
     outcome: str,
     names: list[str],
@@ -495,7 +496,7 @@ def _is_grid(runs: pd.DataFrame, swept: Sequence[str]) -> bool:
 
 
 def _paired_by_factor(
-    comp: analysis.Comparison, runs: pd.DataFrame, swept: Sequence[str], outcome: str, size: str
+    comp: Comparison, runs: pd.DataFrame, swept: Sequence[str], outcome: str, size: str
 ) -> list[FigureEntry]:
     """Each pair's paired difference against the factors of a factorial sweep (up to three).
 
@@ -631,7 +632,7 @@ def build_report(
     results: pd.DataFrame,
     steps: pd.DataFrame,
     manifest: dict[str, Any],
-    comp: analysis.Comparison,
+    comp: Comparison,
     folder: Path,
     networks: NetworkTables | None = None,
     formats: Sequence[str] = ("png",),
@@ -697,7 +698,7 @@ def build_report(
     if facts:
         _facts_section(rep, facts)
     rep.add("h2", "Results")
-    rep.add("p", comp.summary_line() + " " + analysis.METHODS)
+    rep.add("p", comp.summary_line() + " " + comparison.METHODS)
     rep.add("p", comp.n_line())
     rep.add("table", analysis.wide(comp.desc))
     if comp.results["scenario"].nunique() == 1 and 0 < len(comp.points) <= 60:
@@ -721,7 +722,7 @@ def build_report(
     if power and not facts:
         rep.add("p", power)
     if len(comp.interactions) and not facts:
-        rep.add("p", analysis.INTERACTIONS)
+        rep.add("p", comparison.INTERACTIONS)
         _sentences(rep, comp.interactions, "contrasts with a clear change")
     if len(comp.regression) and not facts:
         tables = regression_tables(comp.regression)
@@ -742,10 +743,10 @@ def build_report(
             if len(shown) < len(comp.logrank)
             else ""
         )
-        rep.add("p", analysis.LOGRANK.removesuffix(":") + more + ":")
+        rep.add("p", comparison.LOGRANK.removesuffix(":") + more + ":")
         rep.add("ul", shown)
     if comp.teams:
-        rep.add("p", analysis.ACROSS_TEAMS)
+        rep.add("p", comparison.ACROSS_TEAMS)
         rep.add("ul", comp.teams)
     if comp.missing_otherwise():
         rep.add(

@@ -595,7 +595,7 @@ def rise_sentence(played: Played, key: str, week: int | None = None) -> tuple[st
 
 def paired(a: Played, b: Played, key: str) -> tuple[float, float, float, int]:
     """Mean of a - b over the paired replications' last week, its 95% CI, and the pairs used."""
-    from sim.methods.analysis import mean_ci
+    from sim.methods.statistics import mean_ci
 
     if a.seed != b.seed or a.weeks != b.weeks:
         return math.nan, math.nan, math.nan, 0  # not comparable (said by the callers)
