@@ -216,6 +216,20 @@ def test_the_no_op_sentence_is_said_by_the_room_and_the_app(manager_replaced: Ev
     assert story.idle_note("The managers are replaced", [story.Side("x", _scenario())]) == ""
 
 
+def test_the_app_notes_a_button_that_does_nothing() -> None:
+    from sim.workshop import app
+
+    app.go_chapter(0)  # the first chapter: a team with no coaching, alone on screen
+    try:
+        app.fire({"label": "The coach breaches trust", "week": 3})
+        assert not app.problem.value
+        assert "it has no coach" in app.notice.value
+        app.fire({"label": "Half the team is replaced", "week": 4})
+        assert not app.notice.value
+    finally:
+        app.go_chapter(0)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="sim/cli is another helper's: _late_events must call sim.model.events.does_nothing",
