@@ -344,6 +344,7 @@ def _entry(**changes: object) -> EventType:
         ({"stretch_ends": (0,)}, "must hold -1"),
         ({"buttons": (Button("breach_coach", app="Again"),)}, "another type's already"),
         ({"buttons": (Button("nowhere"),)}, "offered nowhere"),
+        ({"buttons": (Button("new", room="The managers breach trust"),)}, "another type's"),
         ({"buttons": (Button("b", {"role": "coach"}, app="B"),)}, "fields the type does not"),
     ],
 )

@@ -176,10 +176,10 @@ def register(entry: EventType) -> EventType:
         problems.append(f"words {entry.words!r}: only {{role}} and {{share}} can be filled in")
     if -1 not in entry.stretch_ends:
         problems.append("stretch_ends must hold -1 (the fast path applies events in Python)")
-    keys = {b.key for e in REGISTRY.values() for b in e.buttons}
+    taken = {x for e in REGISTRY.values() for b in e.buttons for x in (b.key, b.app, b.room)}
     for b in entry.buttons:
-        if b.key in keys:
-            problems.append(f"button {b.key!r} is another type's already")
+        for used in {b.key, b.app, b.room} & taken - {None}:
+            problems.append(f"button {used!r} is another type's already")
         if any(f not in entry.fields for f in b.fields):
             problems.append(f"button {b.key!r} sets fields the type does not take")
         if b.app is None and b.room is None:
