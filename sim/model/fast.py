@@ -20,6 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.model import kernels
+from sim.model.events import event_type
 from sim.model.measures import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, kept_steps, summarize
 from sim.model.scenario import Scenario
 from sim.model.state import STREAMS, TrustState, interrupt_after, seed_sequence
@@ -189,7 +190,16 @@ def simulate(
     measure_week(0)
     if on_week is not None:
         on_week(0, state)
-    event_weeks = sorted(w for w in state._events if 1 <= w <= horizon)
+    # The weeks after which Python steps in for an event, as its type declares.
+    event_ends = sorted(
+        {
+            ev.at + end
+            for evs in state._events.values()
+            for ev in evs
+            if 1 <= ev.at <= horizon
+            for end in event_type(ev.type).stretch_ends
+        }
+    )
     survey_weeks = sorted({w for s in p.surveys for w in s.at if w <= horizon})
     choices = dict(choices or {})
     for w, c in choices.items():
@@ -205,9 +215,10 @@ def simulate(
     t = 1
     while t <= horizon:
         state._start_week(t)
-        # Python steps in before a week with events and after a week with a survey.
-        # ... and around a week with participants' choices, which runs on its own.
-        ends = [w - 1 for w in event_weeks if w > t] + [w for w in survey_weeks if w >= t]
+        # Python steps in where an event needs it (before its week, at least) and after a
+        # week with a survey ... and around a week with participants' choices, which
+        # runs on its own.
+        ends = [w for w in event_ends if w >= t] + [w for w in survey_weeks if w >= t]
         ends += [w - 1 for w in choices if w > t] + [w for w in choices if w >= t]
         last = min([*ends, horizon])
         state.choices = np.asarray(choices[t], dtype=np.int64) if t in choices else no_choices

@@ -31,6 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from sim.model.events import EVENT_TYPES
+
 __all__ = [
     "EVENT_TYPES",
     "PRESETS",
@@ -61,8 +63,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     "peer_led": {"coach": "none", "sponsor": "none", "peer_coaching": True},
     "hybrid": {"coach": "internal", "sponsor": "top", "peer_coaching": True},
 }
-
-EVENT_TYPES = ("breach", "sponsor_withdraws", "sponsor_returns", "turnover_wave", "reorg")
 
 # Keys of a scenario file that are not parameters.
 FILE_KEYS = ("preset", "extends", "name", "description", "events", "surveys")
@@ -122,9 +122,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    type: Literal["breach", "sponsor_withdraws", "sponsor_returns", "turnover_wave", "reorg"] = (
-        Field(description="what happens")
-    )
+    type: str = Field(description="what happens: a type of sim.model.events.REGISTRY")
     at: int = Field(ge=1, le=100_000, description="the step (week) at which it happens")
     role: Literal["coach", "manager", "top"] = Field(
         "coach", description="breach: who breaches towards everyone they serve or lead"
@@ -132,6 +130,14 @@ class Event(BaseModel):
     fraction: float = Field(
         0.5, ge=0.0, le=1.0, description="turnover_wave: the share of members who leave"
     )
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        """A type of the registry (sim.model.events); the error line lists them."""
+        if value not in EVENT_TYPES:
+            raise ValueError(f"not a registered event type: {', '.join(EVENT_TYPES)}")
+        return value
 
 
 SURVEY_INSTRUMENTS = ("psychological_safety", "trust_in_coach", "trust_in_manager")
@@ -724,7 +730,8 @@ def format_value(value: Any) -> str:
 
 # The [[events]] and [[surveys]] lists: each table's model, noun, required keys, the key
 # that picks its kind with the kinds allowed, and what any other value must be.
-LIST_TABLES: dict[str, tuple[type[BaseModel], str, str, str, tuple[str, ...], str]] = {
+# The kinds are a live view: an event type registered later is allowed too.
+LIST_TABLES: dict[str, tuple[type[BaseModel], str, str, str, Iterable[str], str]] = {
     "events": (Event, "event", "type and at", "type", EVENT_TYPES, ""),
     "surveys": (
         Survey,

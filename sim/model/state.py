@@ -22,6 +22,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.model import kernels, mechanisms
+from sim.model.events import event_type
 from sim.model.scenario import Event, Scenario
 from sim.model.structure import (
     COACH,
@@ -194,7 +195,7 @@ class TrustState:
         trust: trust on the directed edges of `net`.
         baseline: the trust each edge decays back towards.
         evidence: the Beta rule's evidence per edge.
-        sponsor_active: false after `sponsor_withdraws`.
+        sponsor_active: whether the sponsor backs the coach now (sim.model.events changes it).
         team_largest_share: each team's largest bonded share when last measured.
         seq: the run's SeedSequence (the surveys' streams are spawned from it).
         choices: the participants' choices for the next week (sim.model.kernels.ASK,
@@ -402,7 +403,11 @@ class TrustState:
         )
 
     def _start_week(self, t: int) -> None:
-        """The counters start at 0; then the week's scheduled events, in file order."""
+        """The counters start at 0; then the week's scheduled events, in file order.
+
+        The fast path (sim.model.fast.simulate) calls it only where a stretch of compiled
+        weeks starts: each event type's `stretch_ends` (sim.model.events) put one there.
+        """
         self._counts[:] = 0
         for ev in self._events.get(t, ()):
             self._apply_event(ev)
@@ -532,20 +537,12 @@ class TrustState:
 
     # ----------------------------------------------------------------- events
     def _apply_event(self, ev: Event) -> None:
-        """Scheduled events happen first in their step (docs/ODD.md)."""
-        org = self.org
-        if ev.type == "sponsor_withdraws":
-            self.sponsor_active = False
-        elif ev.type == "sponsor_returns":
-            self.sponsor_active = self.params.sponsor != "none"
-        elif ev.type == "turnover_wave":
-            rng = self.rngs["events"]
-            n_leave = round(ev.fraction * org.n_members)
-            self._replace(np.sort(rng.choice(org.n_members, n_leave, replace=False)), rng)
-        elif ev.type == "reorg":
-            self._reorg()
-        elif ev.type == "breach":
-            self._breach_by_role(ev.role)
+        """Scheduled events happen first in their step (docs/ODD.md 7.19).
+
+        What each type does is its entry's `apply` in sim.model.events (the registry:
+        a new event type is declared there, and the fast path's stretch ends with it).
+        """
+        event_type(ev.type).apply(self, ev)
 
     def _endorse(self) -> None:
         """Every coach is endorsed by its sponsor now (ODD 7.6; the week does it when due)."""

@@ -171,11 +171,10 @@ class TrustModel(TrustState, mesa.Model):
         """Make an event happen now, between steps (for a user stepping the model by hand).
 
         Args:
-            event_type: "breach", "sponsor_withdraws", "sponsor_returns",
-                "turnover_wave" or "reorg".
+            event_type: a registered event type (sim.model.events.EVENT_TYPES).
             **fields: the event's other fields (role, fraction), validated as in a file.
         """
-        self._apply_event(Event(type=event_type, at=max(1, int(self.steps)), **fields))  # type: ignore[arg-type]
+        self._apply_event(Event(type=event_type, at=max(1, int(self.steps)), **fields))
 
     # ------------------------------------------------------------ measurement
     @property

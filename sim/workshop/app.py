@@ -43,6 +43,7 @@ from sim.workshop.story import (
     csv_text,
     differences,
     fired_events,
+    idle_note,
     library,
     load_upload,
     page_data,
@@ -212,6 +213,7 @@ def fire(message: dict[str, Any]) -> None:
     _remember()  # the run before the event stays as the faint line
     fired.value = (*fired.value, SavedEvent(label=label, at=week + 1))
     cursor.value = week
+    notice.value = idle_note(label, _sides())
 
 
 def moved(week: int) -> None:

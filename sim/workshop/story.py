@@ -31,6 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.model.events import Buttons, does_nothing, plain_words
 from sim.model.fast import COLUMNS, simulate
 from sim.model.scenario import (
     Event,
@@ -153,20 +154,9 @@ CONTROLS = (
 )
 CONTROL_BY_KEY = {c.key: c for c in CONTROLS}
 
-# Event buttons: label -> (event type, fields)
-EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "The coach breaches trust": ("breach", {"role": "coach"}),
-    "The sponsor withdraws": ("sponsor_withdraws", {}),
-    "Half the team is replaced": ("turnover_wave", {"fraction": 0.5}),
-    "The organization is reorganized": ("reorg", {}),
-}
-EVENT_WORDS = {
-    "breach": "the {role} breaches trust",
-    "sponsor_withdraws": "the sponsor withdraws",
-    "sponsor_returns": "the sponsor returns",
-    "turnover_wave": "{share} of the members are replaced",
-    "reorg": "the organization is reorganized",
-}
+# The app's event buttons, label -> the button (sim.model.events: the registry declares
+# them, with their plain words and when they do nothing).
+EVENTS = Buttons("app", by="label")
 
 
 def plain_name(key: str, scenario: Scenario | None = None) -> str:
@@ -291,7 +281,21 @@ def _words(key: str, value: Any) -> str:
 
 
 def _event_words(ev: Event) -> str:
-    return f"week {ev.at}: " + EVENT_WORDS[ev.type].format(role=ev.role, share=f"{ev.fraction:.0%}")
+    return f"week {ev.at}: " + plain_words(ev)
+
+
+def idle_note(label: str, sides: Sequence[Side]) -> str:
+    """What the app says when an event button does nothing on a side ("" when it acts).
+
+    Raises:
+        ScenarioError: a side's slider value the model does not accept.
+    """
+    ev = EVENTS[label].event(1)
+    return " ".join(
+        f"{label}: nothing happens in “{side.title}”, {reason}."
+        for side in sides
+        if (reason := does_nothing(ev, side.scenario()))
+    )
 
 
 def differences(a: Scenario, b: Scenario) -> list[str]:
@@ -874,11 +878,7 @@ class Session(BaseModel):
 
 def fired_events(saved: Sequence[SavedEvent]) -> list[Event]:
     """The facilitator's events as the model's scheduled events."""
-    out = []
-    for ev in saved:
-        kind, fields = EVENTS[ev.label]
-        out.append(Event(type=kind, at=ev.at, **fields))  # type: ignore[arg-type]
-    return out
+    return [EVENTS[ev.label].event(ev.at) for ev in saved]
 
 
 def csv_text(played: Sequence[Played], week: int | None = None) -> str:

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.model.events import button_label
 from sim.model.fast import COLUMNS
 from sim.workshop import story
-from sim.workshop.room.game import Room, _event_label
+from sim.workshop.room.game import Room
 from sim.workshop.story import MEASURES_SHOWN, NEGLIGIBLE, Played, Side, _shown, play
 
 __all__ = ["Debrief", "debrief", "pdf_bytes", "session_bytes", "weeks_csv", "zip_bytes"]
@@ -193,7 +194,7 @@ def debrief(room: Room) -> Debrief:
     by_week: dict[int, list[str]] = {}
     for ev in room.fired:
         if ev.at <= weeks:
-            by_week.setdefault(ev.at, []).append(_event_label(ev))
+            by_week.setdefault(ev.at, []).append(button_label(ev))
     for at, labels in sorted(by_week.items()):
         heading = f"After week {at}: {' and '.join(labels)}"
         if weeks - at < RECOVERY_WEEKS:

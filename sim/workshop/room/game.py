@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.model import kernels
+from sim.model.events import Buttons, button_label, does_nothing
 from sim.model.fast import COLUMNS, Run, _FastState, simulate
 from sim.model.scenario import Event, Scenario
 from sim.model.state import interrupt_after, seed_sequence
@@ -68,14 +69,9 @@ TALLIES = (
 )
 GROUPS = ("room", "timer", "simulated")
 
-# The facilitator's events, in plain words; each happens at the start of the next week.
-EVENTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "breach_coach": ("The coach breaches trust", {"type": "breach", "role": "coach"}),
-    "breach_manager": ("The managers breach trust", {"type": "breach", "role": "manager"}),
-    "sponsor_withdraws": ("The sponsor stops backing the coach", {"type": "sponsor_withdraws"}),
-    "sponsor_returns": ("The sponsor backs the coach again", {"type": "sponsor_returns"}),
-    "reorg": ("Reorganization: members move between teams", {"type": "reorg"}),
-}
+# The facilitator's events, key -> the button (sim.model.events declares them, with
+# when they do nothing); each happens at the start of the next week.
+EVENTS = Buttons("room")
 
 # Simulated people are named, so that a phone can say whom it would ask.
 NAMES = (
@@ -356,15 +352,11 @@ class Room:
                 raise RoomError(f"event {kind!r}: one of {', '.join(EVENTS)}")
             if self.phase == "ended" or self.week >= self.weeks:
                 raise RoomError("the session has no week left for an event", 409)
-            label, spec = EVENTS[kind]
-            sc, org = self.scenario, self.state.org
-            if kind == "breach_coach" and sc.coach == "none":
-                raise RoomError(f"{label}: this team has no coach", 409)
-            if kind.startswith("sponsor") and sc.sponsor == "none":
-                raise RoomError(f"{label}: nobody sponsors the coach here", 409)
-            if kind == "reorg" and org.n_teams < 2:
-                raise RoomError(f"{label}: there is only one team", 409)
-            ev = Event(**spec, at=self.week + 1)
+            button = EVENTS[kind]
+            label, ev = button.label, button.event(self.week + 1)
+            idle = does_nothing(ev, self.scenario)
+            if idle:
+                raise RoomError(f"{label} would do nothing here: {idle}", 409)
             if ev in self.fired:  # a second click on the same button
                 raise RoomError(f"{label}: already set for week {ev.at}", 409)
             self.fired.append(ev)
@@ -878,8 +870,8 @@ class Room:
                 "max_seats": self.max_seats,
                 "waiting_for": sum(1 for s in seats if s["due"] and not s["done"]),
                 "due": len(due),
-                "fired": [{"at": ev.at, "label": _event_label(ev)} for ev in self.fired],
-                "events": {k: v[0] for k, v in EVENTS.items()},
+                "fired": [{"at": ev.at, "label": button_label(ev)} for ev in self.fired],
+                "events": {k: b.label for k, b in EVENTS.items()},
                 "measures": _series_pair(self.table[: t + 1], twin.table[: t + 1]),
                 "network": self._network_view(),
                 "choices": self.compare_choices(),
@@ -946,13 +938,6 @@ def _r(v: float) -> float | None:
 
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 3) if b else None
-
-
-def _event_label(ev: Event) -> str:
-    for label, spec in EVENTS.values():
-        if all(getattr(ev, k) == v for k, v in spec.items()):
-            return label
-    return ev.type
 
 
 def _series_pair(room: NDArray[np.float64], twin: NDArray[np.float64]) -> dict[str, Any]:
