@@ -7,13 +7,16 @@ steps in only where the week needs it: at a week with scheduled events, and afte
 week in which members leave (the newcomers' draws). No Mesa agent and no
 DataCollector are built, so a run is about seven times faster; its per-step table and
 summary equal TrustModel's to the last bit (tests/test_fast.py).
+
+`RunState` is that state, played week by week through public methods: the fast
+path's loop and a workshop room (sim.workshop.room.game) drive the same object.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,10 +25,10 @@ from numpy.typing import NDArray
 from sim.model import kernels
 from sim.model.events import event_type
 from sim.model.measures import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, kept_steps, summarize
-from sim.model.scenario import Scenario
+from sim.model.scenario import Event, Scenario
 from sim.model.state import STREAMS, TrustState, interrupt_after, seed_sequence
 
-__all__ = ["Run", "simulate", "warm_up"]
+__all__ = ["FinishedWeek", "OpenWeek", "Run", "RunState", "simulate", "warm_up"]
 
 COLUMNS = ("step", *MEASURES)
 _COLUMN_INDEX = pd.Index(COLUMNS)
@@ -115,13 +118,169 @@ class Run:
         )
 
 
-class _FastState(TrustState):
-    """A run's state with no Mesa around it."""
+class OpenWeek(NamedTuple):
+    """A week `RunState.open_week` opened: its draws, and who needs help with what.
 
-    def __init__(self, p: Scenario, seq: np.random.SeedSequence) -> None:
+    Attributes:
+        week: the week's number.
+        uniforms: every per-step draw of the week (sim.model.kernels.open_week's rows).
+        learners: the people with a need this week, in the order the week serves them.
+        topics: each learner's topic.
+    """
+
+    week: int
+    uniforms: NDArray[np.float64]
+    learners: NDArray[np.int64]
+    topics: NDArray[np.int64]
+
+
+class FinishedWeek(NamedTuple):
+    """What became of each learner of a week `RunState.finish_week` finished.
+
+    Attributes:
+        leavers: the members who leave (their newcomers are not drawn yet).
+        requests: per learner, the edge of the request made (-1: none).
+        accepted: per learner, whether the request was accepted.
+        succeeded: per learner, whether the help succeeded.
+    """
+
+    leavers: NDArray[np.int64]
+    requests: NDArray[np.int64]
+    accepted: NDArray[np.bool_]
+    succeeded: NDArray[np.bool_]
+
+
+class RunState(TrustState):
+    """One run's state with no Mesa around it, played week by week.
+
+    What `simulate` runs (whole stretches of weeks in one compiled loop) and what a
+    workshop room runs (sim.workshop.room.game: one week in stages, stopping for the
+    participants), so that both play the same week. A week is `start_week(t)` (the
+    counters, and the week's events: the scenario's, then any `schedule` added), then
+    either the compiled loop over `week_arguments()` (the fast path) or `open_week` and
+    `finish_week` with the participants' choices, and `take_newcomers` (a room); then
+    `measure_into`.
+
+    Args:
+        scenario: the Scenario to run.
+        seed: as TrustModel's `rng` (sim.model.state.seed_sequence).
+    """
+
+    def __init__(self, scenario: Scenario, seed: Any) -> None:
+        seq = seed_sequence(seed)
         self.seed = int(seq.entropy)  # type: ignore[arg-type]
         self.seq = seq
-        self._build(p, seq.spawn(len(STREAMS)))
+        self._build(scenario, seq.spawn(len(STREAMS)))
+
+    def schedule(self, event: Event) -> None:
+        """Schedule an event for the start of week `event.at`, after those already there.
+
+        A workshop room's facilitator fires events so; the week applies it when it
+        starts (`start_week`): a week already started does not see it.
+        """
+        self._events.setdefault(event.at, []).append(event)
+
+    def scheduled_events(self) -> list[Event]:
+        """Every event scheduled, by week (in the order each week applies them)."""
+        return [ev for week in sorted(self._events) for ev in self._events[week]]
+
+    def open_week(self, t: int) -> OpenWeek:
+        """Phases 0b and 1 of week t, after `start_week(t)`: every draw, the needs.
+
+        Nothing is decided yet: `requests` shows what the learners would ask with given
+        choices, `finish_week` runs the rest.
+        """
+        w = self.week_arguments()
+        with interrupt_after():
+            u, learners, topics = kernels.open_week(
+                t,
+                w.skill,
+                w.trust,
+                w.net,
+                w.org,
+                w.fparams,
+                w.iparams,
+                w.sponsor_active,
+                w.counts,
+                w.rngs,
+            )
+        return OpenWeek(t, u, learners, topics)
+
+    def candidates(self, person: int, topic: int) -> list[int]:
+        """Whom `person` could ask about `topic` now: the compiled choice's (ODD 7.8)."""
+        net = self.net
+        found = kernels.candidates(
+            self.skill,
+            self.trust,
+            net.indptr,
+            net.dst,
+            person,
+            topic,
+            self.params.trust_selectivity,
+        )
+        return [int(j) for j in found]
+
+    def requests(self, week: OpenWeek, choices: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The request each learner would make with these choices (edge, -1: none).
+
+        Nothing changes: the choice's draws were made when the week opened.
+        """
+        net = self.net
+        edge, _, _ = kernels.choose(
+            self.skill,
+            self.trust,
+            net.indptr,
+            net.dst,
+            week.learners,
+            week.topics,
+            week.uniforms[2],
+            week.uniforms[3],
+            self.params.trust_selectivity,
+            choices,
+        )
+        return edge  # type: ignore[no-any-return]
+
+    def finish_week(self, week: OpenWeek, choices: NDArray[np.int64]) -> FinishedWeek:
+        """Phases 2 to 9 of an opened week with the participants' choices (kernels.MODEL: none).
+
+        The leavers' newcomers are left to `take_newcomers`, so that the caller can read
+        the week's end first.
+
+        Raises:
+            ValueError: a choice the week does not offer.
+        """
+        w = self.week_arguments()
+        with interrupt_after():
+            leavers, edge, accepted, success = kernels.finish_week(
+                w.skill,
+                w.trust,
+                w.baseline,
+                w.evidence,
+                w.net,
+                w.org,
+                w.people,
+                w.fparams,
+                w.iparams,
+                w.counts,
+                week.learners,
+                week.topics,
+                week.uniforms,
+                w.rngs,
+                choices,
+            )
+        return FinishedWeek(leavers, edge, accepted, success)
+
+    def take_newcomers(self, leavers: NDArray[np.int64]) -> None:
+        """Newcomers take the places of the week's leavers (turnover's draws, ODD 7.18)."""
+        self._replace(leavers, self.rngs["turnover"])
+
+    def measure_into(
+        self,
+        row: NDArray[np.float64],
+        team_rows: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]],
+    ) -> None:
+        """The measures now into `row` (MEASURES order) and the three team rows."""
+        self._measure_into(row, team_rows)
 
 
 def simulate(
@@ -171,7 +330,7 @@ def simulate(
     if steps is not None:
         params["steps"] = steps
     p = base.with_(**params) if params else base
-    state = _FastState(p, seed_sequence(seed))
+    state = RunState(p, seed)
     n_teams = state.org.n_teams
     horizon = p.steps
     keep_teams = n_teams <= 50 if team_table is None else team_table
@@ -185,7 +344,7 @@ def simulate(
     def measure_week(t: int) -> None:
         table[t, 0] = t
         r = t % rows
-        state._measure_into(table[t, 1:], (team_trust[r], team_components[r], team_largest[r]))
+        state.measure_into(table[t, 1:], (team_trust[r], team_components[r], team_largest[r]))
 
     measure_week(0)
     if on_week is not None:
@@ -194,8 +353,7 @@ def simulate(
     event_ends = sorted(
         {
             ev.at + end
-            for evs in state._events.values()
-            for ev in evs
+            for ev in state.scheduled_events()
             if 1 <= ev.at <= horizon
             for end in event_type(ev.type).stretch_ends
         }
@@ -214,7 +372,7 @@ def simulate(
         surveys += state.give_surveys(0)
     t = 1
     while t <= horizon:
-        state._start_week(t)
+        state.start_week(t)
         # Python steps in where an event needs it (before its week, at least) and after a
         # week with a survey ... and around a week with participants' choices, which
         # runs on its own.
@@ -229,7 +387,7 @@ def simulate(
             t, leavers = kernels.run_weeks(  # type: ignore[call-arg]
                 t,
                 last,
-                *state._week_arguments(),
+                *state.week_arguments(),
                 net,
                 masks,
                 table,
@@ -238,7 +396,7 @@ def simulate(
                 team_largest,
             )
         if len(leavers):
-            state._replace(leavers, state.rngs["turnover"])
+            state.take_newcomers(leavers)
             measure_week(t)
         if t in survey_weeks:
             surveys += state.give_surveys(t)

@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ __all__ = [
     "STREAMS",
     "Streams",
     "TrustState",
+    "WeekArguments",
     "interrupt_after",
     "seed_sequence",
     "week_parameters",
@@ -181,6 +182,47 @@ class Streams(Mapping[str, np.random.Generator]):
 
     def __len__(self) -> int:
         return len(self._seeds)
+
+
+class WeekArguments(NamedTuple):
+    """What the compiled week reads and changes, by name, in the order the kernels take it.
+
+    `sim.model.kernels.week(t, *arguments)` and `run_weeks(t0, t1, *arguments, ...)` take
+    the thirteen in this order; a workshop room hands them to `open_week` and
+    `finish_week` by name. The arrays are the state's own: the week changes them in
+    place. Take a fresh one after `TrustState.start_week` (an event may replace the
+    network or stop the sponsor).
+
+    Attributes:
+        skill: skills, people x topics.
+        trust: trust on the directed edges of the contact network.
+        baseline: the trust each edge decays back towards.
+        evidence: the Beta rule's evidence per edge.
+        net: the contact network as the kernels read it: (indptr, dst, rev).
+        org: (role, external, team, level, boss, coach_of_team, sponsor_of_team).
+        people: (benevolence, integrity, capacity).
+        fparams: the scenario's float parameters (sim.model.kernels.F_*).
+        iparams: its integer parameters (sim.model.kernels.I_*).
+        sponsor_active: false after `sponsor_withdraws`.
+        counts: this week's counters (sim.model.kernels.COUNTS), counted in place.
+        rngs: the week's streams, in WEEK_STREAMS order.
+        choices: the participants' choices (sim.model.kernels.ASK, ANSWER, ANSWERED_BY
+            rows; all sim.model.kernels.MODEL when nobody plays).
+    """
+
+    skill: NDArray[np.float64]
+    trust: NDArray[np.float64]
+    baseline: NDArray[np.float64]
+    evidence: NDArray[np.float64]
+    net: tuple[NDArray[np.int64], ...]
+    org: tuple[NDArray[Any], ...]
+    people: tuple[NDArray[Any], ...]
+    fparams: NDArray[np.float64]
+    iparams: NDArray[np.int64]
+    sponsor_active: bool
+    counts: NDArray[np.int64]
+    rngs: tuple[np.random.Generator, ...]
+    choices: NDArray[np.int64]
 
 
 class TrustState:
@@ -366,16 +408,16 @@ class TrustState:
         self.edge_team = np.where(within, ts, 0).astype(np.int32)
 
     # ------------------------------------------------------------------- week
-    def _week_arguments(self) -> tuple[Any, ...]:
+    def week_arguments(self) -> WeekArguments:
         """What sim.model.kernels.week takes after the week number, from the current state."""
         org, net = self.org, self.net
-        return (
-            self.skill,
-            self.trust,
-            self.baseline,
-            self.evidence,
-            (net.indptr, net.dst, net.rev),
-            (
+        return WeekArguments(
+            skill=self.skill,
+            trust=self.trust,
+            baseline=self.baseline,
+            evidence=self.evidence,
+            net=(net.indptr, net.dst, net.rev),
+            org=(
                 org.role,
                 org.external,
                 org.team,
@@ -384,13 +426,13 @@ class TrustState:
                 org.coach_of_team,
                 self.sponsor_of_team,
             ),
-            (self.benevolence, self.integrity, self.capacity),
-            self._fparams,
-            self._iparams,
-            self.sponsor_active,
-            self._counts,
-            self._week_rngs,
-            self.choices,
+            people=(self.benevolence, self.integrity, self.capacity),
+            fparams=self._fparams,
+            iparams=self._iparams,
+            sponsor_active=self.sponsor_active,
+            counts=self._counts,
+            rngs=self._week_rngs,
+            choices=self.choices,
         )
 
     def _measure_arguments(self) -> tuple[Any, Any]:
@@ -402,20 +444,25 @@ class TrustState:
             self.measure_team,
         )
 
-    def _start_week(self, t: int) -> None:
-        """The counters start at 0; then the week's scheduled events, in file order.
+    def start_week(self, t: int) -> None:
+        """The counters start at 0; then the week's scheduled events, in the order scheduled.
 
-        The fast path (sim.model.fast.simulate) calls it only where a stretch of compiled
-        weeks starts: each event type's `stretch_ends` (sim.model.events) put one there.
+        The scenario's events come first (in file order), then any scheduled since
+        (sim.model.fast.RunState.schedule: a workshop room's). The fast path
+        (sim.model.fast.simulate) calls it only where a stretch of compiled weeks starts:
+        each event type's `stretch_ends` (sim.model.events) put one there.
         """
         self._counts[:] = 0
         for ev in self._events.get(t, ()):
             self._apply_event(ev)
 
+    # TrustModel.step's name for it (sim/model/trust_model.py), until it calls start_week.
+    _start_week = start_week
+
     def _week(self, t: int) -> None:
         """Week t after its events: phases 0b to 9 (docs/ODD.md), the newcomers included."""
         with interrupt_after():
-            leavers = kernels.week(t, *self._week_arguments())
+            leavers = kernels.week(t, *self.week_arguments())
         if len(leavers):
             self._replace(leavers, self.rngs["turnover"])
 

@@ -36,9 +36,8 @@ from numpy.typing import NDArray
 
 from sim.model import kernels
 from sim.model.events import Buttons, button_label, does_nothing
-from sim.model.fast import COLUMNS, Run, _FastState, simulate
+from sim.model.fast import COLUMNS, OpenWeek, Run, RunState, simulate
 from sim.model.scenario import Event, Scenario
-from sim.model.state import interrupt_after, seed_sequence
 from sim.model.structure import COACH, MANAGER, MEMBER
 
 __all__ = [
@@ -164,7 +163,7 @@ class Room:
         self.version = 0
         self.on_change: Callable[[], None] = lambda: None
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S")
-        self.state = _FastState(scenario, seed_sequence(self.seed))  # run stage by stage
+        self.state = RunState(scenario, self.seed)  # run stage by stage
         org = self.state.org
         self.names = [self._plain_name(i) for i in range(org.n_people)]
         self.seatable = self._seatable()
@@ -211,7 +210,8 @@ class Room:
         self._answers: dict[int, set[int]] = {}  # seat helper -> learners accepted
         self._learner: NDArray[np.int64] = np.empty(0, dtype=np.int64)
         self._topic: NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self._u: NDArray[np.float64] | None = None
+        # The week being played (before the first: none, with nobody in need).
+        self._opened = OpenWeek(0, np.empty((0, 0)), self._learner, self._topic)
         self.last_week: dict[int, dict[str, Any]] = {}  # seat person -> what happened
         self.history: dict[int, list[tuple[float, float, float]]] = {}
         self._twin: tuple[int, Run] | None = None
@@ -360,7 +360,7 @@ class Room:
             if ev in self.fired:  # a second click on the same button
                 raise RoomError(f"{label}: already set for week {ev.at}", 409)
             self.fired.append(ev)
-            self.state._events.setdefault(ev.at, []).append(ev)
+            self.state.schedule(ev)
             self._twin = None
             self._changed()
             return ev
@@ -368,20 +368,15 @@ class Room:
     def _begin_week(self) -> None:
         t = self.week + 1
         st = self.state
-        st._start_week(t)  # the counters, and this week's events (the fired ones last)
-        skill, tr, _b, _e, net, org, _people, fp, ip, sponsor, counts, rngs, _c = (
-            st._week_arguments()
-        )
-        with interrupt_after():
-            self._u, self._learner, self._topic = kernels.open_week(
-                t, skill, tr, net, org, fp, ip, sponsor, counts, rngs
-            )
+        st.start_week(t)  # the counters, and this week's events (the fired ones last)
+        self._opened = st.open_week(t)
+        self._learner, self._topic = self._opened.learners, self._opened.topics
         self.week = t
         self._asks, self._requests, self._answers = {}, {}, {}
         self._prompts, self._defaults = {}, {}
         defaults = self._preview(kernels.no_choices(st.n_staff))
         for a, i in enumerate(self._learner.tolist()):
-            self._defaults[i] = int(net[1][defaults[a]]) if defaults[a] >= 0 else kernels.SILENT
+            self._defaults[i] = int(st.net.dst[defaults[a]]) if defaults[a] >= 0 else kernels.SILENT
         for seat in self.seats:
             self._prompt(seat.person)
         self.phase = "asking"
@@ -402,28 +397,11 @@ class Room:
 
     def _candidates(self, i: int, k: int) -> list[int]:
         """Learner i's candidates for topic k now: the compiled choice's (ODD 7.8)."""
-        st = self.state
-        found = kernels.candidates(
-            st.skill, st.trust, st.net.indptr, st.net.dst, i, k, self.scenario.trust_selectivity
-        )
-        return [int(j) for j in found]
+        return self.state.candidates(i, k)
 
     def _preview(self, choices: NDArray[np.int64]) -> NDArray[np.int64]:
         """The requests the learners would make with these choices (nothing changes)."""
-        st = self.state
-        edge, _, _ = kernels.choose(
-            st.skill,
-            st.trust,
-            st.net.indptr,
-            st.net.dst,
-            self._learner,
-            self._topic,
-            self._u[2],  # type: ignore[index]
-            self._u[3],  # type: ignore[index]
-            self.scenario.trust_selectivity,
-            choices,
-        )
-        return edge  # type: ignore[no-any-return]
+        return self.state.requests(self._opened, choices)
 
     def _choices(self) -> NDArray[np.int64]:
         """The week's choices as the kernels take them: the seats' where they decided."""
@@ -462,36 +440,16 @@ class Room:
             if helper not in self._answers:
                 self._log(helper, "answer", by="timer")
         st, t = self.state, self.week
-        skill, tr, baseline, evidence, net, org, people, fp, ip, _s, counts, rngs, _c = (
-            st._week_arguments()
-        )
         choices = self._choices()
-        learner, topic, u = self._learner, self._topic, self._u
-        before = skill.copy()
+        learner, topic = self._learner, self._topic
+        before = st.skill.copy()
         had_choice = [bool(self._candidates(i, k)) for i, k in zip(learner, topic, strict=True)]
-        with interrupt_after():
-            leavers, edge, accepted, success = kernels.finish_week(
-                skill,
-                tr,
-                baseline,
-                evidence,
-                net,
-                org,
-                people,
-                fp,
-                ip,
-                counts,
-                learner,
-                topic,
-                u,
-                rngs,
-                choices,
-            )
+        leavers, edge, accepted, success = st.finish_week(self._opened, choices)
         self._count(edge, accepted, success, before, had_choice)
         for seat in self.seats:
             self.last_week.setdefault(seat.person, {"need": False})
         if len(leavers):
-            st._replace(leavers, st.rngs["turnover"])
+            st.take_newcomers(leavers)
             for i in set(leavers.tolist()) & set(self._by_person):
                 # The seat plays the newcomer who took the member's place (ODD 7.20).
                 self.last_week[i]["replaced"] = True
@@ -656,7 +614,7 @@ class Room:
     def _measure(self, t: int) -> None:
         self.table[t, 0] = t
         rows = tuple(a[t] for a in self.team_arrays)
-        self.state._measure_into(self.table[t, 1:], rows)  # type: ignore[arg-type]
+        self.state.measure_into(self.table[t, 1:], rows)  # type: ignore[arg-type]
 
     def _own(self, person: int) -> tuple[float, float, float]:
         """A seat's mean skill, its trust in its teammates, and its teammates' trust in it."""
@@ -1033,7 +991,7 @@ def replay(session: Mapping[str, Any], name: str = "session") -> Replayed:
     seed = int(session["seed"])
     rows = session["table"]["rows"]
     played = max(len(rows) - 1, 0)
-    probe = _FastState(sc, seed_sequence(seed))
+    probe = RunState(sc, seed)
     choices = {w: c for w, c in session_choices(session, probe.n_staff).items() if w <= played}
     try:
         run = simulate(sc, seed, choices=choices)
