@@ -60,7 +60,10 @@ __all__ = [
     "Side",
     "differences",
     "library",
+    "network_drawing",
     "play",
+    "signed",
+    "value_at",
 ]
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
@@ -385,7 +388,7 @@ def play(
 
     def keep(week: int, state: TrustState) -> None:
         if not drawing:
-            drawing.update(_drawing(state))
+            drawing.update(network_drawing(state))
         frames.append(drawing["measure"](state))
 
     run = simulate(sc, seed, on_week=keep)
@@ -430,7 +433,7 @@ def _rounded(values: NDArray[np.float64]) -> list[float]:
     return [round(float(v), 3) for v in values]
 
 
-def _drawing(state: TrustState) -> dict[str, Any]:
+def network_drawing(state: TrustState) -> dict[str, Any]:
     """How a run's network is drawn: everyone, a sample, or one node per team.
 
     Returns the Network (positions, shapes, edges), a function from the state to this
@@ -566,7 +569,8 @@ def _team_view(state: TrustState) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------- sentences
-def _at(values: NDArray[np.float64], week: int) -> float:
+def value_at(values: NDArray[np.float64], week: int) -> float:
+    """A weekly series' value at `week` (its last value beyond its end)."""
     return float(values[min(week, len(values) - 1)])
 
 
@@ -578,7 +582,7 @@ def rise_sentence(played: Played, key: str, week: int | None = None) -> tuple[st
     """
     label = MEASURES_SHOWN[key].lower()
     week = played.weeks if week is None else week
-    start, end = _at(played.middle[key], 0), _at(played.middle[key], week)
+    start, end = value_at(played.middle[key], 0), value_at(played.middle[key], week)
     if math.isnan(start) and math.isnan(end):
         return "does not apply", f"There is no {label} here: nobody holds that role."
     if math.isnan(start):
@@ -587,8 +591,8 @@ def rise_sentence(played: Played, key: str, week: int | None = None) -> tuple[st
     verdict = (
         "rose" if change > NEGLIGIBLE else "fell" if change < -NEGLIGIBLE else "hardly changed"
     )
-    lo, hi = _at(played.low[key], week), _at(played.high[key], week)
-    mine = _at(played.lines[key], week)
+    lo, hi = value_at(played.low[key], week), value_at(played.high[key], week)
+    mine = value_at(played.lines[key], week)
     sentence = (
         f"{MEASURES_SHOWN[key]} {verdict}: from {start:.2f} to {end:.2f} by week {week} in a "
         f"typical run (the median of {len(played.finals[key])}); 8 runs in 10 ended between "
@@ -642,19 +646,19 @@ def compare_sentence(a: Played, b: Played, key: str) -> tuple[str, str]:
         why = "too small to matter" if lo > 0 or hi < 0 else "no clear difference"
         text = (
             f"{MEASURES_SHOWN[key]} at week {week}: about the same on both sides over {n} "
-            f"paired runs (left minus right {_signed(m)}, 95% interval {_signed(lo)} to "
-            f"{_signed(hi)}: {why})."
+            f"paired runs (left minus right {signed(m)}, 95% interval {signed(lo)} to "
+            f"{signed(hi)}: {why})."
         )
     else:
         text = (
-            f"{MEASURES_SHOWN[key]} at week {week} was {words}: left minus right {_signed(m)} "
-            f"on average over {n} paired runs (95% interval {_signed(lo)} to {_signed(hi)}); "
+            f"{MEASURES_SHOWN[key]} at week {week} was {words}: left minus right {signed(m)} "
+            f"on average over {n} paired runs (95% interval {signed(lo)} to {signed(hi)}); "
             "each pair shares its people and its chances, so the difference is the setup's."
         )
     return verdict, text
 
 
-def _signed(v: float) -> str:
+def signed(v: float) -> str:
     """+0.12 / -0.12, and +0.00 for anything that rounds to zero (never "-0.00")."""
     text = f"{v:+.2f}"
     return "+0.00" if text == "-0.00" else text
@@ -671,7 +675,7 @@ def paired_summary(a: Played, b: Played) -> list[str]:
             out.append(f"{label}: does not apply (a side has no coach)")
         else:
             clear = "" if lo <= 0 <= hi or abs(m) < NEGLIGIBLE else " (a clear difference)"
-            out.append(f"{label}: {_signed(m)}, 95% interval {_signed(lo)} to {_signed(hi)}{clear}")
+            out.append(f"{label}: {signed(m)}, 95% interval {signed(lo)} to {signed(hi)}{clear}")
     return out
 
 
@@ -685,10 +689,10 @@ def recovery_sentence(
     """
     mid = played.lines[key] if watched else played.middle[key]
     where = "in the run you watched" if watched else "in a typical run"
-    before = _at(mid, at - 1)
+    before = value_at(mid, at - 1)
     window = mid[at : min(at + 8, played.weeks) + 1]
     bottom = float(np.nanmin(window)) if len(window) else before
-    end = _at(mid, played.weeks)
+    end = value_at(mid, played.weeks)
     drop = before - bottom
     label = MEASURES_SHOWN[key]
     if drop <= 0.005:

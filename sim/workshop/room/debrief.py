@@ -73,7 +73,7 @@ def twin_sentence(room: Played, twin: Played, key: str, week: int) -> tuple[str,
         ("higher" | "lower" | "about the same" | "does not apply", the sentence).
     """
     label = MEASURES_SHOWN[key]
-    a, b = story._at(room.lines[key], week), story._at(twin.lines[key], week)
+    a, b = story.value_at(room.lines[key], week), story.value_at(twin.lines[key], week)
     if math.isnan(a) or math.isnan(b):
         return "does not apply", f"{label}: does not apply here (nobody holds that role)."
     d = a - b
@@ -82,7 +82,7 @@ def twin_sentence(room: Played, twin: Played, key: str, week: int) -> tuple[str,
     return verdict, (
         f"{label} at week {week}: {a:.2f} with the room's choices, {words} the {b:.2f} of the "
         f"same team fully simulated from the same seed (room minus simulated "
-        f"{story._signed(d)}): the people, their chances and the events were the same, "
+        f"{story.signed(d)}): the people, their chances and the events were the same, "
         "so the difference is the room's choices."
     )
 

@@ -184,9 +184,9 @@ class Room:
             np.empty((self.weeks + 1, org.n_teams)),
         )
         self._measure(0)
-        from sim.workshop.story import _drawing
+        from sim.workshop.story import network_drawing
 
-        self.drawing = _drawing(self.state)  # the network view: nodes, and each week's values
+        self.drawing = network_drawing(self.state)  # nodes, and each week's values
         self.frames = [self.drawing["measure"](self.state)]
         # What happened to each person, whoever decided (the debrief's people.csv) ...
         self.tally = {name: np.zeros(org.n_people, dtype=np.int64) for name in TALLIES}
