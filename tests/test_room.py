@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from sim.model import kernels
-from sim.model.fast import COLUMNS, simulate
-from sim.model.scenario import Scenario, load_scenario
+from sim.model.fast import COLUMNS, RunState, simulate
+from sim.model.scenario import Event, Scenario, load_scenario
 from sim.workshop.room import debrief
 from sim.workshop.room.game import Room, RoomError, load_session, replay
 from tests.helpers_cli import trustsim
@@ -120,6 +120,34 @@ def test_the_recorded_session_replays_to_the_same_run_and_differs_from_the_twin(
     assert [e.at for e in rep.scenario.events][-len(room.fired) or None :] == [
         e.at for e in room.fired
     ]
+
+
+def test_the_public_week_played_by_hand_is_the_fast_paths_run_with_a_scheduled_event() -> None:
+    """RunState as a room drives it, nobody seated: simulate's table, the event included."""
+    sc = library("high_turnover", weeks=12)
+    late = Event(type="breach", role="coach", at=6)
+    state = RunState(sc, 7)
+    state.schedule(late)  # before week 6 starts, as the facilitator fires it
+    table = np.full((sc.steps + 1, len(COLUMNS)), np.nan)
+    teams = tuple(np.empty((sc.steps + 1, state.org.n_teams)) for _ in range(3))
+    left = 0
+    for t in range(sc.steps + 1):
+        if t:
+            state.start_week(t)
+            week = state.open_week(t)
+            nobody = kernels.no_choices(state.n_staff)
+            asked = state.requests(week, nobody)
+            done = state.finish_week(week, nobody)
+            assert np.array_equal(done.requests, asked)  # the preview was the week's
+            state.take_newcomers(done.leavers)
+            left += len(done.leavers)
+        table[t, 0] = t
+        state.measure_into(table[t, 1:], tuple(a[t] for a in teams))
+    assert left > 0  # the newcomers' draws were made too
+    assert state.scheduled_events() == [late]
+    run = simulate(sc.with_(events=[late]), 7)
+    assert np.array_equal(table, run.table, equal_nan=True)
+    assert not np.array_equal(table, simulate(sc, 7).table, equal_nan=True)  # it did happen
 
 
 def test_a_silent_choice_where_the_model_would_ask_is_one_ask_fewer_that_week() -> None:
