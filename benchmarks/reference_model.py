@@ -59,8 +59,9 @@ import mesa
 import numpy as np
 from mesa.agentset import AgentSet
 
+from sim.model.events import Event
 from sim.model.measures import MEASURES
-from sim.model.scenario import Event, Scenario
+from sim.model.scenario import Scenario
 from sim.model.structure import MANAGER as ORG_MANAGER
 from sim.model.structure import build_organization
 

@@ -610,7 +610,7 @@ class TestEvents:
         model = TrustModel(preset("top_down_internal", **kw), rng=4)
         learners, c = served_by_coach(model)
         before = trust_values(model, learners, c)
-        model._breach_by_role("coach")
+        model.breach_by_role("coach")
         after = trust_values(model, learners, c)
         # each learner is breached once (halved) and hears of the others' breaches
         assert (after <= before * 0.5 + 1e-12).all()
@@ -682,7 +682,7 @@ class TestEvents:
                 model.net.src, model.net.dst, model.trust, model.baseline, strict=True
             )
         }
-        model._reorg()
+        model.reorg()
         new_pairs = 0
         for i, j, t, b in zip(
             model.net.src, model.net.dst, model.trust, model.baseline, strict=True
@@ -789,7 +789,7 @@ def test_newcomers_start_from_baseline():
         model.step()
     leavers = np.array([0, 5, 23])
     old_ids = [model.people[i].unique_id for i in leavers]
-    model._replace(leavers, np.random.default_rng(0))
+    model.replace_members(leavers, np.random.default_rng(0))
     _, out = model.net.out_edges(leavers)
     edges = np.unique(np.concatenate([out, model.net.rev[out]]))
     np.testing.assert_array_equal(model.trust[edges], model.baseline[edges])

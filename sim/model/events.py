@@ -11,7 +11,8 @@ and docs/ODD.md's event table all read `REGISTRY`; no other list of event names
 exists (tests/test_events.py reads the sources for one).
 
 A new event type is one `register(EventType(...))` call here (with its mechanism, if
-it needs more than a few lines, as a method of `sim.model.state.TrustState`), its
+it needs more than a few lines, as a method of `sim.model.state.TrustState` named in
+`Target`), its
 tests, and a regenerated ODD table (docs/gen_event_table.py).
 """
 
@@ -19,24 +20,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.model.structure import level_sizes
-
-if TYPE_CHECKING:
-    from sim.model.scenario import Event, Scenario
-    from sim.model.state import TrustState
 
 __all__ = [
     "EVENT_TYPES",
     "REGISTRY",
     "Button",
     "Buttons",
+    "Event",
     "EventType",
     "Front",
     "Offered",
+    "Setting",
+    "Target",
     "button_label",
     "does_nothing",
     "event_table",
@@ -49,6 +51,71 @@ __all__ = [
 Front = Literal["app", "room"]
 # The placeholders an entry's plain words may use, and a value of each for checking them.
 WORD_FIELDS = {"role": "coach", "share": "50%"}
+
+
+class Event(BaseModel):
+    """A scheduled event: it happens at the start of step `at`, before anything else."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str = Field(description="what happens: a type of sim.model.events.REGISTRY")
+    at: int = Field(ge=1, le=100_000, description="the step (week) at which it happens")
+    role: Literal["coach", "manager", "top"] = Field(
+        "coach", description="breach: who breaches towards everyone they serve or lead"
+    )
+    fraction: float = Field(
+        0.5, ge=0.0, le=1.0, description="turnover_wave: the share of members who leave"
+    )
+
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        """A type of the registry (sim.model.events); the error line lists them."""
+        if value not in EVENT_TYPES:
+            raise ValueError(f"not a registered event type: {', '.join(EVENT_TYPES)}")
+        return value
+
+
+class Setting(Protocol):
+    """What an event's `idle` reads of a scenario (sim.model.scenario.Scenario has it)."""
+
+    @property
+    def coach(self) -> str: ...  # noqa: D102
+    @property
+    def sponsor(self) -> str: ...  # noqa: D102
+    @property
+    def members(self) -> int: ...  # noqa: D102
+    @property
+    def levels(self) -> int: ...  # noqa: D102
+    @property
+    def team_size(self) -> int | None: ...  # noqa: D102
+    @property
+    def span(self) -> int | None: ...  # noqa: D102
+
+
+class Target(Protocol):
+    """What an event's `apply` may do to a run (sim.model.state.TrustState does it).
+
+    The registry names these operations and the state implements them, so that the
+    registry does not import the state (which reads the registry to apply events).
+    """
+
+    org: Any
+    params: Any
+    sponsor_active: bool
+
+    @property
+    def rngs(self) -> Mapping[str, np.random.Generator]:
+        """The run's random streams by name (events draw from "events")."""
+
+    def breach_by_role(self, role: str) -> None:
+        """The role breaches towards everyone it serves or leads."""
+
+    def replace_members(self, leavers: NDArray[np.int64], rng: np.random.Generator) -> None:
+        """Newcomers take the leavers' places."""
+
+    def reorg(self) -> None:
+        """Members (not coaches) are shuffled across teams."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +147,6 @@ class Offered:
 
     def event(self, at: int) -> Event:
         """The event this button schedules at week `at`."""
-        from sim.model.scenario import Event  # scenario imports this module
-
         return Event(type=self.type, at=at, **self.fields)
 
     def matches(self, ev: Event) -> bool:
@@ -89,7 +154,7 @@ class Offered:
         return ev.type == self.type and all(getattr(ev, k) == v for k, v in self.fields.items())
 
 
-def _acts(ev: Event, sc: Scenario) -> str:
+def _acts(ev: Event, sc: Setting) -> str:
     """The default `idle`: the event always does something."""
     return ""
 
@@ -119,10 +184,10 @@ class EventType:
 
     name: str
     meaning: str
-    apply: Callable[[TrustState, Event], None]
+    apply: Callable[[Target, Event], None]
     words: str
     fields: tuple[str, ...] = ()
-    idle: Callable[[Event, Scenario], str] = _acts
+    idle: Callable[[Event, Setting], str] = _acts
     stretch_ends: tuple[int, ...] = (-1,)
     buttons: tuple[Button, ...] = ()
 
@@ -210,7 +275,7 @@ def event_type(name: str) -> EventType:
         ) from None
 
 
-def does_nothing(ev: Event, scenario: Scenario) -> str:
+def does_nothing(ev: Event, scenario: Setting) -> str:
     """The sentence saying why the event does nothing in this scenario ("" if it acts)."""
     return event_type(ev.type).idle(ev, scenario)
 
@@ -258,8 +323,6 @@ def button_label(ev: Event, front: Front = "room") -> str:
 
 def event_table() -> str:
     """docs/ODD.md's event table (Markdown), from the registry and the Event model."""
-    from sim.model.scenario import Event
-
     rows = ["| `type` | fields | what happens (7.19) |", "|---|---|---|"]
     for entry in REGISTRY.values():
         cells = []
@@ -281,37 +344,37 @@ def event_table() -> str:
 
 
 # ------------------------------------------------------------------ the event types
-def _breach(state: TrustState, ev: Event) -> None:
-    state._breach_by_role(ev.role)
+def _breach(state: Target, ev: Event) -> None:
+    state.breach_by_role(ev.role)
 
 
-def _breach_idle(ev: Event, sc: Scenario) -> str:
+def _breach_idle(ev: Event, sc: Setting) -> str:
     return "it has no coach" if ev.role == "coach" and sc.coach == "none" else ""
 
 
-def _sponsor_withdraws(state: TrustState, ev: Event) -> None:
+def _sponsor_withdraws(state: Target, ev: Event) -> None:
     state.sponsor_active = False
 
 
-def _sponsor_returns(state: TrustState, ev: Event) -> None:
+def _sponsor_returns(state: Target, ev: Event) -> None:
     state.sponsor_active = state.params.sponsor != "none"
 
 
-def _sponsor_idle(ev: Event, sc: Scenario) -> str:
+def _sponsor_idle(ev: Event, sc: Setting) -> str:
     return "it has no sponsor" if sc.sponsor == "none" else ""
 
 
-def _turnover_wave(state: TrustState, ev: Event) -> None:
+def _turnover_wave(state: Target, ev: Event) -> None:
     org, rng = state.org, state.rngs["events"]
     n_leave = round(ev.fraction * org.n_members)
-    state._replace(np.sort(rng.choice(org.n_members, n_leave, replace=False)), rng)
+    state.replace_members(np.sort(rng.choice(org.n_members, n_leave, replace=False)), rng)
 
 
-def _reorg(state: TrustState, ev: Event) -> None:
-    state._reorg()
+def _reorg(state: Target, ev: Event) -> None:
+    state.reorg()
 
 
-def _reorg_idle(ev: Event, sc: Scenario) -> str:
+def _reorg_idle(ev: Event, sc: Setting) -> str:
     teams = level_sizes(sc.members, sc.levels, sc.team_size, sc.span)[-1]
     return "it has only one team" if teams < 2 else ""
 

@@ -23,9 +23,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.model import kernels
-from sim.model.events import event_type
+from sim.model.events import Event, event_type
 from sim.model.measures import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, kept_steps, summarize
-from sim.model.scenario import Event, Scenario
+from sim.model.scenario import Scenario
 from sim.model.state import STREAMS, TrustState, interrupt_after, seed_sequence
 
 __all__ = ["FinishedWeek", "OpenWeek", "Run", "RunState", "simulate", "warm_up"]
@@ -272,7 +272,7 @@ class RunState(TrustState):
 
     def take_newcomers(self, leavers: NDArray[np.int64]) -> None:
         """Newcomers take the places of the week's leavers (turnover's draws, ODD 7.18)."""
-        self._replace(leavers, self.rngs["turnover"])
+        self.replace_members(leavers, self.rngs["turnover"])
 
     def measure_into(
         self,

@@ -883,7 +883,7 @@ def week(
     `choose` while its participants decide, then calls `finish_week` (the rest). Each
     per-step stream draws its fixed number of values, in the order TrustModel always
     drew them. The newcomers' draws are left to the caller
-    (sim.model.state.TrustState._replace), which the returned leavers need.
+    (sim.model.state.TrustState.replace_members), which the returned leavers need.
 
     net: indptr, dst, rev. org: role, external, team, level, boss, coach_of_team,
     sponsor_of_team. people: benevolence, integrity, capacity. rngs: the need, choice,

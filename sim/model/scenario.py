@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.model.events import EVENT_TYPES
+from sim.model.events import EVENT_TYPES, Event
 
 __all__ = [
     "EVENT_TYPES",
@@ -115,29 +115,6 @@ class ScenarioError(ValueError):
     def __init__(self, lines: Iterable[str]) -> None:
         self.lines = list(lines)
         super().__init__("\n".join(self.lines))
-
-
-class Event(BaseModel):
-    """A scheduled event: it happens at the start of step `at`, before anything else."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    type: str = Field(description="what happens: a type of sim.model.events.REGISTRY")
-    at: int = Field(ge=1, le=100_000, description="the step (week) at which it happens")
-    role: Literal["coach", "manager", "top"] = Field(
-        "coach", description="breach: who breaches towards everyone they serve or lead"
-    )
-    fraction: float = Field(
-        0.5, ge=0.0, le=1.0, description="turnover_wave: the share of members who leave"
-    )
-
-    @field_validator("type")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        """A type of the registry (sim.model.events); the error line lists them."""
-        if value not in EVENT_TYPES:
-            raise ValueError(f"not a registered event type: {', '.join(EVENT_TYPES)}")
-        return value
 
 
 SURVEY_INSTRUMENTS = ("psychological_safety", "trust_in_coach", "trust_in_manager")

@@ -22,8 +22,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.model import kernels, mechanisms
-from sim.model.events import event_type
-from sim.model.scenario import Event, Scenario
+from sim.model.events import Event, event_type
+from sim.model.scenario import Scenario
 from sim.model.structure import (
     COACH,
     MANAGER,
@@ -456,15 +456,12 @@ class TrustState:
         for ev in self._events.get(t, ()):
             self._apply_event(ev)
 
-    # TrustModel.step's name for it (sim/model/trust_model.py), until it calls start_week.
-    _start_week = start_week
-
     def _week(self, t: int) -> None:
         """Week t after its events: phases 0b to 9 (docs/ODD.md), the newcomers included."""
         with interrupt_after():
             leavers = kernels.week(t, *self.week_arguments())
         if len(leavers):
-            self._replace(leavers, self.rngs["turnover"])
+            self.replace_members(leavers, self.rngs["turnover"])
 
     def _measure_into(self, row: NDArray[np.float64], team_rows: tuple[Any, Any, Any]) -> None:
         """This state's measures into `row` (MEASURES order) and the three team rows."""
@@ -556,7 +553,7 @@ class TrustState:
         """Topic of each need, drawn with weight 1 - s_i[k] (docs/ODD.md 7.7)."""
         return kernels.need_topic(self.skill, learner, u)  # type: ignore[no-any-return]
 
-    def _replace(self, leavers: NDArray[np.int64], rng: np.random.Generator) -> None:
+    def replace_members(self, leavers: NDArray[np.int64], rng: np.random.Generator) -> None:
         """Newcomers take the leavers' places: fresh draws, trust from the baselines."""
         if len(leavers) == 0:
             return
@@ -621,7 +618,7 @@ class TrustState:
             p.gossip_weight,
         )
 
-    def _breach_by_role(self, role: str) -> None:
+    def breach_by_role(self, role: str) -> None:
         """The coach (or managers, or the top manager) breaches towards everyone they serve."""
         org = self.org
         if role == "coach":
@@ -643,7 +640,7 @@ class TrustState:
             self._breach(np.concatenate(victims), np.concatenate(breachers))
             self._counts[kernels.COUNTS.index("breaches")] += sum(len(v) for v in victims)
 
-    def _reorg(self) -> None:
+    def reorg(self) -> None:
         """Members (not coaches) are shuffled across teams; new pairs start at baseline."""
         org, rng = self.org, self.rngs["events"]
         movers = np.flatnonzero(org.role[: org.n_members] == MEMBER)

@@ -23,8 +23,9 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from numpy.typing import NDArray
 
 from sim.model.agents import TeamMember
+from sim.model.events import Event
 from sim.model.measures import MEASURES, TEAM_COLUMNS, measure, summarize
-from sim.model.scenario import Event, Scenario, bounds, did_you_mean
+from sim.model.scenario import Scenario, bounds, did_you_mean
 from sim.model.state import STREAMS, TrustState, seed_sequence
 
 __all__ = ["AGENT_REPORTERS", "SLIDERS", "SPACE_LIMIT", "STREAMS", "TrustModel", "viz_params"]
@@ -107,7 +108,7 @@ class TrustModel(TrustState, mesa.Model):
     def step(self) -> None:
         """One working week, in docs/ODD.md's order: its events, then the compiled week."""
         t = int(self.steps)
-        self._start_week(t)
+        self.start_week(t)
         self._week(t)
         self._collect()
         if t >= self.params.steps:
@@ -136,7 +137,7 @@ class TrustModel(TrustState, mesa.Model):
                 f"person {int(bad[0])} cannot leave: only front-line members (0 to "
                 f"{self.org.n_members - 1}) leave (turnover, docs/ODD.md 7.18)"
             )
-        self._replace(leavers, self.rngs["events"])
+        self.replace_members(leavers, self.rngs["events"])
 
     # ------------------------------------------------------------------ space
     def _space(self) -> Network:

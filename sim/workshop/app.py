@@ -26,7 +26,8 @@ from typing import Any
 
 import solara
 
-from sim.model.scenario import Event, Scenario, ScenarioError
+from sim.model.events import Event
+from sim.model.scenario import Scenario, ScenarioError
 from sim.workshop.story import (
     CHAPTERS,
     CONTROLS,

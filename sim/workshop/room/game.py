@@ -35,9 +35,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.model import kernels
-from sim.model.events import Buttons, button_label, does_nothing
+from sim.model.events import Buttons, Event, button_label, does_nothing
 from sim.model.fast import COLUMNS, OpenWeek, Run, RunState, simulate
-from sim.model.scenario import Event, Scenario
+from sim.model.scenario import Scenario
 from sim.model.structure import COACH, MANAGER, MEMBER
 
 __all__ = [
