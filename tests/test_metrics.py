@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sim import TrustModel, preset
 from sim.model import kernels
-from sim.model.measures import gini, measure
+from sim.model.measures import COMPILED, gini, measure
 from sim.model.structure import COACH, MANAGER, Network
 
 
@@ -142,6 +142,10 @@ def test_measures_recomputed_independently(name, levels):
             assert math.isnan(values[key]), key
         else:
             assert values[key] == pytest.approx(value, abs=1e-12), key
+    # Every compiled measure is recomputed here, by name: a value written at another
+    # measure's place in the kernel's row would differ.
+    counted = {"needs", "asks", "breaches", "silence_rate", "help_success_rate"}
+    assert set(expected) | counted == {m.name for m in COMPILED}
     c = model.counts
     assert values["needs"] == c["needs"]
     assert values["asks"] == c["asks"]
