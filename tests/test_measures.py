@@ -119,9 +119,11 @@ def test_register_refuses_a_taken_name_or_a_measure_the_kernel_would_have_to_com
         measures.register(COMPILED[0])
     with pytest.raises(ValueError, match="derive"):
         measures.register(Measure("new", "new", "0-1", 0.0, 1.0, "a new compiled one"))
-    with pytest.raises(ValueError, match="compiled"):
+    with pytest.raises(ValueError, match="stays"):
         measures.unregister("mean_skill")
-    assert measures.names() == tuple(m.name for m in COMPILED)
+    assert measures.names() == tuple(m.name for m in (*COMPILED, *measures.DERIVED))
+    assert all(m.derive is None for m in COMPILED)
+    assert all(m.derive is not None for m in measures.DERIVED)
 
 
 def test_the_kernel_writes_each_compiled_measure_at_its_registry_place() -> None:

@@ -3,8 +3,7 @@
 `Measure` declares a per-step measure once: its name, the label figures and the CLI
 show, unit and range, whether it is a count, how charts smooth it, when it has no
 value and why, whether experiments compare it by default, and the workshop's words.
-MEASURES, INTEGER_MEASURES and SUMMARY_KEYS are read from the registry when asked.
-Everyone who needs a measure reads it here: the kernels' row layout
+Everyone who needs a measure reads it here, when it runs: the kernels' row layout
 (sim.model.kernels.measure writes each compiled measure at its place in the registry),
 TrustModel's DataCollector, the fast path's columns, summaries, the results store,
 experiments' default outcomes, figure labels, the workshop's charts, the room's
@@ -12,7 +11,9 @@ debrief and the ODD's table (`measure_table`).
 
 A measure the compiled kernel does not compute is derived after it, in Python, from
 the row's other measures (`Measure.derive`): one can be added with `register` and no
-recompiling.
+recompiling. MEASURES, INTEGER_MEASURES and SUMMARY_KEYS (the names as tuples) are
+read from the registry when asked, as `names()`, `integer_measures()` and
+`summary_keys()` are.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPILED",
+    "DERIVED",
     "LAST_TEAM_COLUMNS",
     "RUN_OUTCOMES",
     "TEAM_COLUMNS",
@@ -300,7 +302,11 @@ LAST_TEAM_COLUMNS = (*TEAM_COLUMNS[2:], "mean_skill")
 # Run outcomes beside the measures' (docs/ODD.md, "Run summary").
 RUN_OUTCOMES = ("time_to_competence", "disintegrated")
 
-_registry: dict[str, Measure] = {m.name: m for m in COMPILED}
+# Measures derived in Python from the compiled ones (Measure.derive), after them in
+# the row: a new measure that needs no new loop over the network goes here.
+DERIVED: tuple[Measure, ...] = ()
+
+_registry: dict[str, Measure] = {m.name: m for m in (*COMPILED, *DERIVED)}
 _cache: dict[str, Any] = {}
 
 
@@ -355,7 +361,7 @@ def label_of(outcome: str) -> str:
 
 
 def register(m: Measure) -> None:
-    """Add a measure derived from the others (the compiled kernel computes only COMPILED).
+    """Add a measure derived from the others, at run time (the kernel computes COMPILED).
 
     Every consumer reads the registry when it runs, so the new measure is in the next
     run's tables, summaries, store, labels and (if flagged) outcomes and charts.
@@ -381,8 +387,8 @@ def unregister(name: str) -> None:
     Raises:
         ValueError: a compiled measure (the kernel's row has its place).
     """
-    if any(m.name == name for m in COMPILED):
-        raise ValueError(f"measure {name!r} is compiled: it cannot be removed")
+    if any(m.name == name for m in (*COMPILED, *DERIVED)):
+        raise ValueError(f"measure {name!r} is declared in sim.model.measures: it stays")
     del _registry[name]
     _cache.clear()
 
