@@ -66,6 +66,9 @@ METHODS_USE_OF_MODEL = {
         "a targets file is read and checked as a scenario file is (read_toml, "
         "ScenarioError, did_you_mean, format_value)"
     ),
+    ("sim.methods.targets", "sim.model.measures"): (
+        "a target on the teams table names one of its columns (LAST_TEAM_COLUMNS)"
+    ),
     ("sim.methods.targets", "sim.model.survey"): (
         "targets on survey answers are computed with the survey's own statistics"
     ),

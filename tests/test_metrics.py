@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sim import TrustModel, preset
 from sim.model import kernels
-from sim.model.measures import gini, measure
+from sim.model.measures import COMPILED, gini
 from sim.model.structure import COACH, MANAGER, Network
 
 
@@ -114,7 +114,7 @@ def test_measures_recomputed_independently(name, levels):
     for _ in range(8):
         model.step()
     org, net, t = model.org, model.net, model.trust
-    values, rows = measure(model)
+    values, rows = model.measures()
     team_of = np.where(org.external, -1, org.team)  # external coaches belong to no team
     ts, td = team_of[net.src], team_of[net.dst]
     within = (ts == td) & (ts >= 0)
@@ -142,6 +142,10 @@ def test_measures_recomputed_independently(name, levels):
             assert math.isnan(values[key]), key
         else:
             assert values[key] == pytest.approx(value, abs=1e-12), key
+    # Every compiled measure is recomputed here, by name: a value written at another
+    # measure's place in the kernel's row would differ.
+    counted = {"needs", "asks", "breaches", "silence_rate", "help_success_rate"}
+    assert set(expected) | counted == {m.name for m in COMPILED}
     c = model.counts
     assert values["needs"] == c["needs"]
     assert values["asks"] == c["asks"]

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.model.measures import MEASURES, SUMMARY_KEYS, kept_steps
+from sim.model.measures import LAST_TEAM_COLUMNS, MEASURES, SUMMARY_KEYS, kept_steps
 from sim.model.scenario import Scenario, ScenarioError, did_you_mean
 from sim.model.scenario import parameters as scenario_parameters
 
@@ -153,7 +153,7 @@ def run_trust_model(scenario: Scenario, seed: int, keep_steps: int) -> tuple[Any
     return run.summary, run.table
 
 
-TEAM_OUTCOMES = ("within_team_trust", "components", "largest_component_share", "mean_skill")
+TEAM_OUTCOMES = LAST_TEAM_COLUMNS  # a team's row at the last week (sim.model.measures)
 
 
 def run_trust_model_teams(scenario: Scenario, seed: int, keep_steps: int) -> tuple[Any, ...]:

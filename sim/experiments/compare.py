@@ -28,6 +28,7 @@ from sim.methods.sensitivity import (
     ranking_sentences,
 )
 from sim.methods.validation import Fact, Validation, check_facts, findings, verdict_table
+from sim.model import measures
 from sim.model.scenario import ScenarioError, did_you_mean, parameters
 
 __all__ = [
@@ -42,8 +43,6 @@ __all__ = [
     "write_sensitivity",
     "write_validation",
 ]
-
-DEFAULT_OUTCOMES = ("mean_skill", "within_team_trust", "silence_rate_avg")
 
 
 @dataclass
@@ -139,7 +138,12 @@ def analysed(
 ) -> tuple[tuple[str, ...], str | None]:
     """The outcomes and reference analysed: those asked, else the experiment file's."""
     settings = _experiment_settings(meta)
-    chosen = tuple(outcomes or settings.get("outcomes") or meta.get("outcomes") or DEFAULT_OUTCOMES)
+    chosen = tuple(
+        outcomes
+        or settings.get("outcomes")
+        or meta.get("outcomes")
+        or measures.default_outcomes()  # a store from before the manifest named them
+    )
     return chosen, reference or settings.get("reference")
 
 

@@ -32,6 +32,7 @@ from sim.methods.calibration import ALLOWED as CALIBRATION_ALLOWED
 from sim.methods.calibration import Calibration, Prior
 from sim.methods.sensitivity import Range, Sensitivity, design
 from sim.methods.validation import MANAGEMENT, SPONSOR, Validation
+from sim.model import measures
 from sim.model.scenario import (
     MAX_NAME,
     NAME_ALLOWED,
@@ -54,8 +55,6 @@ from sim.model.scenario import (
 __all__ = ["Experiment", "RunSpec", "expand", "load_experiment", "replication_seed"]
 
 LIBRARY = Path(__file__).resolve().parent.parent.parent / "scenarios"
-# Outcomes measured only where there is a coach (an adaptive `until` would never stop).
-COACH_OUTCOMES = ("trust_in_coach", "trust_in_coach_avg")
 # Runs one experiment may ask for (scenarios x points x replications, adaptive at its
 # maximum): a list of run specs is built before anything runs, and beyond this it would
 # not fit in memory. Split a bigger design into several experiments.
@@ -116,7 +115,7 @@ class Experiment(BaseModel):
     seed: int = Field(0, ge=0)
     steps: int | None = Field(None, ge=1, le=10_000)
     keep_steps: int = Field(1, ge=0)
-    outcomes: tuple[str, ...] = ("mean_skill", "within_team_trust", "silence_rate")
+    outcomes: tuple[str, ...] = Field(default_factory=measures.default_outcomes)
     reference: str | None = None
     define: dict[str, Defined] = Field(default_factory=dict)  # outcomes of the file's own
     keep_teams: bool = Field(False, strict=True)  # store each run's teams at the last week
@@ -379,6 +378,12 @@ def _range_problem(field: Any, key: str, value: dict[str, float], where: str) ->
             f"{hi if hi is not None else 'inf'}"
         ]
     return []
+
+
+def _coach_outcomes() -> set[str]:
+    """Outcomes with no value where there is no coach (an adaptive `until` would never stop)."""
+    coach = [m.name for m in measures.registered() if m.needs_coach]
+    return {*coach, *(f"{name}_avg" for name in coach)}
 
 
 def _outcome_problems(outcomes: Any, where: str, source: str, keys: tuple[str, ...]) -> list[str]:
@@ -789,7 +794,7 @@ def load_experiment(path: str | Path) -> Experiment:
         )
     until = reps.get("until") if isinstance(reps, dict) else None
     for setup in setups:
-        if until in COACH_OUTCOMES and isinstance(setup, Scenario) and setup.coach == "none":
+        if until in _coach_outcomes() and isinstance(setup, Scenario) and setup.coach == "none":
             problems.append(
                 f"{source}: replications.until = {until!r}: scenario {setup.name!r} has no coach "
                 '(coach = "none"), so it never has a value there; choose another outcome'

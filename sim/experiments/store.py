@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.adapters import TEAM_OUTCOMES
-from sim.model.measures import MEASURES, SUMMARY_KEYS
+from sim.model import measures as registry
+from sim.model.measures import LAST_TEAM_COLUMNS as TEAM_OUTCOMES
 from sim.model.scenario import Scenario, ScenarioError, parameters, scenario_from_dict
 from sim.model.survey import ANSWER_COLUMNS as SURVEY_COLUMNS
 
@@ -82,12 +82,15 @@ class ResultsStore:
     def __init__(
         self,
         folder: Path,
-        measures: Iterable[str] = MEASURES,
-        summary_keys: Iterable[str] = SUMMARY_KEYS,
+        measures: Iterable[str] | None = None,
+        summary_keys: Iterable[str] | None = None,
         parameter_names: Iterable[str] | None = None,
         readonly: bool = False,
     ) -> None:
         """Open (or create) a folder's store; `readonly` only reads one that exists.
+
+        A new store has the columns given, by default the measures' and the summary's
+        (sim.model.measures); an existing one keeps its own.
 
         Raises:
             ScenarioError: the file there is not a results store, or is damaged.
@@ -96,8 +99,10 @@ class ResultsStore:
         self.path = self.folder / DB_NAME
         if self.path.exists() or readonly:
             check_store(self.folder)  # before anything could write to it
-        self.measures = list(measures)
-        self.summary_keys = list(summary_keys)
+        self.measures = list(measures if measures is not None else registry.names())
+        self.summary_keys = list(
+            summary_keys if summary_keys is not None else registry.summary_keys()
+        )
         self.parameter_names = list(
             parameter_names if parameter_names is not None else [*parameters(), "events"]
         )

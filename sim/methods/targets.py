@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.model.measures import LAST_TEAM_COLUMNS
 from sim.model.scenario import ScenarioError, did_you_mean, format_value, read_toml
 
 __all__ = ["STATISTICS", "Target", "check", "load_targets", "model_values"]
@@ -46,8 +47,8 @@ STATISTICS = {
     "survey_icc1": ("a survey's ICC(1) at a week", ("instrument",)),
     "survey_rwg": ("a survey's mean rwg(j) over teams at a week", ("instrument",)),
 }
-# What a team row holds (the store's teams table, sim.experiments.adapters.TEAM_OUTCOMES).
-TeamMeasure = Literal["within_team_trust", "components", "largest_component_share", "mean_skill"]
+# What a team row holds (the store's teams table, sim.model.measures.LAST_TEAM_COLUMNS).
+TeamMeasure = Literal[LAST_TEAM_COLUMNS]  # type: ignore[valid-type]
 # The range a statistic's value can take (a target outside it cannot be a measurement).
 RANGES = {
     "team_correlation": (-1.0, 1.0),

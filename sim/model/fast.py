@@ -22,19 +22,38 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim.model import kernels
+from sim.model import kernels, measures
 from sim.model.events import Event, event_type
-from sim.model.measures import INTEGER_MEASURES, MEASURES, TEAM_COLUMNS, kept_steps, summarize
+from sim.model.measures import LAST_TEAM_COLUMNS, TEAM_COLUMNS, derive_rows, kept_steps, summarize
 from sim.model.scenario import Scenario
 from sim.model.state import STREAMS, TrustState, interrupt_after, seed_sequence
 
-__all__ = ["FinishedWeek", "OpenWeek", "Run", "RunState", "simulate", "warm_up"]
+__all__ = ["FinishedWeek", "OpenWeek", "Run", "RunState", "columns", "simulate", "warm_up"]
 
-COLUMNS = ("step", *MEASURES)
-_COLUMN_INDEX = pd.Index(COLUMNS)
-_INTEGER_COLUMNS = frozenset(
-    c for c, name in enumerate(COLUMNS) if name in {"step", *INTEGER_MEASURES}
-)
+
+def columns() -> tuple[str, ...]:
+    """The per-step table's columns: "step", then the measures (sim.model.measures)."""
+    return ("step", *measures.names())
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """COLUMNS: `columns()`, read from the measures' registry when asked."""
+    if name == "COLUMNS":
+        return columns()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# Per set of columns: the DataFrame's column index and which columns are integers.
+_LAYOUTS: dict[tuple[str, ...], tuple[pd.Index, frozenset[int]]] = {}
+
+
+def _layout() -> tuple[pd.Index, frozenset[int]]:
+    names = columns()
+    if names not in _LAYOUTS:
+        whole = {"step", *measures.integer_measures()}
+        integers = frozenset(c for c, name in enumerate(names) if name in whole)
+        _LAYOUTS[names] = (pd.Index(names), integers)
+    return _LAYOUTS[names]
 
 
 @dataclass
@@ -45,7 +64,7 @@ class Run:
         scenario: the Scenario run (the horizon applied).
         seed: the entropy of the run's SeedSequence (reproduces the run as `seed`).
         summary: the run summary, the same dict as TrustModel.summary().
-        table: every kept step's row, columns COLUMNS ("step", then MEASURES).
+        table: every kept step's row, columns `columns()` ("step", then the measures).
         n_people: everyone in the organization (members, managers, external coaches).
         n_teams: front-line teams.
     """
@@ -65,16 +84,17 @@ class Run:
     @property
     def steps(self) -> pd.DataFrame:
         """The per-step table, as TrustModel's `datacollector.get_model_vars_dataframe()`."""
-        columns = [
-            self.table[:, c].astype(np.int64) if c in _INTEGER_COLUMNS else self.table[:, c]
-            for c in range(len(COLUMNS))
+        index, integers = _layout()
+        values = [
+            self.table[:, c].astype(np.int64) if c in integers else self.table[:, c]
+            for c in range(len(index))
         ]
         # The constructor pandas uses internally: a dict of columns costs a quarter of a
         # short run (each column checked, the names' dtype inferred); tests/test_fast.py
         # compares the result with TrustModel's DataFrame, dtypes and index included.
         return pd.DataFrame._from_arrays(  # type: ignore[attr-defined]
-            columns,
-            columns=_COLUMN_INDEX,
+            values,
+            columns=index,
             index=pd.RangeIndex(len(self.table)),
             verify_integrity=False,
         )
@@ -90,15 +110,9 @@ class Run:
         if self.last_team_arrays is None:
             return None
         trust, components, largest, skill = self.last_team_arrays
-        return pd.DataFrame(
-            {
-                "team": np.arange(len(trust), dtype=np.int64),
-                "within_team_trust": trust,
-                "components": components,
-                "largest_component_share": largest,
-                "mean_skill": skill,
-            }
-        )
+        team = np.arange(len(trust), dtype=np.int64)
+        values = (team, trust, components, largest, skill)
+        return pd.DataFrame(dict(zip(("team", *LAST_TEAM_COLUMNS), values, strict=True)))
 
     @property
     def teams(self) -> pd.DataFrame | None:
@@ -274,14 +288,6 @@ class RunState(TrustState):
         """Newcomers take the places of the week's leavers (turnover's draws, ODD 7.18)."""
         self.replace_members(leavers, self.rngs["turnover"])
 
-    def measure_into(
-        self,
-        row: NDArray[np.float64],
-        team_rows: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]],
-    ) -> None:
-        """The measures now into `row` (MEASURES order) and the three team rows."""
-        self._measure_into(row, team_rows)
-
 
 def simulate(
     scenario: Scenario | None = None,
@@ -334,7 +340,7 @@ def simulate(
     n_teams = state.org.n_teams
     horizon = p.steps
     keep_teams = n_teams <= 50 if team_table is None else team_table
-    table = np.empty((horizon + 1, len(COLUMNS)))
+    table = np.empty((horizon + 1, len(columns())))
     # Week t's team rows go to row t % rows: every week when kept, else one row reused.
     rows = horizon + 1 if keep_teams else 1
     team_trust = np.empty((rows, n_teams))
@@ -404,6 +410,7 @@ def simulate(
             on_week(t, state)
         t += 1
 
+    derive_rows(table[:, 1:])  # the measures the compiled loop does not compute
     summary = summarize(table, team_largest[horizon % rows], p.competence_target)
     kept = _kept_rows(horizon, keep_steps)
     teams = (

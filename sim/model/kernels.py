@@ -19,6 +19,8 @@ import numba
 import numpy as np
 
 from sim.model import learning, mechanisms, trust
+from sim.model.measures import COMPILED
+from sim.model.structure import MANAGER
 
 __all__ = ["components", "endorse", "find_edge", "gossip", "learning_round"]
 
@@ -56,7 +58,11 @@ def _drop_stale_cache(sources: list[Path], cache: Path) -> bool:
 
 
 HERE = Path(__file__).resolve().parent
-COMPILED_SOURCES = [HERE / f"{name}.py" for name in ("kernels", "mechanisms", "learning", "trust")]
+# measures and structure give the kernels constants (rows, roles) that numba compiles in.
+COMPILED_SOURCES = [
+    HERE / f"{name}.py"
+    for name in ("kernels", "mechanisms", "learning", "trust", "measures", "structure")
+]
 _drop_stale_cache(COMPILED_SOURCES, HERE / "__pycache__")
 
 _jit = numba.njit(cache=True, nogil=True)
@@ -76,8 +82,6 @@ _imitate = _jit(learning.imitate)
 _toward_mastery = _jit(learning.toward_mastery)
 _asymmetric_update = _jit(trust.asymmetric_update)
 _beta_update = _jit(trust.beta_update)
-
-MANAGER, COACH = 1, 2
 
 
 # Above this many values numpy sorts (through numba's object mode), 15 times faster than
@@ -235,7 +239,7 @@ def learning_round(
     u = np.empty((11, s))  # the week's uniforms as open_week lays them out
     u[2], u[3], u[4], u[5], u[6], u[7] = u_choice, u_voice, u_order, u_accept, u_out, u_breach
     fp = np.zeros(N_FLOAT_PARAMS)
-    fp[:11] = params
+    fp[:N_SERVE_PARAMS] = params
     ip = np.zeros(N_INT_PARAMS, dtype=np.int64)
     ip[I_BETA], ip[I_PEER] = beta, peer_coaching
     counts = np.zeros(len(COUNTS), dtype=np.int64)
@@ -811,36 +815,98 @@ def need_topic(skill: Any, learner: Any, u: Any) -> Any:
     return out
 
 
-# The scenario's numbers as the compiled week reads them: F_* index the float
-# parameters, I_* the integer ones (sim.model.state.week_parameters fills both).
-(
-    F_SELECTIVITY,
-    F_REFUSAL_LOSS,
-    F_SENSITIVITY,
-    F_LEARNING_RATE,
-    F_TEACHING_GAIN,
-    F_SELF_RATE,
-    F_TRUST_GAIN,
-    F_TRUST_LOSS,
-    F_PEER_RECOGNITION,
-    F_BREACH_LOSS,
-    F_GOSSIP_WEIGHT,
-    F_NEED_RATE,
-    F_MANAGER_NEED_RATE,
-    F_GOSSIP_RATE,
-    F_TRUST_DECAY,
-    F_BETA_FORGETTING,
-    F_SKILL_DECAY,
-    F_COACH_DEVELOPMENT,
-    F_EXTERNAL_SKILL,
-    F_SPONSORSHIP_STRENGTH,
-    F_HIERARCHY_ATTENUATION,
-    F_TURNOVER_RATE,
-    F_BOND_THRESHOLD,
-) = range(23)
-N_FLOAT_PARAMS = 23
-I_BETA, I_PEER, I_HAS_COACH, I_SPONSOR_START, I_SPONSOR_INTERVAL, I_MEMBERS, I_STAFF = range(7)
-N_INT_PARAMS = 7
+# The scenario's numbers as the compiled week reads them, by name: fp holds the float
+# parameters (Scenario fields) in FLOAT_PARAMS' order and ip the integer ones in
+# INT_PARAMS' order (sim.model.state.week_parameters fills both); F_* and I_* are
+# their places. `serve` takes the first N_SERVE_PARAMS of fp, by position.
+FLOAT_PARAMS = (
+    "trust_selectivity",
+    "refusal_loss",
+    "trust_sensitivity",
+    "learning_rate",
+    "teaching_gain",
+    "self_learning_rate",
+    "trust_gain",
+    "trust_loss",
+    "peer_recognition",
+    "breach_loss",
+    "gossip_weight",
+    "need_rate",
+    "manager_need_rate",
+    "gossip_rate",
+    "trust_decay",
+    "beta_forgetting",
+    "skill_decay",
+    "coach_development",
+    "external_skill",
+    "sponsorship_strength",
+    "hierarchy_attenuation",
+    "turnover_rate",
+    "bond_threshold",
+)
+F_SELECTIVITY = FLOAT_PARAMS.index("trust_selectivity")
+F_REFUSAL_LOSS = FLOAT_PARAMS.index("refusal_loss")
+F_SENSITIVITY = FLOAT_PARAMS.index("trust_sensitivity")
+F_LEARNING_RATE = FLOAT_PARAMS.index("learning_rate")
+F_TEACHING_GAIN = FLOAT_PARAMS.index("teaching_gain")
+F_SELF_RATE = FLOAT_PARAMS.index("self_learning_rate")
+F_TRUST_GAIN = FLOAT_PARAMS.index("trust_gain")
+F_TRUST_LOSS = FLOAT_PARAMS.index("trust_loss")
+F_PEER_RECOGNITION = FLOAT_PARAMS.index("peer_recognition")
+F_BREACH_LOSS = FLOAT_PARAMS.index("breach_loss")
+F_GOSSIP_WEIGHT = FLOAT_PARAMS.index("gossip_weight")
+F_NEED_RATE = FLOAT_PARAMS.index("need_rate")
+F_MANAGER_NEED_RATE = FLOAT_PARAMS.index("manager_need_rate")
+F_GOSSIP_RATE = FLOAT_PARAMS.index("gossip_rate")
+F_TRUST_DECAY = FLOAT_PARAMS.index("trust_decay")
+F_BETA_FORGETTING = FLOAT_PARAMS.index("beta_forgetting")
+F_SKILL_DECAY = FLOAT_PARAMS.index("skill_decay")
+F_COACH_DEVELOPMENT = FLOAT_PARAMS.index("coach_development")
+F_EXTERNAL_SKILL = FLOAT_PARAMS.index("external_skill")
+F_SPONSORSHIP_STRENGTH = FLOAT_PARAMS.index("sponsorship_strength")
+F_HIERARCHY_ATTENUATION = FLOAT_PARAMS.index("hierarchy_attenuation")
+F_TURNOVER_RATE = FLOAT_PARAMS.index("turnover_rate")
+F_BOND_THRESHOLD = FLOAT_PARAMS.index("bond_threshold")
+N_FLOAT_PARAMS = len(FLOAT_PARAMS)
+N_SERVE_PARAMS = F_GOSSIP_WEIGHT + 1  # selectivity to gossip_weight, as `serve` reads them
+# beta: trust_rule = "beta"; has_coach: coach != "none"; members: front-line members;
+# staff: members and managers (who have needs).
+INT_PARAMS = (
+    "beta",
+    "peer_coaching",
+    "has_coach",
+    "sponsor_start",
+    "sponsor_interval",
+    "members",
+    "staff",
+)
+I_BETA = INT_PARAMS.index("beta")
+I_PEER = INT_PARAMS.index("peer_coaching")
+I_HAS_COACH = INT_PARAMS.index("has_coach")
+I_SPONSOR_START = INT_PARAMS.index("sponsor_start")
+I_SPONSOR_INTERVAL = INT_PARAMS.index("sponsor_interval")
+I_MEMBERS = INT_PARAMS.index("members")
+I_STAFF = INT_PARAMS.index("staff")
+N_INT_PARAMS = len(INT_PARAMS)
+
+# Where `measure` writes each compiled measure in the row: its place in the registry
+# (sim.model.measures.COMPILED), so the row's order is declared once.
+_ROW = {m.name: c for c, m in enumerate(COMPILED)}
+M_MEAN_TRUST = _ROW["mean_trust"]
+M_WITHIN_TEAM_TRUST = _ROW["within_team_trust"]
+M_TRUST_IN_MANAGERS = _ROW["trust_in_managers"]
+M_TRUST_IN_COACH = _ROW["trust_in_coach"]
+M_CROSS_TEAM_TRUST = _ROW["cross_team_trust"]
+M_MEAN_SKILL = _ROW["mean_skill"]
+M_SKILL_P10 = _ROW["skill_p10"]
+M_SKILL_GINI = _ROW["skill_gini"]
+M_NEEDS = _ROW["needs"]
+M_ASKS = _ROW["asks"]
+M_SILENCE_RATE = _ROW["silence_rate"]
+M_HELP_SUCCESS_RATE = _ROW["help_success_rate"]
+M_BREACHES = _ROW["breaches"]
+M_FRAGMENTATION = _ROW["fragmentation"]
+M_LARGEST_COMPONENT_SHARE = _ROW["largest_component_share"]
 
 # The week's counters, in this order (docs/ODD.md, state of the model).
 COUNTS = ("needs", "asks", "silences", "helps", "successes", "breaches")
@@ -1068,7 +1134,7 @@ def round_(
         u[5],
         u[6],
         u[7],
-        fp[:11],
+        fp[:N_SERVE_PARAMS],
         ip[I_BETA] == 1,
         ip[I_PEER] == 1,
         choices,
@@ -1136,7 +1202,7 @@ def measure(
     team_components: Any,
     team_largest: Any,
 ) -> None:
-    """Every measure of docs/ODD.md section 8, written into `row` (in MEASURES order).
+    """Every compiled measure of docs/ODD.md section 8, written into `row` at its M_* place.
 
     Also each team's within-team trust, bonded components and largest share, into
     the three team arrays. net: indptr, dst, rev. masks: edge category, team of each
@@ -1159,21 +1225,21 @@ def measure(
     n_components = 0
     for c in components_:
         n_components += c
-    row[0] = means[0]
-    row[1] = means[1]
-    row[2] = means[3]
-    row[3] = means[4]
-    row[4] = means[2]
-    row[5] = mean_skill
-    row[6] = p10
-    row[7] = gini
-    row[8] = needs
-    row[9] = asks
-    row[10] = silences / needs if needs else np.nan
-    row[11] = successes / helps if helps else np.nan
-    row[12] = breaches
-    row[13] = n_components / n_teams
-    row[14] = pairwise_sum(largest) / n_teams
+    row[M_MEAN_TRUST] = means[0]
+    row[M_WITHIN_TEAM_TRUST] = means[1]
+    row[M_TRUST_IN_MANAGERS] = means[3]
+    row[M_TRUST_IN_COACH] = means[4]
+    row[M_CROSS_TEAM_TRUST] = means[2]
+    row[M_MEAN_SKILL] = mean_skill
+    row[M_SKILL_P10] = p10
+    row[M_SKILL_GINI] = gini
+    row[M_NEEDS] = needs
+    row[M_ASKS] = asks
+    row[M_SILENCE_RATE] = silences / needs if needs else np.nan
+    row[M_HELP_SUCCESS_RATE] = successes / helps if helps else np.nan
+    row[M_BREACHES] = breaches
+    row[M_FRAGMENTATION] = n_components / n_teams
+    row[M_LARGEST_COMPONENT_SHARE] = pairwise_sum(largest) / n_teams
     team_trust[:] = per_team
     team_components[:] = components_
     team_largest[:] = largest

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim.model import kernels, mechanisms
+from sim.model import kernels, measures, mechanisms
 from sim.model.events import Event, event_type
 from sim.model.scenario import Scenario
 from sim.model.structure import (
@@ -123,39 +123,18 @@ def seed_sequence(rng: Any) -> np.random.SeedSequence:
 def week_parameters(
     p: Scenario, n_members: int, n_staff: int
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """The scenario's numbers as the compiled week reads them (sim.model.kernels.F_*, I_*)."""
-    f = np.empty(kernels.N_FLOAT_PARAMS)
-    f[kernels.F_SELECTIVITY] = p.trust_selectivity
-    f[kernels.F_REFUSAL_LOSS] = p.refusal_loss
-    f[kernels.F_SENSITIVITY] = p.trust_sensitivity
-    f[kernels.F_LEARNING_RATE] = p.learning_rate
-    f[kernels.F_TEACHING_GAIN] = p.teaching_gain
-    f[kernels.F_SELF_RATE] = p.self_learning_rate
-    f[kernels.F_TRUST_GAIN] = p.trust_gain
-    f[kernels.F_TRUST_LOSS] = p.trust_loss
-    f[kernels.F_PEER_RECOGNITION] = p.peer_recognition
-    f[kernels.F_BREACH_LOSS] = p.breach_loss
-    f[kernels.F_GOSSIP_WEIGHT] = p.gossip_weight
-    f[kernels.F_NEED_RATE] = p.need_rate
-    f[kernels.F_MANAGER_NEED_RATE] = p.manager_need_rate
-    f[kernels.F_GOSSIP_RATE] = p.gossip_rate
-    f[kernels.F_TRUST_DECAY] = p.trust_decay
-    f[kernels.F_BETA_FORGETTING] = p.beta_forgetting
-    f[kernels.F_SKILL_DECAY] = p.skill_decay
-    f[kernels.F_COACH_DEVELOPMENT] = p.coach_development
-    f[kernels.F_EXTERNAL_SKILL] = p.external_skill
-    f[kernels.F_SPONSORSHIP_STRENGTH] = p.sponsorship_strength
-    f[kernels.F_HIERARCHY_ATTENUATION] = p.hierarchy_attenuation
-    f[kernels.F_TURNOVER_RATE] = p.turnover_rate
-    f[kernels.F_BOND_THRESHOLD] = p.bond_threshold
-    i = np.empty(kernels.N_INT_PARAMS, dtype=np.int64)
-    i[kernels.I_BETA] = p.trust_rule == "beta"
-    i[kernels.I_PEER] = p.peer_coaching
-    i[kernels.I_HAS_COACH] = p.coach != "none"
-    i[kernels.I_SPONSOR_START] = p.sponsor_start
-    i[kernels.I_SPONSOR_INTERVAL] = p.sponsor_interval
-    i[kernels.I_MEMBERS] = n_members
-    i[kernels.I_STAFF] = n_staff
+    """The scenario's numbers as the compiled week reads them (kernels.FLOAT_PARAMS, INT_PARAMS)."""
+    f = np.array([getattr(p, name) for name in kernels.FLOAT_PARAMS], dtype=np.float64)
+    values = {
+        "beta": p.trust_rule == "beta",
+        "peer_coaching": p.peer_coaching,
+        "has_coach": p.coach != "none",
+        "sponsor_start": p.sponsor_start,
+        "sponsor_interval": p.sponsor_interval,
+        "members": n_members,
+        "staff": n_staff,
+    }
+    i = np.array([values[name] for name in kernels.INT_PARAMS], dtype=np.int64)
     return f, i
 
 
@@ -463,8 +442,13 @@ class TrustState:
         if len(leavers):
             self.replace_members(leavers, self.rngs["turnover"])
 
-    def _measure_into(self, row: NDArray[np.float64], team_rows: tuple[Any, Any, Any]) -> None:
-        """This state's measures into `row` (MEASURES order) and the three team rows."""
+    def measure_into(self, row: NDArray[np.float64], team_rows: tuple[Any, Any, Any]) -> None:
+        """This state's measures into `row` (registry order) and the three team rows.
+
+        The compiled `sim.model.kernels.measure` computes the compiled ones, for
+        TrustModel's DataCollector, the fast path and the room alike; the derived ones
+        follow from them (`sim.model.measures.derive_rows`).
+        """
         net, masks = self._measure_arguments()
         with interrupt_after():  # its skill sort calls back into Python at scale
             kernels.measure(
@@ -478,6 +462,32 @@ class TrustState:
                 row,
                 *team_rows,
             )
+        measures.derive_rows(row[None, :])
+
+    def measures(self, team_rows: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The state's measures now (docs/ODD.md section 8), and one row per team if asked.
+
+        Each team's largest bonded share is kept as `team_largest_share` (the summary's
+        `disintegrated` reads it).
+        """
+        n_teams = self.org.n_teams
+        row = np.empty(len(measures.names()))
+        trust, components = np.empty(n_teams), np.empty(n_teams, np.int64)
+        largest = np.empty(n_teams)
+        self.measure_into(row, (trust, components, largest))
+        values: dict[str, Any] = dict(zip(measures.names(), row.tolist(), strict=True))
+        for name in measures.integer_measures():
+            values[name] = int(values[name])
+        self.team_largest_share = largest
+        if not team_rows:
+            return values, []
+        step = int(getattr(self, "steps", 0))
+        per_team = zip(trust.tolist(), components.tolist(), largest.tolist(), strict=True)
+        rows = [
+            dict(zip(measures.TEAM_COLUMNS, (step, team, t, c, share), strict=True))
+            for team, (t, c, share) in enumerate(per_team)
+        ]
+        return values, rows
 
     def give_surveys(self, week: int) -> list[pd.DataFrame]:
         """The answers of every survey the scenario gives at the end of `week` (long).

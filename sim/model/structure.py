@@ -27,8 +27,9 @@ __all__ = [
     "build_organization",
 ]
 
-MEMBER, MANAGER, COACH = 0, 1, 2
-ROLE_NAMES = {MEMBER: "member", MANAGER: "manager", COACH: "coach"}
+# The roles, declared once: a role's code is its place here (the kernels use the codes).
+ROLE_NAMES = dict(enumerate(("member", "manager", "coach")))
+MEMBER, MANAGER, COACH = ROLE_NAMES
 IntArray = NDArray[np.int64]
 
 

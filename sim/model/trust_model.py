@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from sim.model.agents import TeamMember
 from sim.model.events import Event
-from sim.model.measures import MEASURES, TEAM_COLUMNS, measure, summarize
+from sim.model.measures import TEAM_COLUMNS, names, summarize
 from sim.model.scenario import Scenario, bounds, did_you_mean
 from sim.model.state import STREAMS, TrustState, seed_sequence
 
@@ -98,7 +98,7 @@ class TrustModel(TrustState, mesa.Model):
         self.people: list[TeamMember] = [TeamMember(self, i) for i in range(n)]
         self.team_table = self.org.n_teams <= 50 if team_table is None else team_table
         self.datacollector = mesa.DataCollector(
-            model_reporters={"step": _step_number, **{name: name for name in MEASURES}},
+            model_reporters={"step": _step_number, **{name: name for name in names()}},
             agent_reporters=AGENT_REPORTERS if agent_table else None,
             tables={"teams": list(TEAM_COLUMNS)} if self.team_table else None,
         )
@@ -189,7 +189,7 @@ class TrustModel(TrustState, mesa.Model):
             self._surveys += self.give_surveys(int(self.steps))
         if self.grid is not None:
             self._edge_trust(self.grid)
-        values, rows = measure(self, team_rows=self.team_table)
+        values, rows = self.measures(team_rows=self.team_table)
         self.__dict__.update(values)
         self.datacollector.collect(self)
         for row in rows:
@@ -198,7 +198,7 @@ class TrustModel(TrustState, mesa.Model):
     def summary(self) -> dict[str, Any]:
         """Run-level results: final and mean values, time_to_competence, disintegrated."""
         data = self.datacollector.model_vars
-        columns = [np.asarray(data[name], dtype=float) for name in ("step", *MEASURES)]
+        columns = [np.asarray(data[name], dtype=float) for name in ("step", *names())]
         table = np.column_stack(columns)
         return summarize(table, self.team_largest_share, self.params.competence_target)
 

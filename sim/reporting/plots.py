@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files, not windows: this runs on servers and in CI
 
+import itertools
 import math
 import textwrap
 import warnings
@@ -29,6 +30,8 @@ from matplotlib.patches import Patch
 
 from sim.methods.analysis import TOO_FEW, censored_times, p_text, verdict
 from sim.methods.statistics import weighted_quantile
+from sim.model import measures as registry
+from sim.model.measures import Measure, smoothed
 
 plt.rcParams["figure.max_open_warning"] = 0  # a report holds dozens of figures at once
 
@@ -69,14 +72,15 @@ OKABE_ITO = (
     "#000000",
 )
 
-TRUST_LINES = {
-    "mean_trust": "all contacts",
-    "within_team_trust": "within team",
-    "trust_in_managers": "in managers",
-    "trust_in_coach": "in the coach",
-    "cross_team_trust": "across teams",
-}
-SKILL_LINES = {"mean_skill": "mean skill", "skill_p10": "weakest tenth (p10)"}
+# A run's figure: the measures of each panel (Measure.panel) in the registry's order.
+SKILL_COLOURS = ("#D55E00", "#000000")  # the learning panel's lines, in order
+SMOOTHED_COLOUR = "#777777"  # a smoothed line (dashed): a rate, not a level
+# The animation draws the workshop's measures (Measure.workshop), in these colours.
+ANIMATION_COLOURS = ("#0072B2", "#CC79A7", "#D55E00", "#777777")
+
+
+def _panel(panel: str) -> list[Measure]:
+    return [m for m in registry.registered() if m.panel == panel]
 
 
 def plot_run(steps: pd.DataFrame, title: str, axes: tuple[Axes, Axes] | None = None) -> Figure:
@@ -95,25 +99,25 @@ def plot_run(steps: pd.DataFrame, title: str, axes: tuple[Axes, Axes] | None = N
     else:
         ax_t, ax_s = axes
         fig = ax_t.figure  # type: ignore[assignment]
-    colours = iter(OKABE_ITO)
+    colours = itertools.cycle(OKABE_ITO)
     same = steps["mean_trust"].equals(steps["within_team_trust"])
-    for col, label in TRUST_LINES.items():
+    for m in _panel("trust"):
         colour = next(colours)
-        if col == "mean_trust" and same:
+        if m.name == "mean_trust" and same:
             continue  # one team: all contacts are the team, one line says it
-        if col in steps and steps[col].notna().any():
-            ax_t.plot(steps["step"], steps[col], label=label, color=colour, lw=1.8)
-    for (col, label), colour in zip(SKILL_LINES.items(), ("#D55E00", "#000000"), strict=True):
-        ax_s.plot(steps["step"], steps[col], label=label, color=colour, lw=1.8)
-    weeks = steps[steps["step"] >= 1]  # week 0 is the initial state: nobody has asked yet
-    ax_s.plot(
-        weeks["step"],
-        weeks["silence_rate"].rolling(8, min_periods=1).mean(),
-        label="silence rate (8-week mean)",
-        color="#777777",
-        lw=1.2,
-        ls="--",
-    )
+        if m.name in steps and steps[m.name].notna().any():
+            line = m.line or m.chart_label
+            ax_t.plot(steps["step"], steps[m.name], label=line, color=colour, lw=1.8)
+    weeks = steps["step"] >= 1  # week 0 is the initial state: nobody has asked yet
+    skill_colours = itertools.cycle(SKILL_COLOURS)
+    for m in _panel("learning"):
+        line = m.line or m.chart_label
+        if m.smooth:
+            shown = smoothed(m.name, steps[m.name], steps["step"])[weeks.to_numpy()]
+            kind = {"color": SMOOTHED_COLOUR, "lw": 1.2, "ls": "--"}
+            ax_s.plot(steps["step"][weeks], shown, label=line, **kind)
+        else:
+            ax_s.plot(steps["step"], steps[m.name], label=line, color=next(skill_colours), lw=1.8)
     for ax, name in ((ax_t, "trust (0-1)"), (ax_s, "skill, share (0-1)")):
         ax.set_xlabel("week")
         ax.set_ylabel(name)
@@ -133,22 +137,8 @@ SIZES = {"slide": (8.0, 4.5), "column": (3.5, 2.8)}
 # Scenario colours, in order: Okabe-Ito without its yellow, which is too pale for lines.
 SCENARIO_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 
-OUTCOME_LABELS = {
-    "mean_trust": ("mean trust", "0-1"),
-    "within_team_trust": ("within-team trust", "0-1"),
-    "trust_in_managers": ("trust in managers", "0-1"),
-    "trust_in_coach": ("trust in the coach", "0-1"),
-    "cross_team_trust": ("cross-team trust", "0-1"),
-    "mean_skill": ("mean skill", "0-1"),
-    "skill_p10": ("skill of the weakest tenth", "0-1"),
-    "skill_gini": ("skill inequality (Gini)", "0-1"),
-    "needs": ("learning needs", "per week"),
-    "asks": ("requests for help", "per week"),
-    "silence_rate": ("silence rate", "share of needs"),
-    "help_success_rate": ("help success rate", "share of helps"),
-    "breaches": ("breaches", "per week"),
-    "fragmentation": ("bonded groups per team", "count"),
-    "largest_component_share": ("largest bonded group", "share of team"),
+# Labels of the outcomes that are not a measure's (the measures': sim.model.measures).
+OTHER_LABELS = {
     "time_to_competence": ("weeks to competence", "weeks"),
     "disintegrated": ("teams disintegrated", "share of runs"),
     # March (1991), sim.reference.march1991
@@ -157,10 +147,22 @@ OUTCOME_LABELS = {
 }
 
 
+def outcome_labels() -> dict[str, tuple[str, str]]:
+    """Each outcome's name and unit in figures: the measures' (registry), then the others."""
+    return {**{m.name: (m.label, m.unit) for m in registry.registered()}, **OTHER_LABELS}
+
+
+def __getattr__(name: str) -> dict[str, tuple[str, str]]:
+    """OUTCOME_LABELS: `outcome_labels()`, read from the measures' registry when asked."""
+    if name == "OUTCOME_LABELS":
+        return outcome_labels()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def label(outcome: str) -> str:
     """An axis label with its unit, e.g. "mean skill (0-1)"; run means say so."""
     base = outcome.removesuffix("_avg")
-    name, unit = OUTCOME_LABELS.get(base, (base.replace("_", " "), ""))
+    name, unit = outcome_labels().get(base, (base.replace("_", " "), ""))
     if outcome.endswith("_avg"):
         name = f"{name}, run mean"
     return f"{name} ({unit})" if unit else name
@@ -870,17 +872,13 @@ def animation(
         1, 2, figsize=(10, 4.6), layout="constrained", gridspec_kw={"width_ratios": [1.3, 1]}
     )
     pos = team_layout(nodes)
-    lines = {
-        "within_team_trust": ("within-team trust", "#0072B2"),
-        "trust_in_coach": ("trust in the coach", "#CC79A7"),
-        "mean_skill": ("mean skill", "#D55E00"),
-        "silence_rate": ("silence rate (8-week mean)", "#777777"),
-    }
+    shown = [m for m in registry.registered() if m.workshop]
+    colours = itertools.cycle(ANIMATION_COLOURS)
+    lines = {m.name: (m.chart_label, next(colours)) for m in shown}
     measures = measures.copy()
-    weeks = measures["step"] >= 1  # week 0 has no needs, so no silence rate
-    measures.loc[weeks, "silence_rate"] = (
-        measures.loc[weeks, "silence_rate"].rolling(8, min_periods=1).mean()
-    )
+    for m in shown:  # as the charts show it (silence as its 8-week mean from week 1)
+        if m.name in measures:
+            measures[m.name] = smoothed(m.name, measures[m.name], measures["step"])
     ax_line.set_xlim(0, int(measures["step"].max()))
     ax_line.set_ylim(0, 1)
     ax_line.set_xlabel("week")

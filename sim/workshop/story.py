@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.model import measures
 from sim.model.events import Buttons, does_nothing, plain_words
-from sim.model.fast import COLUMNS, simulate
+from sim.model.fast import columns, simulate
 from sim.model.scenario import (
     Event,
     Scenario,
@@ -52,7 +52,6 @@ __all__ = [
     "CHAPTERS",
     "CONTROLS",
     "EVENTS",
-    "MEASURES_SHOWN",
     "Chapter",
     "Control",
     "Played",
@@ -60,6 +59,7 @@ __all__ = [
     "Side",
     "differences",
     "library",
+    "measures_shown",
     "network_drawing",
     "play",
     "signed",
@@ -106,13 +106,17 @@ PLAIN_NAMES = {
     "field_teams": "96 people in eight teams, no coach, surveyed on psychological safety",
 }
 
-MEASURES_SHOWN = {
-    "within_team_trust": "Trust within the team",
-    "trust_in_coach": "Trust in the coach",
-    "mean_skill": "Skill",
-    "silence_rate": "Needs kept silent (8-week mean)",
-}
-SMOOTHED = {"silence_rate": 8}  # weeks of the rolling mean shown
+
+def measures_shown() -> dict[str, str]:
+    """The measures the charts show, with their words (sim.model.measures: Measure.workshop)."""
+    return {m.name: m.shown for m in measures.registered() if m.workshop}
+
+
+def __getattr__(name: str) -> dict[str, str]:
+    """MEASURES_SHOWN: `measures_shown()`, read from the measures' registry when asked."""
+    if name == "MEASURES_SHOWN":
+        return measures_shown()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -365,13 +369,8 @@ def replication_seeds(seed: int, n: int = REPLICATIONS) -> list[int]:
 
 
 def _shown(table: NDArray[np.float64], key: str) -> NDArray[np.float64]:
-    """A measure's column as the charts show it (silence as its 8-week rolling mean)."""
-    values = table[:, COLUMNS.index(key)].astype(float)
-    window = SMOOTHED.get(key)
-    if window and len(values) > 1:
-        rolled = pd.Series(values[1:]).rolling(window, min_periods=1).mean()
-        values[1:] = rolled.to_numpy()
-    return values
+    """A measure's column of a run's table as the charts show it (`measures.smoothed`)."""
+    return measures.smoothed(key, table[:, columns().index(key)], table[:, 0])
 
 
 def play(
@@ -394,9 +393,9 @@ def play(
     run = simulate(sc, seed, on_week=keep)
     # 50 runs of a team in a fraction of a second; an organization of 10,000 gets 5.
     replications = min(replications, max(5, BAND_PEOPLE // max(run.n_people, 1)))
-    lines = {k: _shown(run.table, k) for k in MEASURES_SHOWN}
+    lines = {k: _shown(run.table, k) for k in measures_shown()}
     reps = [simulate(sc, s).table for s in replication_seeds(seed, replications)]
-    stacked = {k: np.stack([_shown(t, k) for t in reps]) for k in MEASURES_SHOWN}
+    stacked = {k: np.stack([_shown(t, k) for t in reps]) for k in measures_shown()}
     with np.errstate(all="ignore"):
         low = {k: _nanquantile(v, 0.1) for k, v in stacked.items()}
         high = {k: _nanquantile(v, 0.9) for k, v in stacked.items()}
@@ -580,7 +579,7 @@ def rise_sentence(played: Played, key: str, week: int | None = None) -> tuple[st
     Returns:
         ("rose" | "fell" | "hardly changed" | "does not apply", a sentence from the numbers).
     """
-    label = MEASURES_SHOWN[key].lower()
+    label = measures_shown()[key].lower()
     week = played.weeks if week is None else week
     start, end = value_at(played.middle[key], 0), value_at(played.middle[key], week)
     if math.isnan(start) and math.isnan(end):
@@ -594,7 +593,7 @@ def rise_sentence(played: Played, key: str, week: int | None = None) -> tuple[st
     lo, hi = value_at(played.low[key], week), value_at(played.high[key], week)
     mine = value_at(played.lines[key], week)
     sentence = (
-        f"{MEASURES_SHOWN[key]} {verdict}: from {start:.2f} to {end:.2f} by week {week} in a "
+        f"{measures_shown()[key]} {verdict}: from {start:.2f} to {end:.2f} by week {week} in a "
         f"typical run (the median of {len(played.finals[key])}); 8 runs in 10 ended between "
         f"{lo:.2f} and {hi:.2f}. The run you watched reached {mine:.2f}."
     )
@@ -622,7 +621,7 @@ def compare_sentence(a: Played, b: Played, key: str) -> tuple[str, str]:
     Returns:
         ("left" | "right" | "same" | "does not apply", the sentence).
     """
-    label = MEASURES_SHOWN[key].lower()
+    label = measures_shown()[key].lower()
     if a.weeks != b.weeks:
         return "does not apply", (
             f"The sides run for different numbers of weeks ({a.weeks} and {b.weeks}): "
@@ -631,7 +630,7 @@ def compare_sentence(a: Played, b: Played, key: str) -> tuple[str, str]:
     m, lo, hi, n = paired(a, b, key)
     if n < 2 or math.isnan(lo):
         return "does not apply", (
-            f"{MEASURES_SHOWN[key]} cannot be compared: one side has no coach, so it has no "
+            f"{measures_shown()[key]} cannot be compared: one side has no coach, so it has no "
             f"{label}."
         )
     week = a.weeks
@@ -645,13 +644,13 @@ def compare_sentence(a: Played, b: Played, key: str) -> tuple[str, str]:
     if verdict == "same":
         why = "too small to matter" if lo > 0 or hi < 0 else "no clear difference"
         text = (
-            f"{MEASURES_SHOWN[key]} at week {week}: about the same on both sides over {n} "
+            f"{measures_shown()[key]} at week {week}: about the same on both sides over {n} "
             f"paired runs (left minus right {signed(m)}, 95% interval {signed(lo)} to "
             f"{signed(hi)}: {why})."
         )
     else:
         text = (
-            f"{MEASURES_SHOWN[key]} at week {week} was {words}: left minus right {signed(m)} "
+            f"{measures_shown()[key]} at week {week} was {words}: left minus right {signed(m)} "
             f"on average over {n} paired runs (95% interval {signed(lo)} to {signed(hi)}); "
             "each pair shares its people and its chances, so the difference is the setup's."
         )
@@ -669,7 +668,7 @@ def paired_summary(a: Played, b: Played) -> list[str]:
     if a.weeks != b.weeks:
         return [f"Not compared: the sides run for {a.weeks} and {b.weeks} weeks."]
     out = []
-    for key, label in MEASURES_SHOWN.items():
+    for key, label in measures_shown().items():
         m, lo, hi, n = paired(a, b, key)
         if n < 2 or math.isnan(lo):
             out.append(f"{label}: does not apply (a side has no coach)")
@@ -694,7 +693,7 @@ def recovery_sentence(
     bottom = float(np.nanmin(window)) if len(window) else before
     end = value_at(mid, played.weeks)
     drop = before - bottom
-    label = MEASURES_SHOWN[key]
+    label = measures_shown()[key]
     if drop <= 0.005:
         return "no drop", f"{label} did not drop after week {at} ({where}: {before:.2f})."
     back = (end - bottom) / drop
@@ -889,7 +888,7 @@ def csv_text(played: Sequence[Played], week: int | None = None) -> str:
     """The data behind the charts, one row per side and week (a tidy table)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["side", "scenario", "seed", "week", "series", *list(MEASURES_SHOWN)])
+    writer.writerow(["side", "scenario", "seed", "week", "series", *list(measures_shown())])
     for p in played:
         last = p.weeks if week is None else min(week, p.weeks)
         for series, data in (
@@ -901,7 +900,7 @@ def csv_text(played: Sequence[Played], week: int | None = None) -> str:
             for w in range(last + 1):
                 writer.writerow(
                     [p.title, p.scenario.name, p.seed, w, series]
-                    + [_csv_number(data[k][w]) for k in MEASURES_SHOWN]
+                    + [_csv_number(data[k][w]) for k in measures_shown()]
                 )
     return out.getvalue()
 
@@ -959,10 +958,10 @@ def page_data(played: Sequence[Played], previous: Sequence[Played] | None = None
     return {
         "key": key,
         "weeks": weeks,
-        "measures": [{"key": k, "label": v} for k, v in MEASURES_SHOWN.items()],
+        "measures": [{"key": k, "label": v} for k, v in measures_shown().items()],
         "sides": sides,
         "events": [{"week": w, "label": label} for w, label in marks if w <= weeks],
-        "replications": len(played[0].finals[next(iter(MEASURES_SHOWN))]),
+        "replications": len(played[0].finals[next(iter(measures_shown()))]),
     }
 
 
@@ -1026,7 +1025,7 @@ def picture_png(played: Sequence[Played], week: int, dpi: int = 150) -> bytes:
         ax.set_axis_off()
     weeks = np.arange(week + 1)
     events = sorted({e.at for p in played for e in p.scenario.events if e.at <= p.weeks})
-    for k, (key, label) in enumerate(MEASURES_SHOWN.items()):
+    for k, (key, label) in enumerate(measures_shown().items()):
         ax = fig.add_subplot(grid[k // 2, 1 + k % 2])
         for i, p in enumerate(played):
             colour = SIDE_COLOURS[i]

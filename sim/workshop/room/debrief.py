@@ -24,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from sim.model import measures
 from sim.model.events import button_label
-from sim.model.fast import COLUMNS
+from sim.model.fast import columns
 from sim.workshop import story
 from sim.workshop.room.game import Room
-from sim.workshop.story import MEASURES_SHOWN, NEGLIGIBLE, Played, Side, _shown, play
+from sim.workshop.story import NEGLIGIBLE, Played, Side, _shown, measures_shown, play
 
 __all__ = ["Debrief", "debrief", "pdf_bytes", "session_bytes", "weeks_csv", "zip_bytes"]
 
@@ -54,7 +55,7 @@ def _played(room: Room) -> tuple[Played, Played, int]:
     twin = play(Side("room", sc), room.seed)
     twin = dataclasses.replace(twin, title=TWIN_TITLE)
     table = room.table[: weeks + 1]
-    lines = {k: _shown(table, k) for k in MEASURES_SHOWN}
+    lines = {k: _shown(table, k) for k in measures_shown()}
     network = dataclasses.replace(
         twin.network,
         skill=[f[0] for f in room.frames[: weeks + 1]],
@@ -72,7 +73,7 @@ def twin_sentence(room: Played, twin: Played, key: str, week: int) -> tuple[str,
     Returns:
         ("higher" | "lower" | "about the same" | "does not apply", the sentence).
     """
-    label = MEASURES_SHOWN[key]
+    label = measures_shown()[key]
     a, b = story.value_at(room.lines[key], week), story.value_at(twin.lines[key], week)
     if math.isnan(a) or math.isnan(b):
         return "does not apply", f"{label}: does not apply here (nobody holds that role)."
@@ -173,6 +174,12 @@ def _names(names: list[str]) -> str:
 RECOVERY_WEEKS = 2  # weeks after an event before the debrief says how much came back
 
 
+def debriefed() -> list[str]:
+    """The measures the debrief speaks of, in its order (sim.model.measures: Measure.debrief)."""
+    said = sorted((m for m in measures.registered() if m.debrief), key=lambda m: m.debrief)
+    return [m.name for m in said]
+
+
 def debrief(room: Room) -> Debrief:
     """The debrief of the weeks played so far (from a copy taken under the room's lock)."""
     room = room.snapshot()
@@ -181,12 +188,13 @@ def debrief(room: Room) -> Debrief:
         nothing = [("Not yet", "No week has been played yet: the debrief begins after week 1.")]
         return Debrief(mine, twin, weeks, nothing, room.compare_choices())
     sentences = choice_sentences(room)
-    for key in ("trust_in_coach", "within_team_trust", "mean_skill", "silence_rate"):
+    shown = measures_shown()
+    for key in debriefed():
         verdict, text = story.rise_sentence(mine, key, weeks)
         if verdict == "does not apply":
             continue
-        sentences.append((MEASURES_SHOWN[key], text))
-        heading = f"{MEASURES_SHOWN[key]}: the room against the same team simulated"
+        sentences.append((shown[key], text))
+        heading = f"{shown[key]}: the room against the same team simulated"
         sentences.append((heading, twin_sentence(mine, twin, key, weeks)[1]))
     # After the fired events of each week: in the room's run (the run watched), and in
     # typical runs; events of the same week share one sentence (their effects mix).
@@ -201,7 +209,7 @@ def debrief(room: Room) -> Debrief:
             sentences.append(
                 (
                     heading,
-                    f"Too soon to say how {MEASURES_SHOWN[key].lower()} recovers: "
+                    f"Too soon to say how {shown[key].lower()} recovers: "
                     f"{weeks - at} week{'s' * (weeks - at != 1)} played since.",
                 )
             )
@@ -222,7 +230,7 @@ def weeks_csv(room: Room) -> str:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["week", "measure", "room", "simulated"])
     for t in range(weeks + 1):
-        for c, name in enumerate(COLUMNS[1:], start=1):
+        for c, name in enumerate(columns()[1:], start=1):
             w.writerow([t, name, _num(room.table[t, c]), _num(twin[t, c])])
     return out.getvalue()
 
