@@ -29,16 +29,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 # --------------------------------------------------------------- the exceptions
 # (importer, module, private name): why it is allowed for now.
-PRIVATE_ALLOWED = {
-    ("sim.workshop.room.game", "sim.workshop.story", "_shown"): (
-        "a measure smoothed for display: the measures registry's smoothing replaces it "
-        "(issue 29, another change)"
-    ),
-    ("sim.workshop.room.debrief", "sim.workshop.story", "_shown"): (
-        "a measure smoothed for display: the measures registry's smoothing replaces it "
-        "(issue 29, another change)"
-    ),
-}
+PRIVATE_ALLOWED: dict[tuple[str, str, str], str] = {}
 
 # Each layer, and the layers it must not import (STYLE.md's table).
 FORBIDDEN = {

@@ -32,7 +32,6 @@ from sim.workshop.story import (
     CHAPTERS,
     CONTROLS,
     EVENTS,
-    MEASURES_SHOWN,
     SANDBOX,
     UPLOAD_LIMIT,
     Played,
@@ -47,6 +46,7 @@ from sim.workshop.story import (
     idle_note,
     library,
     load_upload,
+    measures_shown,
     page_data,
     paired_summary,
     picture_png,
@@ -624,7 +624,7 @@ def Page() -> None:
                     "Each band is 8 of 10 of "
                     f"{data['replications']} runs of the same setup (other people, other "
                     "chances); the bold line is the run you watch. "
-                    + ", ".join(MEASURES_SHOWN.values())
+                    + ", ".join(measures_shown().values())
                     + ": all from 0 to 1.",
                     classes=["ts-small"],
                 )

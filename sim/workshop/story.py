@@ -62,6 +62,7 @@ __all__ = [
     "measures_shown",
     "network_drawing",
     "play",
+    "shown_line",
     "signed",
     "value_at",
 ]
@@ -368,7 +369,7 @@ def replication_seeds(seed: int, n: int = REPLICATIONS) -> list[int]:
     return [int(v) >> 1 for v in state]
 
 
-def _shown(table: NDArray[np.float64], key: str) -> NDArray[np.float64]:
+def shown_line(table: NDArray[np.float64], key: str) -> NDArray[np.float64]:
     """A measure's column of a run's table as the charts show it (`measures.smoothed`)."""
     return measures.smoothed(key, table[:, columns().index(key)], table[:, 0])
 
@@ -393,9 +394,9 @@ def play(
     run = simulate(sc, seed, on_week=keep)
     # 50 runs of a team in a fraction of a second; an organization of 10,000 gets 5.
     replications = min(replications, max(5, BAND_PEOPLE // max(run.n_people, 1)))
-    lines = {k: _shown(run.table, k) for k in measures_shown()}
+    lines = {k: shown_line(run.table, k) for k in measures_shown()}
     reps = [simulate(sc, s).table for s in replication_seeds(seed, replications)]
-    stacked = {k: np.stack([_shown(t, k) for t in reps]) for k in measures_shown()}
+    stacked = {k: np.stack([shown_line(t, k) for t in reps]) for k in measures_shown()}
     with np.errstate(all="ignore"):
         low = {k: _nanquantile(v, 0.1) for k, v in stacked.items()}
         high = {k: _nanquantile(v, 0.9) for k, v in stacked.items()}

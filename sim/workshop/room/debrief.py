@@ -29,7 +29,7 @@ from sim.model.events import button_label
 from sim.model.fast import columns
 from sim.workshop import story
 from sim.workshop.room.game import Room
-from sim.workshop.story import NEGLIGIBLE, Played, Side, _shown, measures_shown, play
+from sim.workshop.story import NEGLIGIBLE, Played, Side, measures_shown, play, shown_line
 
 __all__ = ["Debrief", "debrief", "pdf_bytes", "session_bytes", "weeks_csv", "zip_bytes"]
 
@@ -55,7 +55,7 @@ def _played(room: Room) -> tuple[Played, Played, int]:
     twin = play(Side("room", sc), room.seed)
     twin = dataclasses.replace(twin, title=TWIN_TITLE)
     table = room.table[: weeks + 1]
-    lines = {k: _shown(table, k) for k in measures_shown()}
+    lines = {k: shown_line(table, k) for k in measures_shown()}
     network = dataclasses.replace(
         twin.network,
         skill=[f[0] for f in room.frames[: weeks + 1]],

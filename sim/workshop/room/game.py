@@ -899,15 +899,15 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def _series_pair(room: NDArray[np.float64], twin: NDArray[np.float64]) -> dict[str, Any]:
-    from sim.workshop.story import MEASURES_SHOWN, _shown
+    from sim.workshop.story import measures_shown, shown_line
 
     return {
         key: {
             "label": label,
-            "room": [_r(v) for v in _shown(room, key)],
-            "simulated": [_r(v) for v in _shown(twin, key)],
+            "room": [_r(v) for v in shown_line(room, key)],
+            "simulated": [_r(v) for v in shown_line(twin, key)],
         }
-        for key, label in MEASURES_SHOWN.items()
+        for key, label in measures_shown().items()
     }
 
 
