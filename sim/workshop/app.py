@@ -5,7 +5,7 @@ Start it with `trustsim app` (or `make app`). The page tells the story in chapte
 plays the run, and reveals the answer in sentences generated from the numbers. The
 sandbox puts any two scenarios side by side, each with its own sliders.
 
-Every run is played ahead on the fast path (sim.workshop.story.play) and handed to the
+Every run is played ahead on the fast path (sim.workshop.play.play) and handed to the
 player (player.vue), which moves a week cursor over it in the browser: playing never
 waits for the server, and a slow machine skips frames instead of piling them up. An
 event button replays the run from the same seed with the event at the next week.
@@ -28,32 +28,11 @@ import solara
 
 from sim.model.events import Event
 from sim.model.scenario import Scenario, ScenarioError
-from sim.workshop.story import (
-    CHAPTERS,
-    CONTROLS,
-    EVENTS,
-    SANDBOX,
-    UPLOAD_LIMIT,
-    Played,
-    SavedEvent,
-    SavedSide,
-    Session,
-    Side,
-    answer,
-    csv_text,
-    differences,
-    fired_events,
-    idle_note,
-    library,
-    load_upload,
-    measures_shown,
-    page_data,
-    paired_summary,
-    picture_png,
-    plain_name,
-    play,
-    structure_note,
-)
+from sim.workshop.exports import csv_text, page_data, picture_png
+from sim.workshop.play import CONTROLS, EVENTS, Played, Side, idle_note, measures_shown, play
+from sim.workshop.sentences import answer, differences, paired_summary, structure_note
+from sim.workshop.session import SavedEvent, SavedSide, Session, fired_events
+from sim.workshop.story import CHAPTERS, SANDBOX, UPLOAD_LIMIT, library, load_upload, plain_name
 
 log = logging.getLogger(__name__)
 

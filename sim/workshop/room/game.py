@@ -184,7 +184,7 @@ class Room:
             np.empty((self.weeks + 1, org.n_teams)),
         )
         self._measure(0)
-        from sim.workshop.story import network_drawing
+        from sim.workshop.network import network_drawing
 
         self.drawing = network_drawing(self.state)  # nodes, and each week's values
         self.frames = [self.drawing["measure"](self.state)]
@@ -899,7 +899,7 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def _series_pair(room: NDArray[np.float64], twin: NDArray[np.float64]) -> dict[str, Any]:
-    from sim.workshop.story import measures_shown, shown_line
+    from sim.workshop.play import measures_shown, shown_line
 
     return {
         key: {
