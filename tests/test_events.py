@@ -35,8 +35,9 @@ from sim.model.fast import COLUMNS
 from sim.model.scenario import Event, ScenarioError
 from sim.model.state import TrustState
 from sim.workshop import play, sentences, session
-from sim.workshop.room.game import EVENTS as ROOM_EVENTS
-from sim.workshop.room.game import Room, RoomError
+from sim.workshop.room.core import EVENTS as ROOM_EVENTS
+from sim.workshop.room.errors import RoomError
+from sim.workshop.room.game import Room
 from tests.helpers_cli import in_process
 
 ROOT = Path(__file__).resolve().parent.parent

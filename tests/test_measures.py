@@ -193,7 +193,7 @@ NOT_LISTS = {
     # the week's counters (the state), three of which the measures report
     ("sim/model/kernels.py", ("needs", "asks", "breaches")),
     # a room's tallies of what its participants did
-    ("sim/workshop/room/game.py", ("needs", "asks")),
+    ("sim/workshop/room/core.py", ("needs", "asks")),
     # a statistic's inputs: a team's trust against its skill; trust in coach and managers
     ("sim/methods/comparison.py", ("within_team_trust", "mean_skill")),
     ("sim/methods/validation.py", ("trust_in_coach", "trust_in_managers")),
