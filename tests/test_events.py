@@ -218,17 +218,17 @@ def test_the_no_op_sentence_is_said_by_the_room_and_the_app(manager_replaced: Ev
 
 
 def test_the_app_notes_a_button_that_does_nothing() -> None:
-    from sim.workshop import app
+    from sim.workshop import actions
 
-    app.go_chapter(0)  # the first chapter: a team with no coaching, alone on screen
+    actions.go_chapter(0)  # the first chapter: a team with no coaching, alone on screen
     try:
-        app.fire({"label": "The coach breaches trust", "week": 3})
-        assert not app.problem.value
-        assert "it has no coach" in app.notice.value
-        app.fire({"label": "Half the team is replaced", "week": 4})
-        assert not app.notice.value
+        actions.fire({"label": "The coach breaches trust", "week": 3})
+        assert not actions.problem.value
+        assert "it has no coach" in actions.notice.value
+        actions.fire({"label": "Half the team is replaced", "week": 4})
+        assert not actions.notice.value
     finally:
-        app.go_chapter(0)
+        actions.go_chapter(0)
 
 
 @pytest.mark.xfail(

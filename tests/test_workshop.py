@@ -327,23 +327,24 @@ def test_the_players_start_changes_before_the_sides_it_starts() -> None:
     """Every change of a reactive value renders the page, so an action that moves the
     player (a chapter, an event) must move its start first: set after the new sides, it
     reached the player a render after their runs and undid the presses made in between."""
-    from sim.workshop import app
+    from sim.workshop import actions
 
     order: list[str] = []
-    stops = [app.start.subscribe(lambda _: order.append("start"))] + [
-        r.subscribe(lambda _: order.append("sides")) for r in (app.left, app.right, app.fired)
+    stops = [actions.start.subscribe(lambda _: order.append("start"))] + [
+        r.subscribe(lambda _: order.append("sides"))
+        for r in (actions.left, actions.right, actions.fired)
     ]
     try:
-        app.go_chapter(2)
+        actions.go_chapter(2)
         assert order[:1] == ["start"], order
         assert "sides" in order, order
         order.clear()
-        app.fire({"label": next(iter(app.EVENTS)), "week": 10})
-        assert not app.problem.value
+        actions.fire({"label": next(iter(EVENTS)), "week": 10})
+        assert not actions.problem.value
         assert order[:1] == ["start"], order
         assert "sides" in order, order
-        assert app.start.value[0] == 10
+        assert actions.start.value[0] == 10
     finally:
         for stop in stops:
             stop()
-        app.go_chapter(0)
+        actions.go_chapter(0)
