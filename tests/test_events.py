@@ -34,9 +34,10 @@ from sim.model.events import (
 from sim.model.fast import COLUMNS
 from sim.model.scenario import Event, ScenarioError
 from sim.model.state import TrustState
-from sim.workshop import story
-from sim.workshop.room.game import EVENTS as ROOM_EVENTS
-from sim.workshop.room.game import Room, RoomError
+from sim.workshop import play, sentences, session
+from sim.workshop.room.core import EVENTS as ROOM_EVENTS
+from sim.workshop.room.errors import RoomError
+from sim.workshop.room.game import Room
 from tests.helpers_cli import in_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +174,7 @@ def test_the_app_and_the_room_offer_the_new_buttons(manager_replaced: EventType)
     from sim.workshop import app
 
     assert "The managers are replaced" in list(app.EVENTS)
-    assert story.fired_events([story.SavedEvent(label="The managers are replaced", at=4)]) == [
+    assert session.fired_events([session.SavedEvent(label="The managers are replaced", at=4)]) == [
         Event(type="manager_replaced", at=4)
     ]
     assert ROOM_EVENTS["replace_managers"].label == "New managers"
@@ -191,15 +192,15 @@ def test_the_app_and_the_room_offer_the_new_buttons(manager_replaced: EventType)
 
 def test_a_type_without_a_room_button_is_not_offered_in_the_room() -> None:
     assert "turnover_wave" not in {b.type for b in ROOM_EVENTS.values()}
-    assert "Half the team is replaced" in story.EVENTS
-    assert "sponsor_returns" not in {b.type for b in story.EVENTS.values()}
+    assert "Half the team is replaced" in play.EVENTS
+    assert "sponsor_returns" not in {b.type for b in play.EVENTS.values()}
 
 
 def test_the_new_type_has_plain_words(manager_replaced: EventType) -> None:
     ev = Event(type="manager_replaced", at=5)
     assert plain_words(ev) == "the managers are replaced"
     a, b = _scenario(), _scenario(events=[ev])
-    assert any("week 5: the managers are replaced" in line for line in story.differences(a, b))
+    assert any("week 5: the managers are replaced" in line for line in sentences.differences(a, b))
 
 
 def test_the_no_op_sentence_is_said_by_the_room_and_the_app(manager_replaced: EventType) -> None:
@@ -210,24 +211,24 @@ def test_the_no_op_sentence_is_said_by_the_room_and_the_app(manager_replaced: Ev
     with pytest.raises(RoomError, match="nobody trusts a manager") as err:
         Room(distrusted, 1).fire("replace_managers")
     assert err.value.status == 409
-    side = story.Side("distrusted", distrusted)
-    note = story.idle_note("The managers are replaced", [side])
+    side = play.Side("distrusted", distrusted)
+    note = play.idle_note("The managers are replaced", [side])
     assert "nobody trusts a manager" in note
-    assert story.idle_note("The managers are replaced", [story.Side("x", _scenario())]) == ""
+    assert play.idle_note("The managers are replaced", [play.Side("x", _scenario())]) == ""
 
 
 def test_the_app_notes_a_button_that_does_nothing() -> None:
-    from sim.workshop import app
+    from sim.workshop import actions
 
-    app.go_chapter(0)  # the first chapter: a team with no coaching, alone on screen
+    actions.go_chapter(0)  # the first chapter: a team with no coaching, alone on screen
     try:
-        app.fire({"label": "The coach breaches trust", "week": 3})
-        assert not app.problem.value
-        assert "it has no coach" in app.notice.value
-        app.fire({"label": "Half the team is replaced", "week": 4})
-        assert not app.notice.value
+        actions.fire({"label": "The coach breaches trust", "week": 3})
+        assert not actions.problem.value
+        assert "it has no coach" in actions.notice.value
+        actions.fire({"label": "Half the team is replaced", "week": 4})
+        assert not actions.notice.value
     finally:
-        app.go_chapter(0)
+        actions.go_chapter(0)
 
 
 @pytest.mark.xfail(

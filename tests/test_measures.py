@@ -29,7 +29,7 @@ from sim.model.measures import COMPILED, Measure
 from sim.model.scenario import Scenario, parameters
 from sim.model.state import week_parameters
 from sim.reporting import plots
-from sim.workshop import story
+from sim.workshop import exports, play
 from sim.workshop.room import debrief
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,10 +103,10 @@ def test_a_derived_measure_reaches_store_outcomes_and_labels(gap: Measure, tmp_p
 
 
 def test_a_derived_measure_reaches_the_workshop_charts(gap: Measure) -> None:
-    assert story.measures_shown()["skill_gap"] == "Gap in skill"
+    assert play.measures_shown()["skill_gap"] == "Gap in skill"
     assert debrief.debriefed()[-1] == "skill_gap"
-    played = story.play(story.Side("team", SMALL), 1, replications=3)
-    shown = story.page_data([played])["measures"]
+    played = play.play(play.Side("team", SMALL), 1, replications=3)
+    shown = exports.page_data([played])["measures"]
     assert {"key": "skill_gap", "label": "Gap in skill"} in shown
     line = played.lines["skill_gap"]
     np.testing.assert_array_equal(
@@ -150,7 +150,7 @@ def test_silence_is_charted_as_its_8_week_mean_from_week_1() -> None:
     np.testing.assert_array_equal(shown[1:], expected)
     np.testing.assert_array_equal(measures.smoothed("mean_skill", values, steps), values)
     assert measures.get("silence_rate").chart_label == "silence rate (8-week mean)"
-    assert story.measures_shown()["silence_rate"] == "Needs kept silent (8-week mean)"
+    assert play.measures_shown()["silence_rate"] == "Needs kept silent (8-week mean)"
 
 
 def test_default_outcomes_and_the_shipped_experiments() -> None:
@@ -193,7 +193,7 @@ NOT_LISTS = {
     # the week's counters (the state), three of which the measures report
     ("sim/model/kernels.py", ("needs", "asks", "breaches")),
     # a room's tallies of what its participants did
-    ("sim/workshop/room/game.py", ("needs", "asks")),
+    ("sim/workshop/room/core.py", ("needs", "asks")),
     # a statistic's inputs: a team's trust against its skill; trust in coach and managers
     ("sim/methods/comparison.py", ("within_team_trust", "mean_skill")),
     ("sim/methods/validation.py", ("trust_in_coach", "trust_in_managers")),

@@ -20,7 +20,9 @@ from sim.model import kernels
 from sim.model.fast import COLUMNS, RunState, simulate
 from sim.model.scenario import Event, Scenario, load_scenario
 from sim.workshop.room import debrief
-from sim.workshop.room.game import Room, RoomError, load_session, replay
+from sim.workshop.room.errors import RoomError
+from sim.workshop.room.game import Room
+from sim.workshop.room.record import load_session, replay
 from tests.helpers_cli import trustsim
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.workshop.room.game import load_session, replay
+from sim.workshop.room.record import load_session, replay
 from tests.helpers_browser import require_chromium
 from tests.room_helpers import Phone, RoomProcess, call, start_room
 

@@ -11,28 +11,11 @@ import pytest
 
 from sim import simulate
 from sim.model.scenario import ScenarioError
-from sim.workshop.story import (
-    CHAPTERS,
-    CONTROLS,
-    EVENTS,
-    PLAIN_NAMES,
-    SavedEvent,
-    Session,
-    Side,
-    answer,
-    compare_sentence,
-    csv_text,
-    differences,
-    fired_events,
-    library,
-    load_upload,
-    page_data,
-    paired,
-    picture_png,
-    play,
-    replication_seeds,
-    rise_sentence,
-)
+from sim.workshop.exports import csv_text, page_data, picture_png
+from sim.workshop.play import CONTROLS, EVENTS, Side, play, replication_seeds
+from sim.workshop.sentences import answer, compare_sentence, differences, paired, rise_sentence
+from sim.workshop.session import SavedEvent, Session, fired_events
+from sim.workshop.story import CHAPTERS, PLAIN_NAMES, library, load_upload
 
 LIB = library()
 
@@ -266,7 +249,7 @@ def test_a_slider_value_the_model_refuses_is_a_sentence() -> None:
 
 
 def test_the_sandbox_states_the_paired_difference_of_every_measure(pair) -> None:
-    from sim.workshop.story import paired_summary
+    from sim.workshop.sentences import paired_summary
 
     lines = paired_summary(*pair)
     assert len(lines) == 4
@@ -304,7 +287,7 @@ def test_a_clear_but_tiny_difference_is_about_the_same(pair) -> None:
 
 
 def paired_summary_of(a, b):
-    from sim.workshop.story import paired_summary
+    from sim.workshop.sentences import paired_summary
 
     return paired_summary(a, b)
 
@@ -320,7 +303,7 @@ def test_a_large_organization_beside_a_team_is_compared_over_its_fewer_runs(pair
 
 
 def test_sides_of_different_lengths_are_not_compared(pair) -> None:
-    from sim.workshop.story import paired_summary
+    from sim.workshop.sentences import paired_summary
 
     short = play(side("peer_led").__class__("peer_led", LIB["peer_led"][0].with_(steps=20)), 1)
     assert compare_sentence(short, pair[1], "mean_skill")[0] == "does not apply"
@@ -344,23 +327,24 @@ def test_the_players_start_changes_before_the_sides_it_starts() -> None:
     """Every change of a reactive value renders the page, so an action that moves the
     player (a chapter, an event) must move its start first: set after the new sides, it
     reached the player a render after their runs and undid the presses made in between."""
-    from sim.workshop import app
+    from sim.workshop import actions
 
     order: list[str] = []
-    stops = [app.start.subscribe(lambda _: order.append("start"))] + [
-        r.subscribe(lambda _: order.append("sides")) for r in (app.left, app.right, app.fired)
+    stops = [actions.start.subscribe(lambda _: order.append("start"))] + [
+        r.subscribe(lambda _: order.append("sides"))
+        for r in (actions.left, actions.right, actions.fired)
     ]
     try:
-        app.go_chapter(2)
+        actions.go_chapter(2)
         assert order[:1] == ["start"], order
         assert "sides" in order, order
         order.clear()
-        app.fire({"label": next(iter(app.EVENTS)), "week": 10})
-        assert not app.problem.value
+        actions.fire({"label": next(iter(EVENTS)), "week": 10})
+        assert not actions.problem.value
         assert order[:1] == ["start"], order
         assert "sides" in order, order
-        assert app.start.value[0] == 10
+        assert actions.start.value[0] == 10
     finally:
         for stop in stops:
             stop()
-        app.go_chapter(0)
+        actions.go_chapter(0)

@@ -1,7 +1,7 @@
 """The debrief of a workshop room: sentences, figures, and the files a trainer takes home.
 
 The room's run is set beside two things the story mode also shows: the band of many
-simulated replications of the same scenario (sim.workshop.story.play), and the "twin", the
+simulated replications of the same scenario (sim.workshop.play.play), and the "twin", the
 same team fully simulated from the same seed with the same events, which differs from
 the room's run only by the room's choices. Every sentence is generated from the numbers
 (the story mode's `rise_sentence` and `recovery_sentence`, and `twin_sentence` here).
@@ -27,9 +27,10 @@ import numpy as np
 from sim.model import measures
 from sim.model.events import button_label
 from sim.model.fast import columns
-from sim.workshop import story
+from sim.workshop.exports import SIDE_COLOURS, picture_png
+from sim.workshop.play import Played, Side, measures_shown, play, shown_line
 from sim.workshop.room.game import Room
-from sim.workshop.story import NEGLIGIBLE, Played, Side, measures_shown, play, shown_line
+from sim.workshop.sentences import NEGLIGIBLE, recovery_sentence, rise_sentence, signed, value_at
 
 __all__ = ["Debrief", "debrief", "pdf_bytes", "session_bytes", "weeks_csv", "zip_bytes"]
 
@@ -74,7 +75,7 @@ def twin_sentence(room: Played, twin: Played, key: str, week: int) -> tuple[str,
         ("higher" | "lower" | "about the same" | "does not apply", the sentence).
     """
     label = measures_shown()[key]
-    a, b = story.value_at(room.lines[key], week), story.value_at(twin.lines[key], week)
+    a, b = value_at(room.lines[key], week), value_at(twin.lines[key], week)
     if math.isnan(a) or math.isnan(b):
         return "does not apply", f"{label}: does not apply here (nobody holds that role)."
     d = a - b
@@ -83,7 +84,7 @@ def twin_sentence(room: Played, twin: Played, key: str, week: int) -> tuple[str,
     return verdict, (
         f"{label} at week {week}: {a:.2f} with the room's choices, {words} the {b:.2f} of the "
         f"same team fully simulated from the same seed (room minus simulated "
-        f"{story.signed(d)}): the people, their chances and the events were the same, "
+        f"{signed(d)}): the people, their chances and the events were the same, "
         "so the difference is the room's choices."
     )
 
@@ -190,7 +191,7 @@ def debrief(room: Room) -> Debrief:
     sentences = choice_sentences(room)
     shown = measures_shown()
     for key in debriefed():
-        verdict, text = story.rise_sentence(mine, key, weeks)
+        verdict, text = rise_sentence(mine, key, weeks)
         if verdict == "does not apply":
             continue
         sentences.append((shown[key], text))
@@ -215,7 +216,7 @@ def debrief(room: Room) -> Debrief:
             )
             continue
         for watched in (True, False):
-            _, text = story.recovery_sentence(mine, key, at, watched=watched)
+            _, text = recovery_sentence(mine, key, at, watched=watched)
             sentences.append((heading, text))
     return Debrief(mine, twin, weeks, sentences, room.compare_choices())
 
@@ -277,7 +278,7 @@ def session_bytes(room: Room) -> bytes:
 def figures(d: Debrief, room: Room) -> dict[str, bytes]:
     """The debrief's pictures as PNG: the run against its twin, and the choices."""
     return {
-        "room-and-simulated.png": story.picture_png([d.room, d.twin], d.weeks),
+        "room-and-simulated.png": picture_png([d.room, d.twin], d.weeks),
         "choices.png": _choices_png(d),
         "seats.png": _seats_png(room, d.weeks),
     }
@@ -309,8 +310,8 @@ def _choices_png(d: Debrief) -> bytes:
     x = np.arange(len(rates))
     for k, (side, colour, label) in enumerate(
         (
-            ("room", story.SIDE_COLOURS[0], "the room"),
-            ("simulated", story.SIDE_COLOURS[1], "simulated members"),
+            ("room", SIDE_COLOURS[0], "the room"),
+            ("simulated", SIDE_COLOURS[1], "simulated members"),
         )
     ):
         values = [d.choices[side][key] for key, _ in rates]

@@ -10,7 +10,7 @@ Security, since this is reachable beyond this machine when asked (`--lan`):
 - joining needs the room code (random per session); wrong codes are limited per address;
 - a phone acts only through the secret its seat was given: the server finds the seat
   from the secret, and no request names a seat, so nobody can act for another seat;
-- inputs are the choices offered this week and nothing else (checked by sim.workshop.room.game);
+- inputs are the choices offered this week and nothing else (checked by sim.workshop.room.stages);
 - bodies are at most MAX_BODY bytes, each phone and address has a request budget, and
   an address on the network takes at most SEATS_PER_ADDRESS seats;
 - the facilitator's page and API need the host key and answer only on this machine
@@ -44,7 +44,8 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from sim.workshop.room.game import Room, RoomError
+from sim.workshop.room.errors import RoomError
+from sim.workshop.room.game import Room
 
 __all__ = ["RoomServer", "serve"]
 
