@@ -18,7 +18,8 @@ import pytest
 
 from sim.model import kernels
 from sim.model.fast import COLUMNS, RunState, simulate
-from sim.model.scenario import Event, Scenario, load_scenario
+from sim.model.scenario import Event, Scenario
+from sim.model.scenario_files import load_scenario
 from sim.workshop.room import debrief
 from sim.workshop.room.game import Room, RoomError, load_session, replay
 from tests.helpers_cli import trustsim

@@ -41,16 +41,13 @@ from sim.model.scenario import (
     Scenario,
     ScenarioError,
     bounds,
-    describe_file,
     did_you_mean,
-    file_problem,
     format_value,
-    load_scenario,
     parameters,
     preset,
-    read_toml,
     safe_name,
 )
+from sim.model.scenario_files import describe_file, file_problem, load_scenario, read_toml
 
 __all__ = ["Experiment", "RunSpec", "expand", "load_experiment", "replication_seed"]
 

@@ -33,15 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sim.model import measures
 from sim.model.events import Buttons, does_nothing, plain_words
 from sim.model.fast import columns, simulate
-from sim.model.scenario import (
-    Event,
-    Scenario,
-    ScenarioError,
-    describe_file,
-    load_scenario,
-    load_scenario_text,
-    parameters,
-)
+from sim.model.scenario import Event, Scenario, ScenarioError, parameters
+from sim.model.scenario_files import describe_file, load_scenario, load_scenario_text
 from sim.model.snapshots import network_snapshot
 from sim.model.state import TrustState
 from sim.model.structure import COACH, MANAGER
