@@ -24,9 +24,11 @@ from numpy.typing import NDArray
 
 from sim.model import kernels, measures
 from sim.model.events import Event, event_type
+from sim.model.interrupt import interrupt_after
 from sim.model.measures import LAST_TEAM_COLUMNS, TEAM_COLUMNS, derive_rows, kept_steps, summarize
 from sim.model.scenario import Scenario
-from sim.model.state import STREAMS, TrustState, interrupt_after, seed_sequence
+from sim.model.state import TrustState
+from sim.model.streams import STREAMS, seed_sequence
 
 __all__ = ["FinishedWeek", "OpenWeek", "Run", "RunState", "columns", "simulate", "warm_up"]
 
@@ -177,7 +179,7 @@ class RunState(TrustState):
 
     Args:
         scenario: the Scenario to run.
-        seed: as TrustModel's `rng` (sim.model.state.seed_sequence).
+        seed: as TrustModel's `rng` (sim.model.streams.seed_sequence).
     """
 
     def __init__(self, scenario: Scenario, seed: Any) -> None:
