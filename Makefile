@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # numba's cache of the compiled kernels (in sim/model/__pycache__), written once after set-up
 # and again whenever a compiled source changes, so that no run waits for the compiler.
 WARM := $(VENV)/.warm
-COMPILED := $(wildcard sim/model/kernels.py sim/model/mechanisms.py sim/model/learning.py sim/model/trust.py)
+COMPILED := $(wildcard sim/model/kernels.py sim/model/mechanisms.py sim/model/learning.py sim/model/trust.py sim/model/measures.py sim/model/structure.py)
 
 FIND_PYTHON = for c in python3.12 python3.13 python3.14 python3 python $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); do \
 	  if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then \

@@ -74,15 +74,8 @@ from scipy import stats  # noqa: E402
 from benchmarks.reference_model import ReferenceModel  # noqa: E402
 from sim.methods.statistics import a12, holm  # noqa: E402
 from sim.model import fast  # noqa: E402
-from sim.model.scenario import (  # noqa: E402
-    PRESETS,
-    Event,
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    preset,
-    scenario_from_dict,
-)
+from sim.model.scenario import PRESETS, Event, Scenario, ScenarioError, preset, scenario_from_dict  # noqa: E402
+from sim.model.scenario_files import load_scenario  # noqa: E402
 from sim.model.structure import build_organization  # noqa: E402
 
 __all__ = ["OUTCOMES", "SCENARIOS", "STRESS", "dock", "report", "resolve", "simulate", "speed"]

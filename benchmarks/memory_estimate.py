@@ -2,7 +2,7 @@
 
 `python benchmarks/memory_estimate.py` runs one short run per organization, each in a
 process of its own, and prints its peak RSS over the interpreter's beside
-`sim.model.scenario.memory_needed`. The estimate (120 bytes per directed contact pair, 3 kB
+`sim.model.memory.memory_needed`. The estimate (120 bytes per directed contact pair, 3 kB
 per person and 100 MB at any size) was set from this table: it should stay above the
 measured peak.
 """
@@ -28,7 +28,7 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
 
 def main() -> None:
     """Print members, levels, contacts, measured peak and estimate, in MB."""
-    from sim.model.scenario import memory_needed
+    from sim.model.memory import memory_needed
     from sim.model.structure import contact_count
 
     print("| members | levels | contact pairs | measured peak (MB) | estimate (MB) |")

@@ -31,7 +31,8 @@ SEEDS = (0, 1, 7)
 def cases(root: Path) -> list[tuple[str, Any]]:
     """The cases, as (label, Scenario), built with the `sim` of `root`."""
     try:
-        from sim.model.scenario import PRESETS, Scenario, load_scenario
+        from sim.model.scenario import PRESETS, Scenario
+        from sim.model.scenario_files import load_scenario
     except ImportError:  # a checkout from before sim/ had folders
         from sim.scenario import PRESETS, Scenario, load_scenario  # type: ignore[no-redef]
 

@@ -8,7 +8,8 @@ imported on first use, so that code on the fast path does not import Mesa.
 from typing import TYPE_CHECKING, Any
 
 from sim.model.fast import Run, simulate
-from sim.model.scenario import PRESETS, Scenario, ScenarioError, load_scenario, preset
+from sim.model.scenario import PRESETS, Scenario, ScenarioError, preset
+from sim.model.scenario_files import load_scenario
 
 if TYPE_CHECKING:
     from sim.model.agents import TeamMember

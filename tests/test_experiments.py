@@ -22,7 +22,7 @@ import pytest
 from sim import cli
 from sim.experiments import expand, load_experiment, replication_seed, run
 from sim.experiments.compare import write_comparison
-from sim.experiments.spec import ci_half_width
+from sim.experiments.expansion import ci_half_width
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))

@@ -43,6 +43,7 @@ FORBIDDEN = {
 # registries, scenario and survey), never what runs it.
 METHODS_MAY_USE = (
     "sim.model.scenario",
+    "sim.model.scenario_files",
     "sim.model.measures",
     "sim.model.events",
     "sim.model.survey",
@@ -54,8 +55,11 @@ METHODS_USE_OF_MODEL = {
         "a prior names a scenario parameter, checked against Scenario's fields"
     ),
     ("sim.methods.targets", "sim.model.scenario"): (
-        "a targets file is read and checked as a scenario file is (read_toml, "
-        "ScenarioError, did_you_mean, format_value)"
+        "a targets file is checked as a scenario file is (ScenarioError, did_you_mean, "
+        "format_value)"
+    ),
+    ("sim.methods.targets", "sim.model.scenario_files"): (
+        "a targets file is read as a scenario file is (read_toml)"
     ),
     ("sim.methods.targets", "sim.model.measures"): (
         "a target on the teams table names one of its columns (LAST_TEAM_COLUMNS)"

@@ -22,7 +22,7 @@ import pytest
 
 from sim import TrustModel, simulate
 from sim.experiments.compare import analysed
-from sim.experiments.spec import load_experiment
+from sim.experiments.experiment_file import load_experiment
 from sim.experiments.store import ResultsStore
 from sim.model import kernels, measures, structure
 from sim.model.measures import COMPILED, Measure

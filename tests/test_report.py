@@ -47,7 +47,7 @@ from sim.experiments.compare import (
 )
 from sim.experiments.pipeline import median_networks, write_report
 from sim.methods.comparison import Comparison
-from sim.model.scenario import describe_file
+from sim.model.scenario_files import describe_file
 from sim.reporting import plots, report
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,8 @@ import pytest
 
 from sim.model import kernels
 from sim.model.fast import COLUMNS, RunState, simulate
-from sim.model.scenario import Event, Scenario, load_scenario
+from sim.model.scenario import Event, Scenario
+from sim.model.scenario_files import load_scenario
 from sim.workshop.room import debrief
 from sim.workshop.room.errors import RoomError
 from sim.workshop.room.game import Room

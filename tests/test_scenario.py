@@ -15,11 +15,11 @@ from sim.model.scenario import (
     PRESETS,
     Scenario,
     ScenarioError,
-    load_scenario,
     parameter_table,
     parameters,
     scenario_from_dict,
 )
+from sim.model.scenario_files import load_scenario
 
 # A spot-check of docs/ODD.md's defaults.
 MODEL_DEFAULTS = {
@@ -537,7 +537,7 @@ def test_parameter_table_has_one_row_per_parameter() -> None:
 
 def test_a_scenario_too_big_for_this_machine_is_refused_with_what_to_change() -> None:
     """100,000 members in one team: a terabyte of contacts. Refused before anything is built."""
-    from sim.model.scenario import BYTES_AT_ANY_SIZE, memory_needed, physical_memory
+    from sim.model.memory import BYTES_AT_ANY_SIZE, memory_needed, physical_memory
 
     with pytest.raises(ScenarioError) as err:
         scenario_from_dict({"members": 100_000}, source="big.toml")

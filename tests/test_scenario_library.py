@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from sim import TrustModel
-from sim.model.scenario import PRESETS, Scenario, describe_file, load_scenario
+from sim.model.scenario import PRESETS, Scenario
+from sim.model.scenario_files import describe_file, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "scenarios"

@@ -203,7 +203,7 @@ def test_a_sweep_stores_the_answers_and_export_writes_them(
     assert set(table["run_id"].str.split("/").str[0]) == {"surveyed"}  # no_coaching gives none
     # the stored answers are the run's own: the same as simulating it alone
     from sim.experiments import load_experiment
-    from sim.experiments.spec import expand
+    from sim.experiments.expansion import expand
 
     spec = next(s for s in expand(load_experiment(tmp_path / "exp.toml"), range(2)))
     alone = simulate(spec.scenario, spec.seed).survey

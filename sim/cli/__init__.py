@@ -20,16 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sim.model.scenario import (
-    PRESETS,
-    Scenario,
-    ScenarioError,
-    describe_file,
-    load_scenario,
-    parse_toml,
-    preset,
-    read_toml,
-)
+from sim.model.scenario import PRESETS, Scenario, ScenarioError, preset
+from sim.model.scenario_files import describe_file, load_scenario, parse_toml, read_toml
 
 if TYPE_CHECKING:
     from sim.experiments import Experiment
@@ -792,7 +784,9 @@ def cmd_room_serve(args: argparse.Namespace) -> int:
     """`trustsim app --room`: a room that phones join, and the facilitator's screen."""
     import secrets
 
-    from sim.workshop.room.game import MAX_SEATS, Room, RoomError
+    from sim.workshop.room.errors import RoomError
+    from sim.workshop.room.game import Room
+    from sim.workshop.room.seats import MAX_SEATS
     from sim.workshop.story import plain_name
 
     host = "0.0.0.0" if args.lan else args.host
@@ -856,7 +850,8 @@ def cmd_room_serve(args: argparse.Namespace) -> int:
 
 def cmd_room_replay(args: argparse.Namespace) -> int:
     """`trustsim room replay SESSION`: run a recorded room again, beside its twin."""
-    from sim.workshop.room.game import RoomError, load_session, replay
+    from sim.workshop.room.errors import RoomError
+    from sim.workshop.room.record import load_session, replay
 
     path = Path(args.session)
     try:

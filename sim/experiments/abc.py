@@ -48,9 +48,10 @@ from sim.experiments.candidates import (
     sampler_class,
     statistics_at,
 )
+from sim.experiments.expansion import count_of, spawn_seed
 from sim.experiments.folders import FolderLock, results_folder
 from sim.experiments.runner import worker_count
-from sim.experiments.spec import Experiment, count_of, spawn_seed
+from sim.experiments.spec import Experiment
 from sim.methods.calibration import Calibration
 from sim.methods.targets import Target
 from sim.model.scenario import Scenario, ScenarioError

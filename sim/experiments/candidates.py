@@ -32,8 +32,9 @@ from sim.experiments.executors import (
     start_pool,
     wait_for_workers,
 )
+from sim.experiments.expansion import replication_seed, spawn_seed
 from sim.experiments.runner import Progress, results_tables
-from sim.experiments.spec import Experiment, RunSpec, replication_seed, spawn_seed
+from sim.experiments.spec import Experiment, RunSpec
 from sim.methods.targets import Target, model_values
 from sim.model.scenario import Scenario, ScenarioError, parameters
 

@@ -24,10 +24,8 @@ from concurrent.futures import as_completed as futures_completed
 from typing import Any
 
 from sim.experiments.adapters import RunFn, run_parameters, run_trust_model
-from sim.experiments.spec import (
-    RunSpec,
-    count_of,
-)
+from sim.experiments.expansion import count_of
+from sim.experiments.spec import RunSpec
 from sim.experiments.store import (
     RunResult,
 )

@@ -23,11 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.experiments.spec import (
-    Experiment,
-    ci_half_width,
-    expand,
-)
+from sim.experiments.expansion import ci_half_width, expand
+from sim.experiments.spec import Experiment
 from sim.experiments.store import (
     HELD,
     LOCK_NAME,

@@ -26,6 +26,8 @@ from tqdm import tqdm
 
 from sim.experiments.adapters import RunFn, run_trust_model
 from sim.experiments.executors import Backend, batches, run_batch
+from sim.experiments.expansion import ci_half_width, expand, size_problem
+from sim.experiments.experiment_file import load_experiment
 from sim.experiments.folders import (
     FolderLock,
     beyond_replications,
@@ -37,13 +39,7 @@ from sim.experiments.folders import (
     results_folder,
     write_manifest,
 )
-from sim.experiments.spec import (
-    Experiment,
-    ci_half_width,
-    expand,
-    load_experiment,
-    size_problem,
-)
+from sim.experiments.spec import Experiment
 from sim.experiments.store import (
     ResultsStore,
     RunResult,

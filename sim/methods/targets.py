@@ -30,7 +30,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.model.measures import LAST_TEAM_COLUMNS
-from sim.model.scenario import ScenarioError, did_you_mean, format_value, read_toml
+from sim.model.scenario import ScenarioError, did_you_mean, format_value
+from sim.model.scenario_files import read_toml
 
 __all__ = ["STATISTICS", "Target", "check", "load_targets", "model_values"]
 

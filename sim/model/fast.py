@@ -9,7 +9,7 @@ DataCollector are built, so a run is about seven times faster; its per-step tabl
 summary equal TrustModel's to the last bit (tests/test_fast.py).
 
 `RunState` is that state, played week by week through public methods: the fast
-path's loop and a workshop room (sim.workshop.room.game) drive the same object.
+path's loop and a workshop room (sim.workshop.room.stages) drive the same object.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from numpy.typing import NDArray
 
 from sim.model import kernels, measures
 from sim.model.events import Event, event_type
+from sim.model.interrupt import interrupt_after
 from sim.model.measures import LAST_TEAM_COLUMNS, TEAM_COLUMNS, derive_rows, kept_steps, summarize
 from sim.model.scenario import Scenario
-from sim.model.state import STREAMS, TrustState, interrupt_after, seed_sequence
+from sim.model.state import TrustState
+from sim.model.streams import STREAMS, seed_sequence
 
 __all__ = ["FinishedWeek", "OpenWeek", "Run", "RunState", "columns", "simulate", "warm_up"]
 
@@ -168,7 +170,7 @@ class RunState(TrustState):
     """One run's state with no Mesa around it, played week by week.
 
     What `simulate` runs (whole stretches of weeks in one compiled loop) and what a
-    workshop room runs (sim.workshop.room.game: one week in stages, stopping for the
+    workshop room runs (sim.workshop.room.stages: one week in stages, stopping for the
     participants), so that both play the same week. A week is `start_week(t)` (the
     counters, and the week's events: the scenario's, then any `schedule` added), then
     either the compiled loop over `week_arguments()` (the fast path) or `open_week` and
@@ -177,7 +179,7 @@ class RunState(TrustState):
 
     Args:
         scenario: the Scenario to run.
-        seed: as TrustModel's `rng` (sim.model.state.seed_sequence).
+        seed: as TrustModel's `rng` (sim.model.streams.seed_sequence).
     """
 
     def __init__(self, scenario: Scenario, seed: Any) -> None:
@@ -318,9 +320,10 @@ def simulate(
         on_week: called as on_week(week, state) at the start (week 0) and after
             each week, with the run's state to read (a progress bar, network
             snapshots); the compiled loop then returns to Python every week.
-        choices: participants' choices by week (a workshop room's, sim.workshop.room.game): week w's
-            array (sim.model.kernels.ASK, ANSWER, ANSWERED_BY rows, one column per member
-            or manager) is used for week w; the model decides the rest.
+        choices: participants' choices by week (a workshop room's,
+            sim.workshop.room.stages): week w's array (sim.model.kernels.ASK, ANSWER,
+            ANSWERED_BY rows, one column per member or manager) is used for week w; the
+            model decides the rest.
         **params: parameters overriding the scenario's, validated like a file's.
 
     Returns:

@@ -5,6 +5,14 @@ their contacts, the step is a loop. numba compiles these loops; the formulas the
 apply are the plain functions of mechanisms.py, learning.py and trust.py, compiled
 here as they are, so each formula is still written once. Random numbers are drawn by
 the model (one stream per mechanism) and passed in: the kernels draw nothing.
+
+Over 600 lines because its parts are one compiled program that is not split by job
+(learning round, trust, measures, the week and run loop): the week and the run loop
+call every other part, all of them share the compiled formulas, the sort helpers and
+the parameter and row layout numba compiles in as constants, and numba's cache is
+kept and dropped per file (COMPILED_SOURCES), so a split would make those shared
+private helpers public names of several modules, each with its own cache to keep
+fresh, for no change in what any part does.
 """
 
 from __future__ import annotations
@@ -945,10 +953,10 @@ def week(
 
     `open_week` (sponsorship, need, every draw of the week), `round_` (`choose` and
     `serve`: choice, voice, response, outcome, breach) and `close_week` (gossip,
-    decay, the turnover draw). A workshop room (sim.workshop.room.game) calls `open_week`, previews
-    `choose` while its participants decide, then calls `finish_week` (the rest). Each
-    per-step stream draws its fixed number of values, in the order TrustModel always
-    drew them. The newcomers' draws are left to the caller
+    decay, the turnover draw). A workshop room (sim.workshop.room.stages) calls
+    `open_week`, previews `choose` while its participants decide, then calls
+    `finish_week` (the rest). Each per-step stream draws its fixed number of values, in
+    the order TrustModel always drew them. The newcomers' draws are left to the caller
     (sim.model.state.TrustState.replace_members), which the returned leavers need.
 
     net: indptr, dst, rev. org: role, external, team, level, boss, coach_of_team,

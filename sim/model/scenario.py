@@ -1,25 +1,22 @@
-"""The frozen Scenario: every parameter of the model, and loading it from TOML files.
+"""The frozen Scenario: every parameter of the model, its presets, and validating a dict into it.
 
 The Scenario is the only place where a parameter's name, default, range, unit and
-meaning live (docs/ODD.md's parameter table is generated from it). Scenario files are
-TOML: `preset = "..."` starts from a named regime, `extends = "other.toml"` starts
-from another file, any parameter can then be set, and `[[events]]` schedules events.
-Every problem is reported as one line naming the file, the key, the value and what
-is allowed (validate at the boundary; the model trusts what it is given).
+meaning live (docs/ODD.md's parameter table is generated from it). A dict of
+parameters is validated into a Scenario here, every problem as one line naming the
+source, the key, the value and what is allowed (validate at the boundary; the model
+trusts what it is given); reading scenario files (TOML, `preset`, `extends`) is
+sim.model.scenario_files, and the memory a run needs is sim.model.memory. Over 600
+lines because the Scenario's fields, their checks and the one-line words for a value
+they refuse are one declaration: `Scenario.with_` validates through them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
-import errno
 import hashlib
 import json
-import os
-import stat
-import tomllib
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -32,6 +29,7 @@ from pydantic import (
 )
 
 from sim.model.events import EVENT_TYPES, Event
+from sim.model.memory import format_bytes, memory_needed, physical_memory
 
 __all__ = [
     "EVENT_TYPES",
@@ -41,16 +39,11 @@ __all__ = [
     "ScenarioError",
     "Survey",
     "bounds",
-    "describe_file",
     "did_you_mean",
-    "file_problem",
+    "errors_to_lines",
     "format_value",
-    "load_scenario",
-    "load_scenario_text",
     "parameter_table",
     "parameters",
-    "parse_toml",
-    "read_toml",
     "scenario_from_dict",
 ]
 
@@ -67,10 +60,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 # Keys of a scenario file that are not parameters.
 FILE_KEYS = ("preset", "extends", "name", "description", "events", "surveys")
 
-# A scenario or experiment file is a few kB; a bigger one is a mistake (or an attack on
-# the figures, which draw a scenario's name).
-MAX_FILE_BYTES = 1_000_000
-MAX_EXTENDS = 32  # files in one `extends` chain
 MAX_NAME = 80  # characters of a scenario's or experiment's name (drawn in figures)
 # A name becomes a folder's name (results/<experiment>, results/runs/<scenario>-seed1):
 # no path separator, no control character, and not "." or "..".
@@ -557,14 +546,15 @@ class Scenario(BaseModel):
         ]
         change = (
             f"use more levels (levels = {fits[0]} needs about "
-            f"{_bytes(memory_needed(self.members, fits[0], None, None, self.coach))})"
+            f"{format_bytes(memory_needed(self.members, fits[0], None, None, self.coach))})"
             if fits and self.team_size is None and self.span is None
             else "use more levels, smaller teams (team_size) or fewer members"
         )
         raise ValueError(
-            f"members = {self.members} with levels = {self.levels} needs about {_bytes(need)} "
+            f"members = {self.members} with levels = {self.levels} needs about "
+            f"{format_bytes(need)} "
             f"of memory (contacts grow with team size squared), more than this machine's "
-            f"{_bytes(have)}: {change}"
+            f"{format_bytes(have)}: {change}"
         )
 
     @field_validator("name")
@@ -620,42 +610,6 @@ class Scenario(BaseModel):
         data = self.model_dump(mode="json", exclude={"name", "description", *unset})
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
-
-
-# Memory a run needs, measured as one run's peak RSS over the interpreter's at 1,000 to
-# 100,000 people: about 110 bytes per directed contact pair (the pairs, the network's
-# index and every per-contact array), up to 3 kB per person and about 50 MB at any
-# size; rounded up. benchmarks/memory_estimate.py prints the peak beside the estimate.
-BYTES_PER_CONTACT = 120
-BYTES_PER_PERSON = 3_000
-BYTES_AT_ANY_SIZE = 100_000_000  # the libraries' working memory at any size
-
-
-def memory_needed(
-    members: int, levels: int, team_size: int | None, span: int | None, coach: str
-) -> int:
-    """Bytes one run of this organization needs, estimated before anything is built."""
-    from sim.model.structure import contact_count, level_sizes
-
-    try:
-        contacts = contact_count(members, levels, team_size, span, coach == "external")
-        people = members + 2 * sum(level_sizes(members, levels, team_size, span))
-    except ValueError:  # a shape that does not fit: _shape_fits says why
-        return 0
-    return BYTES_AT_ANY_SIZE + BYTES_PER_CONTACT * contacts + BYTES_PER_PERSON * people
-
-
-def physical_memory() -> int:
-    """This machine's memory in bytes (what a run can use at most)."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def _bytes(n: float) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:,.1f} TB"
 
 
 def parameters() -> dict[str, Any]:
@@ -737,7 +691,7 @@ def _list_table_problem(loc: list[str], e: Any) -> str:
     return f" = {value} is not allowed: {other}" if other else f" = {value}: {e['msg'].lower()}"
 
 
-def _errors_to_lines(
+def errors_to_lines(
     source: str, err: ValidationError, data: Mapping[str, Any], fields_only: bool = False
 ) -> list[str]:
     """Turn pydantic's errors into one line each: file, key, value, what is allowed.
@@ -792,218 +746,7 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Scena
     try:
         return Scenario.model_validate(data, strict=True)
     except ValidationError as err:
-        raise ScenarioError(_errors_to_lines(source, err, data)) from None
-
-
-def describe_file(path: Path) -> str:
-    """The comment block at the top of a scenario file, as one paragraph."""
-    return _comment_block(read_text(path, str(path)))
-
-
-def _comment_block(text: str) -> str:
-    lines = []
-    for raw in text.splitlines():
-        s = raw.strip()
-        if not s.startswith("#"):
-            break
-        lines.append(s.lstrip("#").strip())
-    text = " ".join(x for x in lines if x)
-    # A description is shown whole: a long comment is cut, not refused.
-    return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
-
-
-def file_problem(path: Path) -> str | None:
-    """Why `path` cannot be read as a TOML file, in words (None when it can).
-
-    Only a regular file is opened: a pipe or a device would wait for ever.
-    """
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return "file not found"
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "is a symbolic link that leads back to itself (a loop)"
-        return f"cannot be read ({exc.strerror})"
-    if stat.S_ISDIR(info.st_mode):
-        return "is a folder, not a file"
-    if not stat.S_ISREG(info.st_mode):
-        return "is not a regular file (a pipe, a device or a socket): give a TOML file"
-    if info.st_size > MAX_FILE_BYTES:
-        return (
-            f"is {info.st_size:,} bytes: a scenario or experiment file is at most "
-            f"{MAX_FILE_BYTES:,} bytes"
-        )
-    return None
-
-
-def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """Parsed TOML text; malformed text is one line naming `source`.
-
-    Raises:
-        ScenarioError: malformed, or nested too deeply for the parser.
-    """
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
-    except ValueError as exc:  # an integer of more than 4,300 digits
-        raise ScenarioError([f"{source}: malformed TOML: {exc}"]) from None
-    except RecursionError:
-        raise ScenarioError(
-            [f"{source}: malformed TOML: arrays or tables nested too deeply to read"]
-        ) from None
-
-
-def read_text(path: Path, source: str) -> str:
-    """The UTF-8 text of a scenario or experiment file (a byte-order mark is allowed).
-
-    Raises:
-        ScenarioError: one line: not found, a folder, a pipe, too big, not UTF-8.
-    """
-    problem = file_problem(path)
-    if problem:
-        raise ScenarioError([f"{source}: {problem}"])
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError([f"{source}: cannot be read ({exc.strerror})"]) from None
-    try:
-        return data.decode("utf-8-sig")  # editors on Windows may start a file with a BOM
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            [
-                f"{source}: is not UTF-8 text (byte 0x{data[exc.start]:02x} at position "
-                f"{exc.start}): save it as UTF-8"
-            ]
-        ) from None
-
-
-def read_toml(path: Path, source: str) -> dict[str, Any]:
-    """A TOML file's table; every reason it cannot be read is one line naming `source`."""
-    return parse_toml(read_text(path, source), source)
-
-
-def _own_errors(source: str, raw: dict[str, Any]) -> list[str]:
-    """Problems with the keys a file sets itself, named after that file.
-
-    Only field-level problems: whether values fit together (a model-level check) is
-    judged once everything is merged.
-    """
-    data = {k: v for k, v in raw.items() if k not in ("preset", "extends")}
-    for key in ("events", "surveys"):
-        if isinstance(data.get(key), list):
-            data[key] = tuple(data[key])
-    try:
-        Scenario.model_validate(data, strict=True)
-    except ValidationError as err:
-        return _errors_to_lines(source, err, data, fields_only=True)
-    return []
-
-
-def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    """The merged raw dict of a file, following `preset` and `extends`.
-
-    Every problem of every file in the chain is collected, each named after the file
-    that has it, and raised together.
-    """
-    source = str(path)
-    if path.resolve() in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, path.resolve()))
-        raise ScenarioError([f"{source}: extends = cycle: {cycle}"])
-    if len(chain) >= MAX_EXTENDS:
-        raise ScenarioError(
-            [
-                f"{chain[0]}: extends: a chain of more than {MAX_EXTENDS} files "
-                f"({chain[0].name} -> {chain[1].name} -> ... -> {path.name}); "
-                "start from fewer files"
-            ]
-        )
-    raw = read_toml(path, source)
-    return _resolve_raw(raw, source, path.parent, (*chain, path.resolve()))
-
-
-def _resolve_raw(
-    raw: dict[str, Any], source: str, base: Path, chain: tuple[Path, ...]
-) -> dict[str, Any]:
-    """The merged raw dict of parsed TOML, `extends` relative to `base`."""
-    merged: dict[str, Any] = {}
-    problems: list[str] = []
-    if "extends" in raw:
-        parent = raw.pop("extends")
-        if not isinstance(parent, str):
-            problems.append(
-                f"{source}: extends = {format_value(parent)} is not allowed: a file path"
-            )
-        else:
-            parent_path = (base / parent).resolve()
-            problem = file_problem(parent_path)
-            if problem:
-                problems.append(
-                    f"{source}: extends = {format_value(parent)}: {problem} ({parent_path})"
-                )
-            else:
-                try:
-                    merged.update(_resolve(parent_path, chain))
-                except ScenarioError as err:
-                    problems.extend(err.lines)
-                merged.pop("name", None)
-                merged.pop("description", None)
-    if "preset" in raw:
-        preset = raw.pop("preset")
-        if not isinstance(preset, str) or preset not in PRESETS:
-            allowed = ", ".join(f'"{p}"' for p in PRESETS)
-            problems.append(
-                f"{source}: preset = {format_value(preset)} is not a preset"
-                f"{did_you_mean(str(preset), PRESETS)}; allowed: {allowed}"
-            )
-        else:
-            merged.update(PRESETS[preset])
-    lists = [key for key in ("events", "surveys") if key in raw and not isinstance(raw[key], list)]
-    for key in lists:
-        problems.append(
-            f"{source}: {key} = {format_value(raw[key])} is not allowed: a list of [[{key}]] tables"
-        )
-    if not lists:
-        problems.extend(_own_errors(source, raw))
-    if problems:
-        raise ScenarioError(problems)
-    merged.update(raw)
-    return merged
-
-
-def load_scenario_text(
-    text: str, name: str = "uploaded", base: str | Path = ".", **overrides: Any
-) -> Scenario:
-    """Validate scenario TOML given as text (e.g. an upload); `extends` is relative to base.
-
-    Nothing in the text is evaluated: it is parsed as TOML and validated like a file.
-
-    Raises:
-        ScenarioError: one line per problem, naming `name`.
-    """
-    raw = parse_toml(text, name)
-    data = _resolve_raw(raw, name, Path(base), ())
-    data.setdefault("name", Path(name).stem)
-    if "description" not in data:
-        data["description"] = _comment_block(text)
-    data.update(overrides)
-    return scenario_from_dict(data, source=name)
-
-
-def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
-    """Load and validate a scenario file; keyword overrides are applied last.
-
-    Raises:
-        ScenarioError: one line per problem, naming the file, key, value and what is allowed.
-    """
-    path = Path(path)
-    data = _resolve(path, ())
-    data.setdefault("name", path.stem)
-    if "description" not in data and path.exists():
-        data["description"] = describe_file(path)
-    data.update(overrides)
-    return scenario_from_dict(data, source=str(path))
+        raise ScenarioError(errors_to_lines(source, err, data)) from None
 
 
 def preset(name: str, **overrides: Any) -> Scenario:

@@ -5,16 +5,12 @@ and trust on the directed edges of the contact network. `TrustState` builds them
 from a Scenario and the run's random streams (docs/ODD.md section 5), applies events
 and turnover, and runs a week with the compiled `sim.model.kernels.week`. TrustModel (the
 Mesa model people step) and `sim.simulate` (a whole run in one compiled loop) both
-stand on it, so there is one implementation of the week.
+stand on it, so there is one implementation of the week. The run's random streams are
+sim.model.streams, and holding Ctrl-C while compiled code runs is sim.model.interrupt.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import threading
-from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,7 +19,9 @@ from numpy.typing import NDArray
 
 from sim.model import kernels, measures, mechanisms
 from sim.model.events import Event, event_type
+from sim.model.interrupt import interrupt_after
 from sim.model.scenario import Scenario
+from sim.model.streams import STREAMS, SURVEY_STREAM, WEEK_STREAMS, Streams
 from sim.model.structure import (
     COACH,
     MANAGER,
@@ -34,90 +32,13 @@ from sim.model.structure import (
 )
 from sim.model.survey import INSTRUMENTS, answers
 
-__all__ = [
-    "STREAMS",
-    "Streams",
-    "TrustState",
-    "WeekArguments",
-    "interrupt_after",
-    "seed_sequence",
-    "week_parameters",
-]
+__all__ = ["TrustState", "WeekArguments", "week_parameters"]
 
-# One random stream per mechanism (docs/ODD.md: "each mechanism draws from its own
-# stream"), always spawned in this order, so switching one mechanism on or off does
-# not shift the draws of any other.
-STREAMS = (
-    "people",
-    "trust_init",
-    "coach",
-    "external",
-    "need",
-    "choice",
-    "voice",
-    "response",
-    "outcome",
-    "breach",
-    "gossip",
-    "turnover",
-    "events",
-    "mesa",
-)
-# The streams the compiled week draws from, in the order sim.model.kernels.week takes them.
-WEEK_STREAMS = ("need", "choice", "voice", "response", "outcome", "breach", "gossip", "turnover")
-
-# The spawn key of the surveys' streams, beyond the run's own (STREAMS): a survey's
-# answers come from (run, instrument, week) alone.
-SURVEY_STREAM = 1_000
 INITIAL_TRUST_NOISE = 0.05  # sd of the noise on initial trust (docs/ODD.md)
 BENEVOLENCE_SD = 0.1
 INTEGRITY_SD = 0.03
 COACH_BENEVOLENCE = 0.9
 BETA_PRIOR_WEIGHT = 2.0
-
-
-@contextlib.contextmanager
-def interrupt_after() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) while compiled code runs; raise KeyboardInterrupt once it returns.
-
-    A KeyboardInterrupt raised inside a numba function (where it calls back into
-    Python) comes out as another error, which a sweep would store as a failed run and
-    go on. In the main thread, SIGINT is noted instead while the block runs, and
-    raised as KeyboardInterrupt after it; elsewhere (signals go to the main thread
-    only) the block runs as it is.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        if callable(previous):
-            previous(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt
-        elif previous == signal.SIG_DFL:
-            os.kill(os.getpid(), signal.SIGINT)  # the system's default: end the process
-
-
-def seed_sequence(rng: Any) -> np.random.SeedSequence:
-    """One SeedSequence from whatever a caller passes as `rng` (Mesa's convention).
-
-    A SeedSequence passed in is copied, not spawned from: the same object passed twice
-    gives the same run (spawning would have moved it on), and the caller's is untouched.
-    """
-    if isinstance(rng, np.random.SeedSequence):
-        return np.random.SeedSequence(
-            rng.entropy,
-            spawn_key=rng.spawn_key,
-            pool_size=rng.pool_size,
-            n_children_spawned=rng.n_children_spawned,
-        )
-    if isinstance(rng, np.random.Generator):
-        return np.random.SeedSequence(int(rng.integers(2**63)))
-    return np.random.SeedSequence(rng)
 
 
 def week_parameters(
@@ -136,31 +57,6 @@ def week_parameters(
     }
     i = np.array([values[name] for name in kernels.INT_PARAMS], dtype=np.int64)
     return f, i
-
-
-class Streams(Mapping[str, np.random.Generator]):
-    """The run's random streams by name: each Generator is made when first used.
-
-    Making a Generator costs about 16 microseconds, a tenth of a short run's set-up,
-    and a run uses only the streams of its mechanisms (no external stream without
-    external coaches, no events stream without events).
-    """
-
-    def __init__(self, seeds: dict[str, np.random.SeedSequence]) -> None:
-        self._seeds = seeds
-        self._made: dict[str, np.random.Generator] = {}
-
-    def __getitem__(self, name: str) -> np.random.Generator:
-        rng = self._made.get(name)
-        if rng is None:
-            rng = self._made[name] = np.random.default_rng(self._seeds[name])
-        return rng
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._seeds)
-
-    def __len__(self) -> int:
-        return len(self._seeds)
 
 
 class WeekArguments(NamedTuple):

@@ -26,7 +26,8 @@ from sim.model.agents import TeamMember
 from sim.model.events import Event
 from sim.model.measures import TEAM_COLUMNS, names, summarize
 from sim.model.scenario import Scenario, bounds, did_you_mean
-from sim.model.state import STREAMS, TrustState, seed_sequence
+from sim.model.state import TrustState
+from sim.model.streams import STREAMS, seed_sequence
 
 __all__ = ["AGENT_REPORTERS", "SLIDERS", "SPACE_LIMIT", "STREAMS", "TrustModel", "viz_params"]
 

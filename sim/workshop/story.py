@@ -16,13 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sim.model.scenario import (
-    Scenario,
-    ScenarioError,
-    describe_file,
-    load_scenario,
-    load_scenario_text,
-)
+from sim.model.scenario import Scenario, ScenarioError
+from sim.model.scenario_files import describe_file, load_scenario, load_scenario_text
 
 __all__ = [
     "CHAPTERS",
