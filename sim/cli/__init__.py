@@ -506,7 +506,7 @@ def _write_results(
         return None
     if not draw:
         return "the statistics"
-    from sim.experiments.pipeline import write_report
+    from sim.experiments.draw import write_report
 
     md, html = write_report(
         tables, formats=args.formats or (), written_with=[folder / f for f in files]
@@ -640,7 +640,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not args.force and freshness.up_to_date(folder, args.formats or ()):
         print(f"report up to date ({UNCHANGED}): {folder / 'report.html'} (--force draws it again)")
         return 0
-    from sim.experiments.pipeline import write_report
+    from sim.experiments.draw import write_report
 
     md, html = write_report(folder, formats=args.formats or ())
     print(f"wrote {html}, {md} and {md.parent / 'figures'}/")
@@ -649,7 +649,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """`trustsim plot`: redraw the figures of a results folder."""
-    from sim.experiments.pipeline import redraw_figures
+    from sim.experiments.draw import redraw_figures
 
     outcomes = tuple(args.outcome) if args.outcome else None
     written = redraw_figures(args.results, outcomes, formats=(args.format,), size=args.size)
