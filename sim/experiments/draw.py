@@ -1,8 +1,10 @@
-"""The report of a results folder: statistics, figures, and the median runs' networks.
+"""The pipeline's last step: a results folder's report, its figures, the median runs' networks.
 
-This is where the tables meet the model once more: the trust network of each
-scenario's median run is recorded by re-running that run from its stored parameters
-and seed (runs reproduce exactly), then drawn from tables like every other figure.
+sim.experiments.pipeline calls it only when something is to be drawn: it imports
+matplotlib. This is where the tables meet the model once more: the trust network of
+each scenario's median run is recorded by re-running that run from its stored
+parameters and seed (runs reproduce exactly), then drawn from tables like every other
+figure.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sim.experiments.store import scenario_of_run
 from sim.model.snapshots import record_run
 from sim.reporting import report
 
-__all__ = ["median_networks", "redraw_figures", "write_report"]
+__all__ = ["draw_report", "median_networks", "redraw_figures", "write_report"]
 
 
 def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.NetworkTables:
@@ -70,6 +72,17 @@ def write_report(
     (freshness.RECORD) lists the report's files and `written_with`: files just written
     from the same tables (compare.md), which a sweep with nothing to run prints again.
     """
+    written = draw_report(folder, outcomes, formats, written_with)
+    return written.md, written.html
+
+
+def draw_report(
+    folder: str | Path | ResultsTables,
+    outcomes: tuple[str, ...] | None = None,
+    formats: Sequence[str] = ("png",),
+    written_with: Sequence[Path] = (),
+) -> report.ReportFiles:
+    """write_report, returning every file written: report.md, report.html, the figures."""
     tables = tables_of(folder, outcomes)
     inputs = freshness.report_inputs(tables, formats)
     earlier = freshness.read_record(tables.folder)
@@ -93,7 +106,7 @@ def write_report(
     freshness.record(
         tables.folder, inputs, [written.md, written.html, *written.figures, *written_with], earlier
     )
-    return written.md, written.html
+    return written
 
 
 def _earlier_files(folder: Path, earlier: freshness.Record | None) -> set[Path]:
