@@ -262,7 +262,7 @@ def test_a_sweep_says_what_its_time_covers_and_a_second_one_that_it_ran_nothing(
         "matplotlib",
         "sim.reporting.plots",
         "sim.reporting.report",
-        "sim.experiments.pipeline",
+        "sim.experiments.draw",
     }
     assert not modules & drawing, "nothing that draws is imported when nothing is drawn"
 

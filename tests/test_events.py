@@ -231,10 +231,6 @@ def test_the_app_notes_a_button_that_does_nothing() -> None:
         actions.go_chapter(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/cli is another helper's: _late_events must call sim.model.events.does_nothing",
-)
 def test_the_no_op_sentence_is_the_cli_warning(
     manager_replaced: EventType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -370,9 +366,6 @@ def test_an_unknown_type_is_a_sentence_not_a_bare_key_error() -> None:
 # show (scenarios/reorg.toml, scenarios/sponsor_withdraws.toml): scenario names, not
 # a list of event types.
 SCENARIO_NAMES = {("sim/workshop/story.py", "PLAIN_NAMES")}
-# sim/cli is being split by another change; its _late_events still spells the sponsor
-# events until it calls sim.model.events.does_nothing (the test then fails: drop this).
-NOT_YET = {("sim/cli/__init__.py", "_late_events")}
 
 
 def _event_lists(path: Path) -> Iterator[tuple[str, int, list[str]]]:
@@ -409,7 +402,7 @@ def test_no_list_of_event_names_stands_outside_the_registry() -> None:
         if rel == "sim/model/events.py":
             continue
         for owner, line, names in _event_lists(path):
-            if (rel, owner) not in SCENARIO_NAMES | NOT_YET:
+            if (rel, owner) not in SCENARIO_NAMES:
                 found.append(f"{rel}:{line} ({owner}): {names}")
     assert not found, "lists of event types outside sim/model/events.py:\n" + "\n".join(found)
 

@@ -45,7 +45,7 @@ from sim.experiments.compare import (
     sensitivity_results,
     validation_results,
 )
-from sim.experiments.pipeline import median_networks, write_report
+from sim.experiments.draw import median_networks, write_report
 from sim.methods.comparison import Comparison
 from sim.model.scenario_files import describe_file
 from sim.reporting import plots, report
@@ -490,7 +490,7 @@ def report_files(folder: Path) -> dict[str, tuple[int, int]]:
 UP_TO_DATE = "report up to date (results, experiment and code unchanged): "
 
 # Modules that only drawing needs: a report that is up to date imports none of them.
-DRAWING = ("matplotlib", "sim.reporting.plots", "sim.reporting.report", "sim.experiments.pipeline")
+DRAWING = ("matplotlib", "sim.reporting.plots", "sim.reporting.report", "sim.experiments.draw")
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ from sim.experiments.compare import (
     validation_results,
     write_validation,
 )
-from sim.experiments.pipeline import write_report
+from sim.experiments.draw import write_report
 from sim.methods.validation import (
     FACTS,
     MANAGEMENT,

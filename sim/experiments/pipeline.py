@@ -1,137 +1,682 @@
-"""The report of a results folder: statistics, figures, and the median runs' networks.
+"""The run -> compare -> report pipeline as a library: what the experiment commands do.
 
-This is where the tables meet the model once more: the trust network of each
-scenario's median run is recorded by re-running that run from its stored parameters
-and seed (runs reproduce exactly), then drawn from tables like every other figure.
+`sweep` runs an experiment into its results store, compares its scenarios and draws
+its report, writing the files `trustsim sweep` writes; `sensitivity` does the same for
+an experiment's [sensitivity] design; `compare` and `report` work on a results folder;
+`calibrate` estimates a [calibration] section's parameters against field targets.
+Each prints nothing and returns a small result: the files written, the tables a user
+reads, and the messages the command line prints (`echo` receives each as it comes).
+Bad input raises ScenarioError (a file) or PipelineError (an argument), one line each.
+
+The stages are the runner (runs into the store), compare (the statistics) and draw
+(the report); this module strings them together as the commands do, says what they
+did, and leaves a report that is up to date (freshness) as it is. What draws
+(matplotlib) and what runs is imported only when needed, so that a sweep with nothing
+left to do stays quick. About 680 lines: five entry points and their results, each
+argument documented once, and the messages the commands print.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-from sim.experiments import freshness
-from sim.experiments.compare import (
-    ResultsTables,
-    comparison,
-    experiment_file,
-    load_results,
-    sensitivity_results,
-    tables_of,
-    validation_results,
-)
-from sim.experiments.store import scenario_of_run
-from sim.model.snapshots import record_run
-from sim.reporting import report
+from sim.model.events import does_nothing
+from sim.model.scenario import Scenario, ScenarioError
 
-__all__ = ["median_networks", "redraw_figures", "write_report"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.experiments.compare import ResultsTables
+    from sim.experiments.runner import RunReport
+    from sim.experiments.spec import Experiment
+    from sim.methods.comparison import Comparison
+
+__all__ = [
+    "UNCHANGED",
+    "CalibrateResult",
+    "CompareResult",
+    "Message",
+    "PipelineError",
+    "ReportResult",
+    "SweepResult",
+    "calibrate",
+    "compare",
+    "late_events",
+    "power_warning",
+    "report",
+    "sensitivity",
+    "sweep",
+]
+
+# Why a report is not drawn again.
+UNCHANGED = "results, experiment and code unchanged"
 
 
-def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.NetworkTables:
-    """Network snapshots (start, middle, end) of each scenario's median run."""
-    out: report.NetworkTables = {}
-    if tables.manifest.get("model", "trust") != "trust":
-        return out  # networks are the trust model's
-    if "sensitivity" in experiment_file(tables.manifest):
-        return out  # a sampled design: its median run sits at a random point
-    for scenario in tables.scenarios[:max_scenarios]:
-        # The median on the first outcome that applies here (trust_in_coach does not
-        # apply without a coach: that scenario's network is drawn on the next outcome).
-        found = (
-            (outcome, report.median_run(tables.results, scenario, outcome))
-            for outcome in tables.outcomes
+class PipelineError(ValueError):
+    """A bad argument or results folder, said in one line (the CLI's exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One thing the command line prints: `text` on stdout, or `kind: text` on stderr."""
+
+    kind: Literal["out", "warning", "note", "interrupted"]
+    text: str
+
+    @property
+    def to_stderr(self) -> bool:
+        """Whether the command line prints it on stderr (all but the results)."""
+        return self.kind != "out"
+
+    def __str__(self) -> str:
+        return self.text if self.kind == "out" else f"{self.kind}: {self.text}"
+
+
+Echo = Callable[[Message], None]
+
+
+@dataclass
+class _Log:
+    """The messages of one call, each passed on to `echo` as it is said."""
+
+    echo: Echo | None
+    messages: list[Message] = field(default_factory=list)
+
+    def __call__(self, kind: Literal["out", "warning", "note", "interrupted"], text: str) -> None:
+        message = Message(kind, text)
+        self.messages.append(message)
+        if self.echo is not None:
+            self.echo(message)
+
+
+@dataclass
+class SweepResult:
+    """What `sweep` (or `sensitivity`) did: its runs, the files it wrote, what a user reads."""
+
+    folder: Path
+    runs: RunReport
+    text: str = ""  # the results as printed: compare.md (or sensitivity.md, validation.md)
+    written: list[Path] = field(default_factory=list)
+    report: Path | None = None  # report.html, drawn now or up to date
+    messages: list[Message] = field(default_factory=list)
+    _tables: ResultsTables | None = field(default=None, repr=False)
+
+    @property
+    def comparison(self) -> Comparison:
+        """The statistics compare.md shows (read from the store when they were not computed)."""
+        from sim.experiments.compare import comparison, load_results
+
+        if self._tables is None:
+            self._tables = load_results(self.folder)
+        return comparison(self._tables)
+
+    @property
+    def exit_code(self) -> int:
+        """The command's exit code: 130 interrupted, 1 when some runs failed, else 0."""
+        return 130 if self.runs.interrupted else 1 if self.runs.failed else 0
+
+
+@dataclass
+class CompareResult:
+    """What `compare` wrote and printed: the comparison, or the model against its targets."""
+
+    folder: Path
+    text: str
+    written: list[Path]
+    comparison: Comparison | None = None
+    targets: pd.DataFrame | None = None  # with `targets`: one row per target
+    messages: list[Message] = field(default_factory=list)
+
+
+@dataclass
+class ReportResult:
+    """The report of a results folder, and whether it was drawn (not up to date)."""
+
+    folder: Path
+    md: Path
+    html: Path
+    drawn: bool
+    written: list[Path] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+
+
+@dataclass
+class CalibrateResult:
+    """What `calibrate` did: the posterior's summary lines and where its files are."""
+
+    folder: Path
+    lines: list[str]
+    interrupted: bool = False
+    report: Path | None = None  # calibration.html
+    messages: list[Message] = field(default_factory=list)
+
+    @property
+    def tables(self) -> list[Path]:
+        """The posterior samples, their summary and the posterior predictive check."""
+        names = ("posterior.csv", "posterior_summary.csv", "predictive_check.csv")
+        return [self.folder / name for name in names]
+
+    @property
+    def exit_code(self) -> int:
+        """The command's exit code: 130 interrupted, else 0."""
+        return 130 if self.interrupted else 0
+
+
+def _experiment(experiment: str | Path | Experiment) -> tuple[Experiment, str]:
+    """The experiment, and its name as messages give it (the path as the user wrote it)."""
+    from sim.experiments.experiment_file import load_experiment
+
+    if isinstance(experiment, str | Path):
+        return load_experiment(experiment), str(experiment)
+    return experiment, experiment.path or experiment.name
+
+
+def _at_least(*checks: tuple[str, int | None, int]) -> None:
+    for flag, value, least in checks:
+        if value is not None and value < least:
+            raise PipelineError(f"{flag} {value}: must be {least} or more")
+
+
+def sweep(
+    experiment: str | Path | Experiment,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    resume: bool = False,
+    replications: int | None = None,
+    steps: int | None = None,
+    report: bool = True,
+    formats: Sequence[str] = (),
+    progress: bool | None = None,
+    echo: Echo | None = None,
+) -> SweepResult:
+    """Run an experiment into its store, then compare its scenarios and draw its report.
+
+    As `trustsim sweep`: the same files beside the store (compare.csv and compare.md,
+    or sensitivity.* or validation.md first; report.md, report.html, figures/) and
+    the same messages. A report up to date is not drawn again.
+
+    Args:
+        experiment: an experiment file, or a loaded Experiment.
+        out: the results folder (default results/<experiment name>).
+        workers: local worker processes (default: every core).
+        scheduler: a Dask scheduler address, e.g. tcp://host:8786.
+        client: a distributed.Client to use instead of a local pool.
+        resume: continue a store that already holds runs; only missing runs are run.
+        replications: replications per scenario and point, overriding the file.
+        steps: weeks per run, overriding the file and the scenarios.
+        report: draw report.md and report.html (the statistics are written anyway).
+        formats: also save the report's figures as "svg" or "pdf" (PNG always).
+        progress: show a progress bar (default: when stderr is a terminal).
+        echo: receives each message as it is said (the CLI prints them).
+
+    Raises:
+        ScenarioError: a bad experiment file, or a store that cannot be resumed.
+        PipelineError: a bad argument.
+    """
+    return _run(
+        experiment,
+        False,
+        {"out": out, "workers": workers, "scheduler": scheduler, "client": client},
+        resume=resume,
+        replications=replications,
+        steps=steps,
+        samples=None,
+        draw=report,
+        formats=formats,
+        progress=progress,
+        say=_Log(echo),
+    )
+
+
+def sensitivity(
+    experiment: str | Path | Experiment,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    resume: bool = False,
+    replications: int | None = None,
+    steps: int | None = None,
+    samples: int | None = None,
+    report: bool = True,
+    formats: Sequence[str] = (),
+    progress: bool | None = None,
+    echo: Echo | None = None,
+) -> SweepResult:
+    """Run an experiment's [sensitivity] design, then its indices and its report.
+
+    As `trustsim sensitivity`; the arguments are `sweep`'s, and `samples` overrides
+    the base sample size (Sobol N, Morris trajectories).
+    """
+    return _run(
+        experiment,
+        True,
+        {"out": out, "workers": workers, "scheduler": scheduler, "client": client},
+        resume=resume,
+        replications=replications,
+        steps=steps,
+        samples=samples,
+        draw=report,
+        formats=formats,
+        progress=progress,
+        say=_Log(echo),
+    )
+
+
+def _run(
+    experiment: str | Path | Experiment,
+    design: bool,
+    where: dict[str, Any],
+    *,
+    resume: bool,
+    replications: int | None,
+    steps: int | None,
+    samples: int | None,
+    draw: bool,
+    formats: Sequence[str],
+    progress: bool | None,
+    say: _Log,
+) -> SweepResult:
+    """`sweep`, or `sensitivity` when `design`; `where` says where the runs run."""
+    from sim.experiments.runner import results_folder, run
+
+    _at_least(("--workers", where["workers"], 1))
+    _at_least(("--replications", replications, 1), ("--steps", steps, 1))
+    _at_least(("--samples", samples, 2))
+    exp, name = _experiment(experiment)
+    sens = exp.sensitivity
+    n = samples or (sens.samples if sens else 0)
+    if sens is not None and sens.method == "sobol" and n & (n - 1):
+        say(
+            "warning",
+            f"samples = {n} is not a power of 2: Sobol's sequence balances best at "
+            f"2^k (e.g. {1 << (n.bit_length() - 1)} or {1 << n.bit_length()})",
         )
-        outcome, run_id = next(((o, r) for o, r in found if r is not None), ("", None))
-        if run_id is None:
-            continue
-        row = tables.runs[tables.runs["run_id"] == run_id].iloc[0]
-        sc = scenario_of_run(row)
-        nodes, edges, _ = record_run(sc, int(row["seed"]), at_steps=(0, sc.steps // 2, sc.steps))
-        swept = json.loads(row["swept"]) if isinstance(row["swept"], str) else {}
-        where = ", ".join(f"{k}={v}" for k, v in sorted(swept.items()))
-        title = f"{scenario}: median run on {outcome}" + (f" ({where})" if where else "")
-        out[scenario] = (nodes, edges, title)
+    if design and exp.sensitivity is None:
+        raise ScenarioError(
+            [
+                f"{name}: has no [sensitivity] section: add one (method, samples, "
+                "parameters with ranges), or run it with `trustsim sweep`"
+            ]
+        )
+    for line in late_events(exp.scenarios, steps or exp.steps):
+        say("warning", line)
+    if exp.calibration is not None:
+        say(
+            "note",
+            f"{name} has a [calibration] section, which a sweep leaves "
+            "aside: it runs the scenarios at their own values (`trustsim calibrate "
+            f"{name} --targets FILE` estimates {', '.join(exp.calibration.parameters)})",
+        )
+    # Before a fresh sweep starts; beside the notes after one that resumes (a refused
+    # resume says only why).
+    power = power_warning(exp, replications)
+    fresh = not results_folder(exp, where["out"]).exists()
+    if power and fresh:
+        say("warning", power)
+    runs = run(
+        exp,
+        **where,
+        resume=resume,
+        replications=replications,
+        steps=steps,
+        samples=samples,
+        progress=progress,
+    )
+    result = SweepResult(runs.folder, runs, messages=say.messages)
+    after = None
+    if runs.done or runs.skipped:
+        began = time.perf_counter()
+        try:
+            done = _write_results(result, say, exp, formats, draw and not runs.interrupted)
+        except ScenarioError as err:
+            if not runs.interrupted:
+                raise
+            # Too little was stored to compare (the reference has no run yet): say so,
+            # then how to go on.
+            for line in err.lines:
+                say("note", line)
+            done = None
+        after = (done, time.perf_counter() - began) if done else None
+    for note in runs.notes:
+        say("note", note)
+    if power and not fresh:
+        say("warning", power)
+    say("out", runs.line(exp.name, after))
+    if runs.interrupted:
+        say("interrupted", "the runs above are stored; run again with --resume to finish")
+    return result
+
+
+def late_events(scenarios: Sequence[Scenario | Any], horizon: int | None = None) -> list[str]:
+    """Events that never happen or do nothing, and surveys never given: one warning each.
+
+    An event or survey after the last week (the horizon given, or each scenario's own)
+    never happens; an event whose type says it does nothing in that scenario
+    (sim.model.events.does_nothing) is named with the reason.
+    """
+    out = []
+    for sc in scenarios:
+        last = horizon if horizon is not None else getattr(sc, "steps", None)
+        for ev in sc.events if isinstance(sc, Scenario) else ():
+            if last is not None and ev.at > last:
+                out.append(
+                    f"{sc.name}: its {ev.type} event at week {ev.at} is after the last week "
+                    f"({last}), so it never happens"
+                )
+        for ev in sc.events if isinstance(sc, Scenario) else ():
+            idle = does_nothing(ev, sc)
+            if idle:
+                out.append(f"{sc.name}: its {ev.type} event at week {ev.at} does nothing: {idle}")
+        for survey in sc.surveys if isinstance(sc, Scenario) else ():
+            late = [w for w in survey.at if last is not None and w > last]
+            if late:
+                out.append(
+                    f"{sc.name}: its {survey.instrument} survey at week "
+                    f"{', '.join(map(str, late))} is after the last week ({last}), so it is "
+                    "never given"
+                )
     return out
 
 
-def write_report(
-    folder: str | Path | ResultsTables,
-    outcomes: tuple[str, ...] | None = None,
-    formats: Sequence[str] = ("png",),
-    written_with: Sequence[Path] = (),
-) -> tuple[Path, Path]:
-    """Write report.md, report.html and figures/ beside the store, and their record.
+def power_warning(exp: Experiment, replications: int | None) -> str:
+    """A warning when no paired comparison of the design can reach p < 0.05 after Holm.
 
-    `folder` may be its tables, already read (then with their own outcomes). The
-    figures are PNG files (report.html embeds them), and also SVG or PDF when `formats`
-    names them. Files an earlier report here wrote and this one does not (a figure it
-    no longer draws, a format no longer asked) are removed. The record
-    (freshness.RECORD) lists the report's files and `written_with`: files just written
-    from the same tables (compare.md), which a sweep with nothing to run prints again.
+    Each outcome's comparisons are one family: every pair of scenarios (or each against
+    the reference) at every sweep point. A sensitivity design is read by its indices.
     """
-    tables = tables_of(folder, outcomes)
-    inputs = freshness.report_inputs(tables, formats)
-    earlier = freshness.read_record(tables.folder)
-    earlier_files = _earlier_files(tables.folder, earlier)
-    freshness.forget(tables.folder)  # until the new report is complete
-    comp = comparison(tables)
-    written = report.build_report(
-        tables.runs,
-        tables.results,
-        tables.steps,
-        tables.manifest,
-        comp,
-        tables.folder,
-        networks=median_networks(tables),
-        formats=freshness.figure_formats(formats),
-        sensitivity=sensitivity_results(tables),
-        facts=validation_results(tables),
+    from sim.experiments.expansion import expand
+    from sim.methods.analysis import scenario_pairs
+    from sim.methods.statistics import p_floor, replications_for_floor
+
+    if exp.sensitivity is not None or exp.validation is not None:
+        return ""
+    pairs = scenario_pairs([s.name for s in exp.scenarios], exp.reference)
+    if not pairs:
+        return ""
+    family = len(pairs) * (len(expand(exp, range(1))) // len(exp.scenarios))
+    reps = exp.replications
+    n = replications or (reps.count if reps.count is not None else reps.min)
+    floor = p_floor(n, family)
+    if floor < 0.05:
+        return ""
+    need = replications_for_floor(family)
+    return (
+        f"{exp.path or exp.name}: with {n} replications no paired difference can reach "
+        f"p < 0.05 after Holm's correction across the {family} comparisons of each outcome "
+        f"(the smallest possible p is {floor:.2g}); {need} replications or more can"
     )
-    for path in earlier_files - set(written.figures):
-        path.unlink(missing_ok=True)
-    freshness.record(
-        tables.folder, inputs, [written.md, written.html, *written.figures, *written_with], earlier
-    )
-    return written.md, written.html
 
 
-def _earlier_files(folder: Path, earlier: freshness.Record | None) -> set[Path]:
-    """The figure files the report last drawn here wrote.
+def _analysis_files(exp: Experiment) -> tuple[str, ...]:
+    """The files a sweep writes beside its store before the report; it prints the first."""
+    if exp.sensitivity is not None:
+        return ("sensitivity.md", "sensitivity.csv", "compare.md", "compare.csv")
+    if exp.validation is not None:  # the facts are the point; pairs go to compare.md
+        return ("validation.md", "compare.md", "compare.csv")
+    return ("compare.md", "compare.csv")
 
-    As its record lists them; a report drawn before records were kept wrote each figure
-    its report.md links as PNG and SVG. Figures from `trustsim plot` and files of the
-    user's are not among them, so they stay.
+
+def _write_results(
+    result: SweepResult, say: _Log, exp: Experiment, formats: Sequence[str], draw: bool
+) -> str | None:
+    """Say a sweep's results; write them and (if `draw`) the report beside the store.
+
+    When the report and those files are up to date (the store, the experiment, the
+    options and the code as when they were written), they are said as written.
+
+    Returns:
+        What was computed, in words for the final line (None when nothing was).
     """
-    figures = folder / "figures"
-    if earlier is not None:
-        listed = earlier.get("files")
-        names = listed if isinstance(listed, dict) else {}
-        return {folder / name for name in names if (folder / name).parent == figures}
-    md = folder / "report.md"
-    if not md.exists():
-        return set()
-    linked = report.linked_figures(md.read_text(encoding="utf-8"))
-    return {figures / f"{name}.{fmt}" for name in linked for fmt in ("png", "svg")}
-
-
-def redraw_figures(
-    folder: str | Path,
-    outcomes: tuple[str, ...] | None = None,
-    formats: Sequence[str] = ("png",),
-    size: str = "slide",
-) -> list[Path]:
-    """Redraw the figures of a results folder into figures/; return the files written."""
-    tables = load_results(folder, outcomes)
-    comp = comparison(tables)
-    entries = report.build_figures(
-        tables.runs,
-        tables.results,
-        tables.steps,
-        comp,
-        median_networks(tables),
-        size=size,
-        sensitivity=sensitivity_results(tables),
-        facts=validation_results(tables),
+    from sim.experiments import freshness
+    from sim.experiments.compare import (
+        load_results,
+        write_comparison,
+        write_sensitivity,
+        write_validation,
     )
-    return report.save_figures(entries, tables.folder / "figures", formats)
+
+    folder = result.folder
+    files = [folder / name for name in _analysis_files(exp)]
+    fresh = draw and freshness.up_to_date(folder, formats, also=[f.name for f in files])
+    if fresh:
+        text = files[0].read_text(encoding="utf-8")
+    else:
+        tables = load_results(folder)  # read once for every file written below
+        text = write_comparison(tables)
+        if exp.sensitivity is not None:
+            text = write_sensitivity(tables)
+        elif exp.validation is not None:
+            text = write_validation(tables) or ""
+        result._tables = tables
+        result.written += files
+    result.text = text
+    say("out", text)
+    if exp.sensitivity is None and exp.validation is not None:
+        say("out", f"every pair of scenarios compared: {folder / 'compare.md'}")
+    if fresh:
+        result.report = folder / "report.html"
+        say("out", f"report up to date ({UNCHANGED}): {result.report}")
+        return None
+    if not draw:
+        return "the statistics"
+    from sim.experiments.draw import draw_report
+
+    md, result.report, figures = draw_report(tables, None, formats, files)
+    result.written += [md, result.report, *figures]
+    say("out", f"report: {result.report} (and {md.name}, figures/)")
+    return "the statistics and the report"
+
+
+def compare(
+    results: str | Path,
+    *,
+    outcomes: Sequence[str] | None = None,
+    reference: str | None = None,
+    targets: str | Path | None = None,
+    echo: Echo | None = None,
+) -> CompareResult:
+    """The statistics of a results folder, as `trustsim compare`.
+
+    The experiment's own comparison goes to compare.csv and compare.md; with
+    `outcomes` or `reference`, a view of them to compare_view.csv and compare_view.md
+    (the experiment's files stay as the report shows them). With `targets` (a TOML
+    file of field targets), each observed statistic against the same statistic of
+    these runs, in targets.md and targets.csv.
+
+    Raises:
+        ScenarioError: no finished runs, an unknown outcome or reference, a bad targets file.
+        PipelineError: no results store in the folder (with `targets`).
+    """
+    from sim.experiments.compare import comparison, load_results, write_comparison
+
+    say = _Log(echo)
+    folder = Path(results)
+    if targets is not None:
+        return _compare_targets(folder, Path(targets), say)
+    chosen = tuple(dict.fromkeys(outcomes)) if outcomes else None  # each once
+    if chosen is None and reference is None:
+        tables = load_results(folder)
+        text = write_comparison(tables)
+        say("out", text)
+        written = [folder / "compare.csv", folder / "compare.md"]
+        return CompareResult(folder, text, written, comparison(tables), messages=say.messages)
+    comp = comparison(load_results(folder, chosen, reference))
+    written = [folder / "compare_view.csv", folder / "compare_view.md"]
+    comp.tidy().to_csv(written[0], index=False)
+    text = comp.markdown()
+    written[1].write_text(text + "\n", encoding="utf-8")
+    say("out", text)
+    say("out", f"wrote {written[0]} and compare_view.md (this view)")
+    return CompareResult(folder, text, written, comp, messages=say.messages)
+
+
+def _compare_targets(folder: Path, path: Path, say: _Log) -> CompareResult:
+    """The model against each field target: targets.md and targets.csv."""
+    from sim.experiments.store import ResultsStore
+    from sim.methods.targets import check, load_targets
+
+    targets = load_targets(path)  # a bad file is refused before the store is read
+    if not ResultsStore.exists(folder):
+        raise PipelineError(f"{folder}: no results store here (results.sqlite)")
+    store = ResultsStore(folder, readonly=True)
+    try:
+        tables = {name: store.table(name) for name in ("teams", "survey")}
+        tables["results"] = store.results()
+    finally:
+        store.close()
+    table = check(targets, tables)
+    lines = [
+        f"# {folder.name}: the model against {path.name}",
+        "",
+        "| target | observed (SE) | model (SE over runs) | runs | z | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples(index=False):
+        lines.append(
+            f"| {row.target} | {row.observed:.3g} ({row.observed_se:.2g}) | "
+            f"{row.model:.3g} ({row.model_se:.2g}) | {row.runs} | {row.z:+.1f} | {row.verdict} |"
+        )
+    sources = {t.name: t.source for t in targets}
+    lines += ["", "Sources:", *(f"- {name}: {src}" for name, src in sources.items())]
+    text = "\n".join(lines) + "\n"
+    written = [folder / "targets.csv", folder / "targets.md"]
+    table.to_csv(written[0], index=False)
+    written[1].write_text(text, encoding="utf-8")
+    say("out", text.removesuffix("\n"))
+    say("out", f"wrote {written[1]} and targets.csv")
+    return CompareResult(folder, text, written, targets=table, messages=say.messages)
+
+
+def report(
+    results: str | Path,
+    *,
+    formats: Sequence[str] = (),
+    force: bool = False,
+    echo: Echo | None = None,
+) -> ReportResult:
+    """Write report.md, report.html and figures/ of a results folder, as `trustsim report`.
+
+    Not drawn again when up to date (the results, the experiment, the formats and the
+    code as when it was drawn), unless `force`.
+
+    Raises:
+        ScenarioError: no results store, or no finished run.
+    """
+    from sim.experiments import freshness
+
+    say = _Log(echo)
+    folder = Path(results)
+    md, html = folder / "report.md", folder / "report.html"
+    if not force and freshness.up_to_date(folder, formats):
+        say("out", f"report up to date ({UNCHANGED}): {html} (--force draws it again)")
+        return ReportResult(folder, md, html, drawn=False, messages=say.messages)
+    from sim.experiments.draw import draw_report
+
+    md, html, figures = draw_report(folder, None, formats)
+    say("out", f"wrote {html}, {md} and {md.parent / 'figures'}/")
+    written = [md, html, *figures]
+    return ReportResult(folder, md, html, drawn=True, written=written, messages=say.messages)
+
+
+def calibrate(
+    experiment: str | Path | Experiment,
+    targets: str | Path,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    population: int | None = None,
+    generations: int | None = None,
+    recover: Mapping[str, Any] | None = None,
+    report: bool = True,
+    formats: Sequence[str] = (),
+    progress: bool | None = None,
+    command: str = "",
+    echo: Echo | None = None,
+) -> CalibrateResult:
+    """Estimate an experiment's [calibration] parameters against field targets (ABC-SMC).
+
+    As `trustsim calibrate`: the posterior and its predictive check beside the store,
+    and (if `report`) calibration.md and calibration.html.
+
+    Args:
+        experiment: an experiment file with a [calibration] section, or a loaded one.
+        targets: the field targets (TOML, [[targets]]).
+        out: the results folder (default results/<experiment name>).
+        workers: local worker processes (default: every core).
+        scheduler: a Dask scheduler address, e.g. tcp://host:8786.
+        resume: continue a calibration that was stopped.
+        population: particles per generation, overriding the file.
+        generations: generations at most, overriding the file.
+        recover: parameter recovery: the true value of each estimated parameter; the
+            targets' statistics are made by the model there, then calibrated back.
+        report: write calibration.md and calibration.html.
+        formats: also save the report's figures as "svg" or "pdf" (PNG always).
+        progress: a bar per generation (default: when stderr is a terminal).
+        command: the command line recorded with the calibration.
+        echo: receives each message as it is said (the CLI prints them).
+
+    Raises:
+        ScenarioError: a bad experiment or targets file, or a store that cannot go on.
+        PipelineError: a bad argument.
+    """
+    from sim.experiments.abc import calibrate as run_abc
+    from sim.methods.targets import load_targets
+
+    say = _Log(echo)
+    _at_least(
+        ("--workers", workers, 1),
+        ("--population", population, 10),
+        ("--generations", generations, 1),
+    )
+    truth = None
+    if recover:
+        truth = {}
+        for key, value in recover.items():
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise PipelineError(f"--recover {key}={value}: a true value is a number")
+            truth[key] = float(value)
+    loaded = load_targets(targets)
+    exp, _ = _experiment(experiment)
+    rep = run_abc(
+        exp,
+        targets,
+        loaded,
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        population=population,
+        generations=generations,
+        truth=truth,
+        progress=progress,
+        command=command,
+    )
+    result = CalibrateResult(rep.folder, rep.lines, rep.interrupted, messages=say.messages)
+    for note in rep.notes:
+        say("note", note)
+    if rep.interrupted:
+        say(
+            "interrupted",
+            "the finished generations and candidates are stored; run again with --resume to go on",
+        )
+        return result
+    for line in rep.lines:
+        say("out", line)
+    if report:
+        from sim.reporting.calibration import write_calibration_report
+
+        result.report = write_calibration_report(rep.folder, formats=formats)
+        say("out", f"report: {result.report} (and calibration.md, figures/)")
+    say("out", f"tables: {rep.folder}/posterior.csv, posterior_summary.csv, predictive_check.csv")
+    return result
