@@ -48,7 +48,7 @@ from sim.experiments.compare import (
 from sim.experiments.pipeline import median_networks, write_report
 from sim.methods.comparison import Comparison
 from sim.model.scenario import describe_file
-from sim.reporting import plots, report
+from sim.reporting import document, plots, report
 
 ROOT = Path(__file__).resolve().parent.parent
 # One experiment per design the report draws (every file also runs at a tiny size in
@@ -140,7 +140,7 @@ def test_report_html_embeds_figures_and_escapes_text(tmp_path: Path) -> None:
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
     fig.savefig(tmp_path / "line.png")
-    rep = report.Report("a <b> & c")
+    rep = document.Report("a <b> & c")
     rep.add("p", "x < y & z")
     rep.add("figure", ("line", 'caption with "quotes" & <tags>'))
     rep.add("table", pd.DataFrame({"scenario": ["a"], "mean": [0.12345]}))
@@ -273,7 +273,7 @@ def inputs(reported: Reported) -> tuple[ResultsTables, Comparison, report.Networ
 
 def _build(
     inputs: tuple[ResultsTables, Comparison, report.NetworkTables], size: str = "slide"
-) -> tuple[list[report.FigureEntry], list[str]]:
+) -> tuple[list[document.FigureEntry], list[str]]:
     tables, comp, networks = inputs
     entries = report.build_figures(
         tables.runs,
@@ -291,14 +291,14 @@ def _build(
 @pytest.fixture(scope="module")
 def built(
     inputs: tuple[ResultsTables, Comparison, report.NetworkTables],
-) -> tuple[list[report.FigureEntry], list[str]]:
+) -> tuple[list[document.FigureEntry], list[str]]:
     """The experiment's figures as objects (slide size), built once per experiment."""
     return _build(inputs)
 
 
 @pytest.mark.slow  # runs the experiment and writes its report (module fixture)
 def test_every_axes_has_labels_and_n_and_every_scenario_one_colour(
-    built: tuple[list[report.FigureEntry], list[str]],
+    built: tuple[list[document.FigureEntry], list[str]],
 ) -> None:
     entries, names = built
     colours = plots.scenario_colours(names)
@@ -336,7 +336,7 @@ def test_every_axes_has_labels_and_n_and_every_scenario_one_colour(
 
 @pytest.mark.slow  # runs the experiment and writes its report (module fixture)
 def test_each_experiment_gets_the_figures_of_its_design(
-    reported: Reported, built: tuple[list[report.FigureEntry], list[str]]
+    reported: Reported, built: tuple[list[document.FigureEntry], list[str]]
 ) -> None:
     entries, names = built
     got = [e.name for e in entries]
@@ -368,7 +368,7 @@ def test_each_experiment_gets_the_figures_of_its_design(
 
 @pytest.mark.slow  # runs the experiment and writes its report (module fixture)
 def test_slide_figures_show_every_title_label_and_legend(
-    built: tuple[list[report.FigureEntry], list[str]],
+    built: tuple[list[document.FigureEntry], list[str]],
 ) -> None:
     entries, _ = built
     problems = [f"{e.name}: {m}" for e in entries for m in misfits(e.figure)]
@@ -681,7 +681,7 @@ def _broken_figure() -> Any:
 def test_figures_drawn_in_several_processes_are_all_saved_and_a_failure_is_an_error(
     tmp_path: Path,
 ) -> None:
-    from sim.reporting.report import FigureEntry, save_figures
+    from sim.reporting.document import FigureEntry, save_figures
 
     entries = [FigureEntry(f"f{i}", "", _small_figure) for i in range(9)]
     written = save_figures(entries, tmp_path / "ok", ["png"])

@@ -23,7 +23,7 @@ from sim.experiments.compare import (
 )
 from sim.experiments.store import scenario_of_run
 from sim.model.snapshots import record_run
-from sim.reporting import report
+from sim.reporting import document, report
 
 __all__ = ["median_networks", "redraw_figures", "write_report"]
 
@@ -111,7 +111,7 @@ def _earlier_files(folder: Path, earlier: freshness.Record | None) -> set[Path]:
     md = folder / "report.md"
     if not md.exists():
         return set()
-    linked = report.linked_figures(md.read_text(encoding="utf-8"))
+    linked = document.linked_figures(md.read_text(encoding="utf-8"))
     return {figures / f"{name}.{fmt}" for name in linked for fmt in ("png", "svg")}
 
 
@@ -134,4 +134,4 @@ def redraw_figures(
         sensitivity=sensitivity_results(tables),
         facts=validation_results(tables),
     )
-    return report.save_figures(entries, tables.folder / "figures", formats)
+    return document.save_figures(entries, tables.folder / "figures", formats)
