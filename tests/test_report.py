@@ -3,7 +3,7 @@
 Each experiment in experiments/ is run once per module at 3 replications of 6 weeks
 (one worker) and reported with write_report; the tests then read report.md,
 report.html and the figures. The figures of each experiment are rebuilt as objects
-(report.build_figures) to check labels, n in titles and scenario colours. The CLI
+(report_figures.build_figures) to check labels, n in titles and scenario colours. The CLI
 commands report, plot and animate run through `python -m sim.cli`.
 """
 
@@ -48,7 +48,7 @@ from sim.experiments.compare import (
 from sim.experiments.draw import median_networks, write_report
 from sim.methods.comparison import Comparison
 from sim.model.scenario_files import describe_file
-from sim.reporting import plots, report
+from sim.reporting import document, plots, report, report_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 # One experiment per design the report draws (every file also runs at a tiny size in
@@ -116,11 +116,11 @@ def test_median_run_is_the_lower_median_and_skips_missing_values() -> None:
             "mean_skill": [0.4, 0.1, np.nan, 0.3, 0.2, 0.5],
         }
     )
-    assert report.median_run(results, "a", "mean_skill") == "r4"  # 0.1 0.2 | 0.3 0.4
-    assert report.median_run(results, "b", "mean_skill") == "q0"
-    assert report.median_run(results, "nobody", "mean_skill") is None
+    assert report_figures.median_run(results, "a", "mean_skill") == "r4"  # 0.1 0.2 | 0.3 0.4
+    assert report_figures.median_run(results, "b", "mean_skill") == "q0"
+    assert report_figures.median_run(results, "nobody", "mean_skill") is None
     three = results[results["run_id"] != "r0"]
-    assert report.median_run(three, "a", "mean_skill") == "r4"  # 0.1 0.2 0.3
+    assert report_figures.median_run(three, "a", "mean_skill") == "r4"  # 0.1 0.2 0.3
 
 
 def test_swept_parameters_keeps_those_that_vary() -> None:
@@ -131,16 +131,16 @@ def test_swept_parameters_keeps_those_that_vary() -> None:
             "levels": [1, 2, 3],
         }
     )
-    assert report.swept_parameters(runs) == ["levels"]
+    assert report_figures.swept_parameters(runs) == ["levels"]
     plain = pd.DataFrame({"swept": ["{}", "{}"], "members": [12, 12]})
-    assert report.swept_parameters(plain) == []
+    assert report_figures.swept_parameters(plain) == []
 
 
 def test_report_html_embeds_figures_and_escapes_text(tmp_path: Path) -> None:
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
     fig.savefig(tmp_path / "line.png")
-    rep = report.Report("a <b> & c")
+    rep = document.Report("a <b> & c")
     rep.add("p", "x < y & z")
     rep.add("figure", ("line", 'caption with "quotes" & <tags>'))
     rep.add("table", pd.DataFrame({"scenario": ["a"], "mean": [0.12345]}))
@@ -265,17 +265,17 @@ def _scenario_colours_in(name: str, ax: Axes) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def inputs(reported: Reported) -> tuple[ResultsTables, Comparison, report.NetworkTables]:
+def inputs(reported: Reported) -> tuple[ResultsTables, Comparison, report_figures.NetworkTables]:
     """What build_figures draws from, read once per experiment (networks re-run once)."""
     tables = load_results(reported.folder)
     return tables, comparison(tables), median_networks(tables)
 
 
 def _build(
-    inputs: tuple[ResultsTables, Comparison, report.NetworkTables], size: str = "slide"
-) -> tuple[list[report.FigureEntry], list[str]]:
+    inputs: tuple[ResultsTables, Comparison, report_figures.NetworkTables], size: str = "slide"
+) -> tuple[list[document.FigureEntry], list[str]]:
     tables, comp, networks = inputs
-    entries = report.build_figures(
+    entries = report_figures.build_figures(
         tables.runs,
         tables.results,
         tables.steps,
@@ -290,15 +290,15 @@ def _build(
 
 @pytest.fixture(scope="module")
 def built(
-    inputs: tuple[ResultsTables, Comparison, report.NetworkTables],
-) -> tuple[list[report.FigureEntry], list[str]]:
+    inputs: tuple[ResultsTables, Comparison, report_figures.NetworkTables],
+) -> tuple[list[document.FigureEntry], list[str]]:
     """The experiment's figures as objects (slide size), built once per experiment."""
     return _build(inputs)
 
 
 @pytest.mark.slow  # runs the experiment and writes its report (module fixture)
 def test_every_axes_has_labels_and_n_and_every_scenario_one_colour(
-    built: tuple[list[report.FigureEntry], list[str]],
+    built: tuple[list[document.FigureEntry], list[str]],
 ) -> None:
     entries, names = built
     colours = plots.scenario_colours(names)
@@ -336,7 +336,7 @@ def test_every_axes_has_labels_and_n_and_every_scenario_one_colour(
 
 @pytest.mark.slow  # runs the experiment and writes its report (module fixture)
 def test_each_experiment_gets_the_figures_of_its_design(
-    reported: Reported, built: tuple[list[report.FigureEntry], list[str]]
+    reported: Reported, built: tuple[list[document.FigureEntry], list[str]]
 ) -> None:
     entries, names = built
     got = [e.name for e in entries]
@@ -368,7 +368,7 @@ def test_each_experiment_gets_the_figures_of_its_design(
 
 @pytest.mark.slow  # runs the experiment and writes its report (module fixture)
 def test_slide_figures_show_every_title_label_and_legend(
-    built: tuple[list[report.FigureEntry], list[str]],
+    built: tuple[list[document.FigureEntry], list[str]],
 ) -> None:
     entries, _ = built
     problems = [f"{e.name}: {m}" for e in entries for m in misfits(e.figure)]
@@ -377,7 +377,7 @@ def test_slide_figures_show_every_title_label_and_legend(
 
 @pytest.mark.slow
 def test_column_size_figures_fit_a_paper_column(
-    inputs: tuple[ResultsTables, Comparison, report.NetworkTables],
+    inputs: tuple[ResultsTables, Comparison, report_figures.NetworkTables],
 ) -> None:
     entries, _ = _build(inputs, size="column")
     problems = []
@@ -681,7 +681,7 @@ def _broken_figure() -> Any:
 def test_figures_drawn_in_several_processes_are_all_saved_and_a_failure_is_an_error(
     tmp_path: Path,
 ) -> None:
-    from sim.reporting.report import FigureEntry, save_figures
+    from sim.reporting.document import FigureEntry, save_figures
 
     entries = [FigureEntry(f"f{i}", "", _small_figure) for i in range(9)]
     written = save_figures(entries, tmp_path / "ok", ["png"])

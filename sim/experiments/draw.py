@@ -25,14 +25,14 @@ from sim.experiments.compare import (
 )
 from sim.experiments.store import scenario_of_run
 from sim.model.snapshots import record_run
-from sim.reporting import report
+from sim.reporting import document, report, report_figures
 
 __all__ = ["draw_report", "median_networks", "redraw_figures", "write_report"]
 
 
-def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.NetworkTables:
+def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report_figures.NetworkTables:
     """Network snapshots (start, middle, end) of each scenario's median run."""
-    out: report.NetworkTables = {}
+    out: report_figures.NetworkTables = {}
     if tables.manifest.get("model", "trust") != "trust":
         return out  # networks are the trust model's
     if "sensitivity" in experiment_file(tables.manifest):
@@ -41,7 +41,7 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report.Net
         # The median on the first outcome that applies here (trust_in_coach does not
         # apply without a coach: that scenario's network is drawn on the next outcome).
         found = (
-            (outcome, report.median_run(tables.results, scenario, outcome))
+            (outcome, report_figures.median_run(tables.results, scenario, outcome))
             for outcome in tables.outcomes
         )
         outcome, run_id = next(((o, r) for o, r in found if r is not None), ("", None))
@@ -124,7 +124,7 @@ def _earlier_files(folder: Path, earlier: freshness.Record | None) -> set[Path]:
     md = folder / "report.md"
     if not md.exists():
         return set()
-    linked = report.linked_figures(md.read_text(encoding="utf-8"))
+    linked = document.linked_figures(md.read_text(encoding="utf-8"))
     return {figures / f"{name}.{fmt}" for name in linked for fmt in ("png", "svg")}
 
 
@@ -137,7 +137,7 @@ def redraw_figures(
     """Redraw the figures of a results folder into figures/; return the files written."""
     tables = load_results(folder, outcomes)
     comp = comparison(tables)
-    entries = report.build_figures(
+    entries = report_figures.build_figures(
         tables.runs,
         tables.results,
         tables.steps,
@@ -147,4 +147,4 @@ def redraw_figures(
         sensitivity=sensitivity_results(tables),
         facts=validation_results(tables),
     )
-    return report.save_figures(entries, tables.folder / "figures", formats)
+    return document.save_figures(entries, tables.folder / "figures", formats)

@@ -22,7 +22,7 @@ from sim.methods.calibration import (
     posterior_summary,
     recovery_table,
 )
-from sim.reporting import plots, report
+from sim.reporting import document, plots
 
 __all__ = ["write_calibration_report"]
 
@@ -49,26 +49,26 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
     last = final_population(particles)
     names = list(priors)
     entries = [
-        report.FigureEntry(
+        document.FigureEntry(
             "posterior_marginals",
             "Each parameter's posterior (bars, weighted particles of the last generation) "
             "over its prior's range; the shaded band is the 95% credible interval"
             + ("; the dashed line is the true value" if truth else ""),
             lambda: plots.posterior_marginals(last, priors, truth),
         ),
-        report.FigureEntry(
+        document.FigureEntry(
             "posterior_pairs",
             "Pairs of parameters in the posterior: a ridge means the targets fix a "
             "combination of the two, not each alone",
             lambda: plots.posterior_pairs(last, priors, truth),
         ),
-        report.FigureEntry(
+        document.FigureEntry(
             "abc_generations",
             "ABC-SMC by generation: the distance threshold falls as the particles close "
             "in on the targets; the acceptance rate falls with it",
             lambda: plots.abc_generations(generations),
         ),
-        report.FigureEntry(
+        document.FigureEntry(
             "predictive_check",
             "Posterior predictive check: each target's statistic at posterior draws "
             "(dots) against the observed value, in the target's SEs (the band is within "
@@ -82,7 +82,7 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
     pair = plan.get("contrast")
     if contrast is not None and pair:
         entries.append(
-            report.FigureEntry(
+            document.FigureEntry(
                 "posterior_contrast",
                 f"{pair[0]} minus {pair[1]} at each posterior draw (paired runs): right of "
                 f"zero, {pair[0]} is higher",
@@ -90,9 +90,9 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
             )
         )
     figure_dir = folder / "figures"
-    report.save_figures(entries, figure_dir, list(dict.fromkeys(("png", *formats))))
+    document.save_figures(entries, figure_dir, list(dict.fromkeys(("png", *formats))))
 
-    rep = report.Report(f"{plan['experiment']}: calibration")
+    rep = document.Report(f"{plan['experiment']}: calibration")
     rep.add("h2", "The question")
     rep.add("p", plan.get("question") or "(The experiment file has no header comment.)")
     rep.add("h2", "What was done")
