@@ -328,3 +328,37 @@ def test_the_same_seed_sequence_twice_gives_the_same_run() -> None:
     model = stepped(preset("hybrid", steps=10), seq)
     pd.testing.assert_frame_equal(a.steps, model.datacollector.get_model_vars_dataframe())
     pd.testing.assert_frame_equal(a.steps, simulate(preset("hybrid", steps=10), 99).steps)
+
+
+def test_the_fast_path_stops_where_the_state_needs_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule that acts in Python at chosen weeks declares them in TrustState.python_weeks."""
+    from sim.model import kernels
+    from sim.model.fast import RunState
+    from sim.model.state import TrustState
+
+    sc = Scenario(members=12, coach="internal", sponsor="top", steps=30, turnover_rate=0.0)
+    sc = sc.with_(
+        events=[{"type": "reorg", "at": 10}],
+        surveys=[{"instrument": "psychological_safety", "at": [0, 20]}],
+    )
+    state = RunState(sc, 3)
+    # the survey before the first week, the week before the reorg, the survey's week
+    assert state.python_weeks(30) == [0, 9, 20]
+    assert state.python_weeks(15) == [0, 9]  # only up to the horizon
+    seen: list[int] = []
+    real = kernels.run_weeks
+
+    def counting(t, last, *args, **kw):  # type: ignore[no-untyped-def]
+        seen.append(last)
+        return real(t, last, *args, **kw)
+
+    monkeypatch.setattr(kernels, "run_weeks", counting)
+    before = simulate(sc, 3)
+    assert seen == [9, 20, 30]
+    # A new rule (a coach rotating at week 25, say) adds its week there, and only there.
+    seen.clear()
+    declared = TrustState.python_weeks
+    monkeypatch.setattr(TrustState, "python_weeks", lambda s, h: sorted({*declared(s, h), 25}))
+    after = simulate(sc, 3)
+    assert seen == [9, 20, 25, 30]
+    assert np.array_equal(before.table, after.table, equal_nan=True)  # stopping changes nothing

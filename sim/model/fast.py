@@ -23,7 +23,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.model import kernels, measures
-from sim.model.events import Event, event_type
+from sim.model.events import Event
 from sim.model.interrupt import interrupt_after
 from sim.model.measures import LAST_TEAM_COLUMNS, TEAM_COLUMNS, derive_rows, kept_steps, summarize
 from sim.model.scenario import Scenario
@@ -196,10 +196,6 @@ class RunState(TrustState):
         """
         self._events.setdefault(event.at, []).append(event)
 
-    def scheduled_events(self) -> list[Event]:
-        """Every event scheduled, by week (in the order each week applies them)."""
-        return [ev for week in sorted(self._events) for ev in self._events[week]]
-
     def open_week(self, t: int) -> OpenWeek:
         """Phases 0b and 1 of week t, after `start_week(t)`: every draw, the needs.
 
@@ -358,15 +354,8 @@ def simulate(
     measure_week(0)
     if on_week is not None:
         on_week(0, state)
-    # The weeks after which Python steps in for an event, as its type declares.
-    event_ends = sorted(
-        {
-            ev.at + end
-            for ev in state.scheduled_events()
-            if 1 <= ev.at <= horizon
-            for end in event_type(ev.type).stretch_ends
-        }
-    )
+    # The weeks after which the run needs Python (its events, its surveys: the state says).
+    python_weeks = state.python_weeks(horizon)
     survey_weeks = sorted({w for s in p.surveys for w in s.at if w <= horizon})
     choices = dict(choices or {})
     for w, c in choices.items():
@@ -382,10 +371,9 @@ def simulate(
     t = 1
     while t <= horizon:
         state.start_week(t)
-        # Python steps in where an event needs it (before its week, at least) and after a
-        # week with a survey ... and around a week with participants' choices, which
-        # runs on its own.
-        ends = [w for w in event_ends if w >= t] + [w for w in survey_weeks if w >= t]
+        # Python steps in where the state needs it (TrustState.python_weeks) ... and around
+        # a week with participants' choices, which runs on its own.
+        ends = [w for w in python_weeks if w >= t]
         ends += [w - 1 for w in choices if w > t] + [w for w in choices if w >= t]
         last = min([*ends, horizon])
         state.choices = np.asarray(choices[t], dtype=np.int64) if t in choices else no_choices

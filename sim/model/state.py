@@ -319,13 +319,38 @@ class TrustState:
             self.measure_team,
         )
 
+    def scheduled_events(self) -> list[Event]:
+        """Every event scheduled, by week (in the order each week applies them)."""
+        return [ev for week in sorted(self._events) for ev in self._events[week]]
+
+    def python_weeks(self, horizon: int) -> list[int]:
+        """The weeks after which this run needs Python, up to `horizon`.
+
+        The fast path (sim.model.fast.simulate) runs whole stretches of weeks in one
+        compiled loop and returns to Python only after these weeks (and after a week in
+        which people left). Every rule that acts in Python at chosen weeks says so here,
+        and only here: each scheduled event at the weeks its type declares
+        (`stretch_ends`, sim.model.events: the week before it, at least), each survey
+        after the week it is given. A new rule of that kind (a coach who rotates every n
+        weeks, say) adds its weeks to this list; tests/test_fast.py then checks that
+        `simulate` still equals stepping TrustModel.
+        """
+        events = {
+            ev.at + end
+            for ev in self.scheduled_events()
+            if 1 <= ev.at <= horizon
+            for end in event_type(ev.type).stretch_ends
+        }
+        surveys = {w for s in self.params.surveys for w in s.at if w <= horizon}
+        return sorted(events | surveys)
+
     def start_week(self, t: int) -> None:
         """The counters start at 0; then the week's scheduled events, in the order scheduled.
 
         The scenario's events come first (in file order), then any scheduled since
         (sim.model.fast.RunState.schedule: a workshop room's). The fast path
-        (sim.model.fast.simulate) calls it only where a stretch of compiled weeks starts:
-        each event type's `stretch_ends` (sim.model.events) put one there.
+        (sim.model.fast.simulate) calls it only where a stretch of compiled weeks starts,
+        after one of `python_weeks`.
         """
         self._counts[:] = 0
         for ev in self._events.get(t, ()):
