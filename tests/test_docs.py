@@ -1,6 +1,6 @@
 """docs/ODD.md stays in step with the code.
 
-The parameter table is generated (docs/gen_parameter_table.py), so it must equal
+The parameter table is generated (docs/gen_tables.py), so it must equal
 sim.model.scenario.parameter_table(); every parameter must also be described in the text,
 every measured column and summary key named, and every `sim.x.y` object the ODD cites
 must exist.
@@ -22,7 +22,7 @@ from sim.model.trust_model import STREAMS
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ROOT / "docs" / "ODD.md"
-GENERATOR = ROOT / "docs" / "gen_parameter_table.py"
+GENERATOR = ROOT / "docs" / "gen_tables.py"
 START = "<!-- parameter-table:start -->"
 END = "<!-- parameter-table:end -->"
 
@@ -47,7 +47,7 @@ def split_at_markers(text: str) -> tuple[str, str, str]:
 
 
 def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_parameter_table", GENERATOR)
+    spec = importlib.util.spec_from_file_location("gen_tables", GENERATOR)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -58,8 +58,7 @@ def load_generator() -> ModuleType:
 def test_parameter_table_is_generated_from_the_scenario(odd: str) -> None:
     _, table, _ = split_at_markers(odd)
     assert table.strip() == parameter_table().strip(), (
-        "the parameter table in docs/ODD.md is stale: "
-        "run .venv/bin/python docs/gen_parameter_table.py"
+        "the parameter table in docs/ODD.md is stale: run .venv/bin/python docs/gen_tables.py"
     )
 
 

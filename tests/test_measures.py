@@ -161,13 +161,13 @@ def test_default_outcomes_and_the_shipped_experiments() -> None:
 
 
 def test_the_odd_table_is_generated_from_the_registry() -> None:
-    spec = importlib.util.spec_from_file_location("gen", ROOT / "docs" / "gen_measure_table.py")
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "docs" / "gen_tables.py")
     assert spec is not None
     assert spec.loader is not None
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
-    assert gen.render(odd) == odd, "stale: run .venv/bin/python docs/gen_measure_table.py"
+    assert gen.render(odd) == odd, "stale: run .venv/bin/python docs/gen_tables.py"
     for m in measures.registered():
         assert f"| `{m.name}` | {m.definition} | {m.unit} | {m.range_text}" in odd, m.name
 

@@ -13,7 +13,7 @@ exists (tests/test_events.py reads the sources for one).
 A new event type is one `register(EventType(...))` call here (with its mechanism, if
 it needs more than a few lines, as a method of `sim.model.state.TrustState` named in
 `Target`), its
-tests, and a regenerated ODD table (docs/gen_event_table.py).
+tests, and a regenerated ODD table (docs/gen_tables.py).
 """
 
 from __future__ import annotations
