@@ -169,7 +169,7 @@ class EventType:
         apply: makes it happen on a run's state, at the start of its week, before the
             week's other phases (docs/ODD.md 7.19): apply(state, event).
         fields: the Event fields it reads besides `at` (their allowed values are the
-            Event model's: sim.model.scenario.Event).
+            Event model's: sim.model.events.Event).
         words: its plain words for the workshop ("the {role} breaches trust"); may use
             {role} and {share} (the event's fraction as a percentage).
         idle: idle(event, scenario) is "" when the event does something in that

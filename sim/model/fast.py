@@ -3,8 +3,9 @@
 `simulate(scenario, seed)` builds the run's state as TrustModel does (sim.model.state)
 and runs every week with the compiled `sim.model.kernels.run_weeks`, which calls the same
 `sim.model.kernels.week` and `sim.model.kernels.measure` that TrustModel.step calls. Python
-steps in only where the week needs it: at a week with scheduled events, and after a
-week in which members leave (the newcomers' draws). No Mesa agent and no
+steps in only where the run needs it: after the weeks the state declares
+(`TrustState.python_weeks`: before a scheduled event, after a survey, ...), and after
+a week in which members leave (the newcomers' draws). No Mesa agent and no
 DataCollector are built, so a run is about seven times faster; its per-step table and
 summary equal TrustModel's to the last bit (tests/test_fast.py).
 

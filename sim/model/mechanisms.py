@@ -1,6 +1,6 @@
 """The formulas of docs/ODD.md, one small pure function each, vectorized over arrays.
 
-The model (model.py, kernels.py) decides who meets whom and in which order; these
+The model (sim.model.state, sim.model.kernels) decides who meets whom and in which order; these
 functions say what happens to trust and skill when they do. Each docstring states the
 formula and its source, so that a formula here and one in docs/ODD.md can be checked
 side by side. The bodies are plain arithmetic on arrays or scalars, so the same

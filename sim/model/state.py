@@ -7,6 +7,11 @@ and turnover, and runs a week with the compiled `sim.model.kernels.week`. TrustM
 Mesa model people step) and `sim.simulate` (a whole run in one compiled loop) both
 stand on it, so there is one implementation of the week. The run's random streams are
 sim.model.streams, and holding Ctrl-C while compiled code runs is sim.model.interrupt.
+
+Over 600 lines because TrustState is one object: its set-up, its week, the turnover,
+the operations events perform (sim.model.events.Target), its measures and its surveys
+all read and change the same arrays, and the fast path, TrustModel and the room all
+need every part of it.
 """
 
 from __future__ import annotations
