@@ -60,7 +60,7 @@ import numpy as np
 from mesa.agentset import AgentSet
 
 from sim.model.events import Event
-from sim.model.measures import MEASURES
+from sim.model.measures import MEASURES, registered
 from sim.model.scenario import Scenario
 from sim.model.structure import MANAGER as ORG_MANAGER
 from sim.model.structure import build_organization
@@ -812,6 +812,14 @@ class ReferenceModel(mesa.Model):
         self.fragmentation = sum(components) / len(components)
         self.largest_component_share = sum(largest) / len(largest)
         self.team_largest_share = largest
+        # Measures derived from the others (sim.model.measures.DERIVED) by their own rule,
+        # in registry order: arithmetic on this model's values, as the fast path does it.
+        compiled = [m.name for m in registered() if m.derive is None]
+        row = {name: np.array([float(getattr(self, name))]) for name in compiled}
+        for m in registered():
+            if m.derive is not None:
+                row[m.name] = m.derive(row)
+                setattr(self, m.name, float(row[m.name][0]))
         self.datacollector.collect(self)
 
     def bonded_components(self, team: int) -> tuple[int, float]:
