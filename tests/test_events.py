@@ -52,11 +52,11 @@ def _replace_managers(state: TrustState, ev: Event) -> None:
 
 
 @pytest.fixture
-def manager_replaced() -> Iterator[EventType]:
+def managers_reset() -> Iterator[EventType]:
     """A throwaway event type, in the registry for one test only."""
     entry = register(
         EventType(
-            "manager_replaced",
+            "managers_reset",
             "every front-line manager is replaced: trust in them restarts at baseline",
             _replace_managers,
             "the managers are replaced",
@@ -69,8 +69,8 @@ def manager_replaced() -> Iterator[EventType]:
     try:
         yield entry
     finally:
-        events.unregister("manager_replaced")
-    assert "manager_replaced" not in EVENT_TYPES
+        events.unregister("managers_reset")
+    assert "managers_reset" not in EVENT_TYPES
 
 
 def _scenario(**params: object) -> Scenario:
@@ -83,33 +83,33 @@ def test_the_registry_holds_the_five_event_types_in_order() -> None:
 
 
 def test_a_scenario_file_with_the_new_type_validates(
-    manager_replaced: EventType, tmp_path: Path
+    managers_reset: EventType, tmp_path: Path
 ) -> None:
     path = tmp_path / "s.toml"
-    path.write_text('[[events]]\ntype = "manager_replaced"\nat = 3\n', encoding="utf-8")
+    path.write_text('[[events]]\ntype = "managers_reset"\nat = 3\n', encoding="utf-8")
     (ev,) = load_scenario(path).events
-    assert (ev.type, ev.at) == ("manager_replaced", 3)
+    assert (ev.type, ev.at) == ("managers_reset", 3)
 
 
 def test_an_unregistered_type_is_refused_with_the_registered_ones(tmp_path: Path) -> None:
     path = tmp_path / "s.toml"
-    path.write_text('[[events]]\ntype = "manager_replaced"\nat = 3\n', encoding="utf-8")
+    path.write_text('[[events]]\ntype = "managers_reset"\nat = 3\n', encoding="utf-8")
     with pytest.raises(ScenarioError) as err:
         load_scenario(path)
     line = str(err.value)
-    assert 'events[0].type = "manager_replaced" is not allowed' in line
+    assert 'events[0].type = "managers_reset" is not allowed' in line
     assert all(f'"{name}"' in line for name in REAL_TYPES)
 
 
-def test_the_new_type_is_listed_when_a_type_is_refused(manager_replaced: EventType) -> None:
-    with pytest.raises(ScenarioError, match='"manager_replaced"'):
+def test_the_new_type_is_listed_when_a_type_is_refused(managers_reset: EventType) -> None:
+    with pytest.raises(ScenarioError, match='"managers_reset"'):
         _scenario().with_(events=[{"type": "explosion", "at": 2}])
 
 
 def test_simulate_and_trust_model_apply_the_new_type_at_its_week_bit_for_bit(
-    manager_replaced: EventType,
+    managers_reset: EventType,
 ) -> None:
-    sc = _scenario(events=[{"type": "manager_replaced", "at": 6}])
+    sc = _scenario(events=[{"type": "managers_reset", "at": 6}])
     run = simulate(sc, 3)
     model = TrustModel(sc, rng=3)
     while model.running:
@@ -124,13 +124,13 @@ def test_simulate_and_trust_model_apply_the_new_type_at_its_week_bit_for_bit(
     assert run.table[6, manager] != without[6, manager]  # ... and at week 6 it happens
 
 
-def test_trigger_applies_the_new_type(manager_replaced: EventType) -> None:
+def test_trigger_applies_the_new_type(managers_reset: EventType) -> None:
     model = TrustModel(_scenario(), rng=1)
     for _ in range(5):
         model.step()
     towards = np.isin(model.net.dst, model.org.team_manager)
     assert not np.array_equal(model.trust[towards], model.baseline[towards])
-    model.trigger("manager_replaced")
+    model.trigger("managers_reset")
     assert np.array_equal(model.trust[towards], model.baseline[towards])
 
 
@@ -170,12 +170,12 @@ def test_an_event_type_may_ask_the_fast_path_to_stop_after_its_week_too(
         events.unregister("noted")
 
 
-def test_the_app_and_the_room_offer_the_new_buttons(manager_replaced: EventType) -> None:
+def test_the_app_and_the_room_offer_the_new_buttons(managers_reset: EventType) -> None:
     from sim.workshop import app
 
     assert "The managers are replaced" in list(app.EVENTS)
     assert session.fired_events([session.SavedEvent(label="The managers are replaced", at=4)]) == [
-        Event(type="manager_replaced", at=4)
+        Event(type="managers_reset", at=4)
     ]
     assert ROOM_EVENTS["replace_managers"].label == "New managers"
     sc = _scenario()
@@ -185,7 +185,7 @@ def test_the_app_and_the_room_offer_the_new_buttons(manager_replaced: EventType)
     while room.phase != "results":
         room.next()
     ev = room.fire("replace_managers")
-    assert ev == Event(type="manager_replaced", at=2)
+    assert ev == Event(type="managers_reset", at=2)
     assert room.host_view()["fired"] == [{"at": 2, "label": "New managers"}]
     assert button_label(ev, "app") == "The managers are replaced"
 
@@ -196,16 +196,16 @@ def test_a_type_without_a_room_button_is_not_offered_in_the_room() -> None:
     assert "sponsor_returns" not in {b.type for b in play.EVENTS.values()}
 
 
-def test_the_new_type_has_plain_words(manager_replaced: EventType) -> None:
-    ev = Event(type="manager_replaced", at=5)
+def test_the_new_type_has_plain_words(managers_reset: EventType) -> None:
+    ev = Event(type="managers_reset", at=5)
     assert plain_words(ev) == "the managers are replaced"
     a, b = _scenario(), _scenario(events=[ev])
     assert any("week 5: the managers are replaced" in line for line in sentences.differences(a, b))
 
 
-def test_the_no_op_sentence_is_said_by_the_room_and_the_app(manager_replaced: EventType) -> None:
+def test_the_no_op_sentence_is_said_by_the_room_and_the_app(managers_reset: EventType) -> None:
     distrusted = _scenario(management_trust_scale=0.0)
-    ev = Event(type="manager_replaced", at=2)
+    ev = Event(type="managers_reset", at=2)
     assert does_nothing(ev, distrusted) == "nobody trusts a manager"
     assert does_nothing(ev, _scenario()) == ""
     with pytest.raises(RoomError, match="nobody trusts a manager") as err:
@@ -232,16 +232,16 @@ def test_the_app_notes_a_button_that_does_nothing() -> None:
 
 
 def test_the_no_op_sentence_is_the_cli_warning(
-    manager_replaced: EventType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    managers_reset: EventType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "s.toml"
     path.write_text(
-        'management_trust_scale = 0.0\nsteps = 4\n[[events]]\ntype = "manager_replaced"\nat = 2\n',
+        'management_trust_scale = 0.0\nsteps = 4\n[[events]]\ntype = "managers_reset"\nat = 2\n',
         encoding="utf-8",
     )
     code, _, err = in_process(capsys, "validate", str(path))
     assert code == 0, err
-    assert "its manager_replaced event at week 2 does nothing: nobody trusts a manager" in err
+    assert "its managers_reset event at week 2 does nothing: nobody trusts a manager" in err
 
 
 @pytest.mark.parametrize(
@@ -262,11 +262,11 @@ def test_when_each_event_does_nothing(event: dict, scenario: dict, says: str) ->
 
 
 def test_the_reference_model_refuses_a_type_it_does_not_implement(
-    manager_replaced: EventType,
+    managers_reset: EventType,
 ) -> None:
     reference = _reference_model()
-    sc = _scenario(events=[{"type": "manager_replaced", "at": 2}])
-    with pytest.raises(NotImplementedError, match="'manager_replaced'"):
+    sc = _scenario(events=[{"type": "managers_reset", "at": 2}])
+    with pytest.raises(NotImplementedError, match="'managers_reset'"):
         reference.ReferenceModel(sc, rng=1)
 
 
@@ -301,8 +301,8 @@ def test_the_odds_event_table_is_generated_from_the_registry() -> None:
     assert all(f"| `{name}` |" in table for name in EVENT_TYPES)
 
 
-def test_the_generated_table_holds_a_new_type(manager_replaced: EventType) -> None:
-    assert "| `manager_replaced` | | every front-line manager is replaced" in event_table()
+def test_the_generated_table_holds_a_new_type(managers_reset: EventType) -> None:
+    assert "| `managers_reset` | | every front-line manager is replaced" in event_table()
 
 
 def test_the_odds_generator_checks_and_rewrites(tmp_path: Path) -> None:

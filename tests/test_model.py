@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from sim import PRESETS, TeamMember, TrustModel, preset
 from sim.model import kernels, mechanisms
+from sim.model.events import EVENT_TYPES
 from sim.model.measures import MEASURES
 from sim.model.structure import COACH, MANAGER, MEMBER, contact_pairs
 
@@ -333,9 +334,7 @@ PARAM_STRATEGY = st.fixed_dictionaries(
         "events": st.lists(
             st.fixed_dictionaries(
                 {
-                    "type": st.sampled_from(
-                        ["breach", "sponsor_withdraws", "sponsor_returns", "turnover_wave", "reorg"]
-                    ),
+                    "type": st.sampled_from(list(EVENT_TYPES)),
                     "at": st.integers(1, 20),
                 }
             ),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from sim.model.events import EVENT_TYPES
 from sim.model.scenario import (
     PRESETS,
     Scenario,
@@ -380,7 +381,7 @@ def test_unknown_event_type(tmp_path: Path) -> None:
     assert str(path) in line
     assert "events[0].type" in line
     assert '"explosion"' in line
-    for event_type in ("breach", "sponsor_withdraws", "sponsor_returns", "turnover_wave", "reorg"):
+    for event_type in EVENT_TYPES:
         assert f'"{event_type}"' in line
 
 
