@@ -202,6 +202,31 @@ def test_resume_refuses_a_changed_experiment(
     assert stored_count(tmp_path / "out") == 4
 
 
+def test_resume_refuses_a_store_whose_runs_recorded_other_measures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    from sim.experiments import adapters
+
+    path = write(tmp_path / "small.toml", SMALL.format(replications=2))
+    run(path, out=tmp_path / "out", workers=1, progress=False)
+    # A later trustsim that records one measure more: its runs would not fit these.
+    trust = adapters.KINDS["trust"]
+    newer = dataclasses.replace(trust, measures=(*trust.measures, "ask_rate"))
+    monkeypatch.setitem(adapters.KINDS, "trust", newer)
+    code = cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--resume"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "stored with other measures than this trustsim records (new: ask_rate)" in err
+    assert "sweep into a new folder" in err
+    assert stored_count(tmp_path / "out") == 4  # what was stored stays stored
+    monkeypatch.setitem(adapters.KINDS, "trust", trust)
+    again = run(path, out=tmp_path / "out", workers=1, resume=True, progress=False)
+    assert (again.done, again.skipped) == (0, 4)  # the same trustsim resumes as before
+
+
 def test_resume_after_changing_only_the_analysis_runs_nothing(tmp_path: Path) -> None:
     path = write(tmp_path / "small.toml", SMALL.format(replications=2))
     run(path, out=tmp_path / "out", workers=1, progress=False)

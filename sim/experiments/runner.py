@@ -222,6 +222,7 @@ def run(
         # A failed connection stores nothing.
         backend = Backend(workers, scheduler, client, warm, asked=asked)
         store = ResultsStore(folder, model.measures, model.summary_keys, model.parameter_names())
+        check_columns(folder, store, model.measures, model.summary_keys)
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         write_manifest(folder, exp, plan, overrides, started, None, None, commit)
         show = sys.stderr.isatty() if progress is None else progress
@@ -247,6 +248,43 @@ def run(
             store.close()
         lock.release(keep_folder=store is not None)
     return report
+
+
+def check_columns(
+    folder: Path, store: ResultsStore, measures: Sequence[str], summary_keys: Sequence[str]
+) -> None:
+    """Refuse to add runs to a store whose runs recorded other measures than these.
+
+    A store keeps the columns it was made with; runs of a model that now records a
+    measure more (or one fewer) would not fit, and a resume that kept the old runs
+    would mix runs with and without it. Said in one line, before anything is written.
+
+    Raises:
+        ScenarioError: the stored runs' measures or summary differ from the model's.
+    """
+    for what, stored, now in (
+        ("measures", store.measures, measures),
+        ("summary values", store.summary_keys, summary_keys),
+    ):
+        if list(stored) != list(now):
+            new = [m for m in now if m not in stored]
+            gone = [m for m in stored if m not in now]
+            change = "; ".join(
+                part
+                for part in (
+                    f"new: {', '.join(new)}" if new else "",
+                    f"no longer recorded: {', '.join(gone)}" if gone else "",
+                    "" if new or gone else "in another order",
+                )
+                if part
+            )
+            raise ScenarioError(
+                [
+                    f"{folder}: its runs were stored with other {what} than this trustsim "
+                    f"records ({change}), so none can be added to them: sweep into a new "
+                    "folder (--out)"
+                ]
+            )
 
 
 def worker_count(workers: int | None, client: Any, scheduler: str | None) -> tuple[int, list[str]]:
