@@ -37,7 +37,8 @@ FORBIDDEN = {
     "sim.methods": ("sim.experiments", "sim.reporting", "sim.workshop", "sim.cli"),
     "sim.reporting": ("sim.experiments", "sim.workshop", "sim.cli"),
     "sim.experiments": ("sim.workshop", "sim.cli"),
-    "sim.workshop": ("sim.cli",),
+    # The workshop plays runs itself (sim.model.fast) and never runs an experiment.
+    "sim.workshop": ("sim.experiments", "sim.cli"),
 }
 # The methods read tables: of the model, they may use only its declarations (the
 # registries, scenario and survey), never what runs it.
@@ -284,7 +285,9 @@ def test_the_layer_exceptions_are_still_there_and_reported() -> None:
         ("sim.methods.analysis", "sim", True),  # the model, through the package
         ("sim.reporting.plots", "sim.methods.analysis", False),
         ("sim.experiments.spec", "sim.cli", True),
-        ("sim.workshop.story", "sim.experiments.runner", False),
+        ("sim.workshop.story", "sim.experiments.runner", True),
+        ("sim.workshop.story", "sim.reporting.plots", False),
+        ("sim.cli.single", "sim.experiments.pipeline", False),
     ],
 )
 def test_the_layer_rule_tells_a_wrong_import(importer: str, module: str, wrong: bool) -> None:

@@ -337,8 +337,8 @@ class TrustState:
         and only here: each scheduled event at the weeks its type declares
         (`stretch_ends`, sim.model.events: the week before it, at least), each survey
         after the week it is given. A new rule of that kind (a coach who rotates every n
-        weeks, say) adds its weeks to this list; tests/test_fast.py then checks that
-        `simulate` still equals stepping TrustModel.
+        weeks, say) is called from `start_week` and adds its weeks to this list;
+        tests/test_fast.py then checks that `simulate` still equals stepping TrustModel.
         """
         events = {
             ev.at + end
