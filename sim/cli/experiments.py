@@ -134,7 +134,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot create the folder: {exc.strerror}") from None
-    nodes, edges, measures = record_run(scenario, args.seed)
+    recording = record_run(scenario, args.seed)
+    nodes, edges, measures = recording.nodes, recording.edges, recording.measures
     anim = animation(
         nodes, edges, measures, f"{scenario.name} (seed {args.seed})", every=args.every
     )

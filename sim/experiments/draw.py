@@ -49,7 +49,8 @@ def median_networks(tables: ResultsTables, max_scenarios: int = 6) -> report_fig
             continue
         row = tables.runs[tables.runs["run_id"] == run_id].iloc[0]
         sc = scenario_of_run(row)
-        nodes, edges, _ = record_run(sc, int(row["seed"]), at_steps=(0, sc.steps // 2, sc.steps))
+        recording = record_run(sc, int(row["seed"]), at_steps=(0, sc.steps // 2, sc.steps))
+        nodes, edges = recording.nodes, recording.edges
         swept = json.loads(row["swept"]) if isinstance(row["swept"], str) else {}
         where = ", ".join(f"{k}={v}" for k, v in sorted(swept.items()))
         title = f"{scenario}: median run on {outcome}" + (f" ({where})" if where else "")

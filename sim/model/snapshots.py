@@ -8,6 +8,7 @@ Plots draw these tables; they never touch a live model.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,12 +18,25 @@ from sim.model.scenario import Scenario
 from sim.model.state import TrustState
 from sim.model.structure import ROLE_NAMES
 
-__all__ = ["network_snapshot", "record_run"]
+__all__ = ["Recording", "Snapshot", "network_snapshot", "record_run"]
 
 
-def network_snapshot(
-    model: TrustState, step: int | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+class Snapshot(NamedTuple):
+    """The network at one step: its people (nodes) and its contact pairs, each once (edges)."""
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+
+
+class Recording(NamedTuple):
+    """A run's network at chosen steps (nodes, edges: a "step" column) and its measures."""
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    measures: pd.DataFrame
+
+
+def network_snapshot(model: TrustState, step: int | None = None) -> Snapshot:
     """The network now (a TrustModel, or a fast run's state at `step`): nodes, edges once."""
     org, net = model.org, model.net
     step = int(getattr(model, "steps", 0)) if step is None else step
@@ -51,7 +65,7 @@ def network_snapshot(
             "trust": (t_ij + t_ji) / 2,
         }
     )
-    return nodes, edges
+    return Snapshot(nodes, edges)
 
 
 def record_run(
@@ -59,25 +73,21 @@ def record_run(
     seed: int,
     at_steps: Iterable[int] | None = None,
     on_step: Callable[[int], None] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Run a scenario and keep network snapshots at the given steps (default: every step).
-
-    Returns:
-        nodes, edges (both with a "step" column) and the run's per-step measures.
-    """
+) -> Recording:
+    """Run a scenario and keep network snapshots at the given steps (default: every step)."""
     wanted = None if at_steps is None else set(at_steps)
     node_parts, edge_parts = [], []
 
     def keep(week: int, state: TrustState) -> None:
         if wanted is None or week in wanted:
-            nodes, edges = network_snapshot(state, week)
-            node_parts.append(nodes)
-            edge_parts.append(edges)
+            snap = network_snapshot(state, week)
+            node_parts.append(snap.nodes)
+            edge_parts.append(snap.edges)
         if on_step is not None and week > 0:
             on_step(week)
 
     run = simulate(scenario, seed, on_week=keep)
-    return (
+    return Recording(
         pd.concat(node_parts, ignore_index=True),
         pd.concat(edge_parts, ignore_index=True),
         run.steps,

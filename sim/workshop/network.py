@@ -97,7 +97,7 @@ def _people_view(state: TrustState, people: NDArray[np.int64]) -> dict[str, Any]
     once = (net.src < net.dst) & (index[net.src] >= 0) & (index[net.dst] >= 0)
     src, dst, rev = net.src[once], net.dst[once], net.rev[once]
     # The report's layout: each team on its circle, its manager in the middle.
-    nodes, _ = network_snapshot(state, 0)
+    nodes = network_snapshot(state, 0).nodes
     pos = plots.team_layout(nodes[nodes["node"].isin(people)])
     x = [round(pos[int(p)][0], 3) for p in people]
     y = [round(pos[int(p)][1], 3) for p in people]

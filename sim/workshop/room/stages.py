@@ -190,8 +190,9 @@ class Stages(RoomCore):
         learner, topic = self._learner, self._topic
         before = st.skill.copy()
         had_choice = [bool(self._candidates(i, k)) for i, k in zip(learner, topic, strict=True)]
-        leavers, edge, accepted, success = st.finish_week(self._opened, choices)
-        self._count(edge, accepted, success, before, had_choice)
+        done = st.finish_week(self._opened, choices)
+        leavers = done.leavers
+        self._count(done.requests, done.accepted, done.succeeded, before, had_choice)
         for seat in self.seats:
             self.last_week.setdefault(seat.person, {"need": False})
         if len(leavers):
