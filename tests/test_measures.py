@@ -9,7 +9,6 @@ declarations; no list of measure names stands anywhere else under sim/.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import math
 import tomllib
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers_names import name_lists
 
 from sim import TrustModel, simulate
 from sim.experiments.compare import analysed
@@ -197,29 +197,15 @@ NOT_LISTS = {
     # a statistic's inputs: a team's trust against its skill; trust in coach and managers
     ("sim/methods/comparison.py", ("within_team_trust", "mean_skill")),
     ("sim/methods/validation.py", ("trust_in_coach", "trust_in_managers")),
+    # the story's chapters, each naming the one measure its question is about
+    ("sim/workshop/story.py", ("mean_skill", "trust_in_coach", "within_team_trust")),
 }
 
 
 def measure_lists(folder: Path = SIM) -> set[tuple[str, tuple[str, ...]]]:
-    """Each tuple, list, set or dict under `folder` (not the registry) naming 2 measures or more."""
-    names = set(measures.names()) | {f"{m}_avg" for m in measures.names()}
-    found = set()
-    for path in sorted(folder.rglob("*.py")):
-        if path == SIM / "model" / "measures.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Tuple | ast.List | ast.Set):
-                items: list[ast.expr | None] = list(node.elts)
-            elif isinstance(node, ast.Dict):
-                items = list(node.keys)
-            else:
-                continue
-            named = tuple(
-                e.value for e in items if isinstance(e, ast.Constant) and e.value in names
-            )
-            if len(named) >= 2:
-                found.add((path.relative_to(folder.parent).as_posix(), named))
-    return found
+    """Each place under `folder` (not the registry) naming 2 measures or run outcomes or more."""
+    names = {*measures.names(), *(f"{m}_avg" for m in measures.names()), *measures.RUN_OUTCOMES}
+    return name_lists(folder, names, skip={SIM / "model" / "measures.py"})
 
 
 def test_no_list_of_measure_names_stands_outside_the_registry() -> None:
@@ -234,10 +220,20 @@ def test_the_scan_finds_lists_of_measure_names(tmp_path: Path) -> None:
     (tmp_path / "front" / "charts.py").write_text(
         'SHOWN = {"mean_skill": "Skill", "silence_rate_avg": "Silence"}\n'
         'ONE = ("mean_skill", "step")\n'
-        'def f():\n    return ["trust_in_coach", "breaches"]\n',
+        'def f():\n    return ["trust_in_coach", "breaches"]\n'
+        'ROWS = [("skill_p10", "weakest"), ("skill_gini", "Gini")]\n'
+        'BY_LABEL = {"Trust": "mean_trust", "Ties": "fragmentation"}\n'
+        'def g(k):\n    if k == "needs":\n        return 1\n'
+        '    elif k == "asks":\n        return 2\n'
+        'ENDS = ("time_to_competence", "disintegrated")\n'
+        '"""a docstring naming mean_skill and skill_p10 is not a list"""\n',
         encoding="utf-8",
     )
     assert measure_lists(tmp_path / "front") == {
         ("front/charts.py", ("mean_skill", "silence_rate_avg")),
         ("front/charts.py", ("trust_in_coach", "breaches")),
+        ("front/charts.py", ("skill_p10", "skill_gini")),
+        ("front/charts.py", ("mean_trust", "fragmentation")),
+        ("front/charts.py", ("needs", "asks")),
+        ("front/charts.py", ("time_to_competence", "disintegrated")),
     }

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import math
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers_names import name_lists
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +19,7 @@ from sim.model.structure import (
     COACH,
     MANAGER,
     MEMBER,
+    ROLE_NAMES,
     Network,
     Organization,
     build_organization,
@@ -308,3 +311,40 @@ def test_contact_count_is_what_contact_pairs_allocates(
     assert contact_count(members, levels, team_size, span, external) == built
     src, _ = contact_pairs(org)
     assert len(src) <= built  # repeats (a pair in two groups) are dropped
+
+
+# ------------------------------------------------------------ roles, declared once
+ROOT = Path(__file__).resolve().parent.parent
+# Places that name two roles' words for something else than the role codes: each reason.
+NOT_ROLE_LISTS = {
+    # who breaches (Event.role): the coach, the managers or the top manager (its own choices)
+    ("sim/model/events.py", ("coach", "manager")),
+    ("sim/model/state.py", ("coach", "manager")),
+    # the presets: the parameter `coach` and the sponsor "manager", not roles
+    ("sim/model/scenario.py", ("coach", "manager")),
+}
+
+
+def role_lists(folder: Path) -> set[tuple[str, tuple[str, ...]]]:
+    """Each place under `folder` (not sim/model/structure.py) naming 2 roles or more."""
+    return name_lists(
+        folder, set(ROLE_NAMES.values()), skip={ROOT / "sim" / "model" / "structure.py"}
+    )
+
+
+def test_no_list_of_role_names_stands_outside_the_structure() -> None:
+    found = role_lists(ROOT / "sim")
+    stray = sorted(found - NOT_ROLE_LISTS)
+    assert not stray, f"lists of role names outside sim/model/structure.py: {stray}"
+    assert found >= NOT_ROLE_LISTS, "an allowed place is gone: remove it from NOT_ROLE_LISTS"
+
+
+def test_the_role_scan_finds_a_list(tmp_path: Path) -> None:
+    (tmp_path / "front").mkdir()
+    (tmp_path / "front" / "draw.py").write_text(
+        'SHAPES = {"member": "o", "coach": "*"}\n'
+        'def f(role):\n    return 1 if role == "manager" else 0\n',
+        encoding="utf-8",
+    )
+    assert role_lists(tmp_path / "front") == {("front/draw.py", ("member", "coach"))}
+    assert ROLE_NAMES == {MEMBER: "member", MANAGER: "manager", COACH: "coach"}

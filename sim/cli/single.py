@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from sim.model.fast import Run
 
 __all__ = [
-    "RUN_ROWS",
     "cmd_parameters",
     "cmd_run",
     "cmd_scenarios",
@@ -42,12 +41,6 @@ __all__ = [
     "summary_table",
 ]
 
-# The run outcomes shown after the measures in the summary table.
-RUN_ROWS = (
-    ("time_to_competence", "weeks to competence"),
-    ("disintegrated", "a team disintegrated"),
-)
-
 
 def summary_rows() -> list[tuple[str, str]]:
     """The summary table's rows: each measure but the counts, then the run outcomes.
@@ -56,7 +49,8 @@ def summary_rows() -> list[tuple[str, str]]:
     (`Measure.key`), under the label the figures use (sim.model.measures).
     """
     kept = [m for m in measures.registered() if not m.integer]
-    return [*((m.key, measures.label_of(m.key)) for m in kept), *RUN_ROWS]
+    outcomes = [(o.name, o.label) for o in measures.RUN_OUTCOME_ENTRIES]
+    return [*((m.key, measures.label_of(m.key)) for m in kept), *outcomes]
 
 
 def _format(value: Any) -> str:

@@ -37,10 +37,13 @@ import pandas as pd
 
 from sim.model import measures as registry
 from sim.model.measures import LAST_TEAM_COLUMNS as TEAM_OUTCOMES
+from sim.model.measures import RUN_OUTCOME_ENTRIES
 from sim.model.scenario import Scenario, ScenarioError, parameters, scenario_from_dict
 from sim.model.survey import ANSWER_COLUMNS as SURVEY_COLUMNS
 
 __all__ = ["DB_NAME", "ResultsStore", "RunResult", "check_store", "read_manifest"]
+# Run outcomes stored as 0/1 and read back as bools (sim.model.measures.RunOutcome.flag).
+FLAGS = {o.name for o in RUN_OUTCOME_ENTRIES if o.flag}
 
 DB_NAME = "results.sqlite"
 LOCK_NAME = ".lock"  # in a results folder while a sweep writes it
@@ -373,7 +376,7 @@ class ResultsStore:
     def _typed(self, frame: pd.DataFrame) -> pd.DataFrame:
         """SQLite keeps NaN as NULL: measures come back as floats (NaN), flags as bools."""
         for col in frame.columns:
-            if col == "disintegrated":
+            if col in FLAGS:  # run outcomes that are true or false
                 frame[col] = frame[col].astype(bool)
             elif col in self.measures or col in self.summary_keys:
                 frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)

@@ -25,6 +25,7 @@ from sim.methods.statistics import (
     p_floor,
     wilcoxon_p,
 )
+from sim.model.measures import RUN_OUTCOME_ENTRIES
 
 __all__ = [
     "compare",
@@ -216,7 +217,7 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
 
 # "First week that ..." outcomes: a run that never gets there by the horizon is censored
 # there (every run has the same horizon, so the censoring is administrative).
-CENSORED_OUTCOMES = ("time_to_competence",)
+CENSORED_OUTCOMES = tuple(o.name for o in RUN_OUTCOME_ENTRIES if o.censored)
 
 
 def restricted(

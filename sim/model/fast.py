@@ -24,7 +24,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.model import kernels, measures
-from sim.model.events import Event
+from sim.model.events import EVENT_TYPES, Event
 from sim.model.interrupt import interrupt_after
 from sim.model.measures import LAST_TEAM_COLUMNS, TEAM_COLUMNS, derive_rows, kept_steps, summarize
 from sim.model.scenario import Scenario
@@ -452,7 +452,7 @@ def warm_up() -> None:
     compiled code; `make` calls it once after installing, so that the first run a
     user starts does not spend seconds compiling.
     """
-    events = [{"type": "breach", "at": 2}, {"type": "reorg", "at": 3}]
+    events = [{"type": name, "at": 2} for name in EVENT_TYPES]  # every registered type
     for rule in ("asymmetric", "beta"):
         simulate(
             Scenario(

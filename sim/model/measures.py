@@ -32,8 +32,10 @@ __all__ = [
     "DERIVED",
     "LAST_TEAM_COLUMNS",
     "RUN_OUTCOMES",
+    "RUN_OUTCOME_ENTRIES",
     "TEAM_COLUMNS",
     "Measure",
+    "RunOutcome",
     "default_outcomes",
     "derive_rows",
     "get",
@@ -295,8 +297,33 @@ COMPILED = (
 # holds at the last week (the store's teams table: its members' mean skill too).
 TEAM_COLUMNS = ("step", "team", "within_team_trust", "components", "largest_component_share")
 LAST_TEAM_COLUMNS = (*TEAM_COLUMNS[2:], "mean_skill")
-# Run outcomes beside the measures' (docs/ODD.md, "Run summary").
-RUN_OUTCOMES = ("time_to_competence", "disintegrated")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """An outcome of a whole run beside the measures' (docs/ODD.md, "Run summary").
+
+    Attributes:
+        name: its key in a run's summary.
+        label: in words, as the CLI's summary and the figures say it.
+        unit: its unit in figures.
+        censored: a "first week that ..." outcome: a run that never gets there by the
+            horizon is censored there (sim.methods.analysis treats it so).
+        flag: true or false for each run (stored, and read back, as a bool).
+    """
+
+    name: str
+    label: str
+    unit: str
+    censored: bool = False
+    flag: bool = False
+
+
+RUN_OUTCOME_ENTRIES = (
+    RunOutcome("time_to_competence", "weeks to competence", "weeks", censored=True),
+    RunOutcome("disintegrated", "a team disintegrated", "share of runs", flag=True),
+)
+RUN_OUTCOMES = tuple(o.name for o in RUN_OUTCOME_ENTRIES)
 
 # Measures derived in Python from the compiled ones (Measure.derive), after them in
 # the row: a new measure that needs no new loop over the network goes here.

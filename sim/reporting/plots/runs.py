@@ -17,7 +17,11 @@ from matplotlib.lines import Line2D
 
 from sim.model import measures as registry
 from sim.model.measures import Measure, smoothed
+from sim.model.structure import COACH, MANAGER, MEMBER, ROLE_NAMES
 from sim.reporting.plots.style import OKABE_ITO, SIZES, wrap
+
+# How each role is drawn in a network: its marker and its area (points^2).
+ROLE_MARKERS = {MEMBER: ("o", 60), COACH: ("*", 260), MANAGER: ("s", 70)}
 
 # A run's figure: the measures of each panel (Measure.panel) in the registry's order.
 SKILL_COLOURS = ("#D55E00", "#000000")  # the learning panel's lines, in order
@@ -121,7 +125,7 @@ def _draw_network(
                 list(xy), linewidths=0.3 + 3.0 * trust**2, colors=plt.cm.Blues(trust), zorder=1
             )
         )
-    shapes = {"member": ("o", 60), "coach": ("*", 260), "manager": ("s", 70)}
+    shapes = {ROLE_NAMES[code]: style for code, style in ROLE_MARKERS.items()}
     for role, (shape, area) in shapes.items():
         sub = nodes[nodes["role"] == role]
         if sub.empty:
@@ -177,7 +181,7 @@ def network(
     fig.legend(
         handles=[
             Line2D([], [], marker=m, ls="", color="grey", mec="black", label=r)
-            for r, m in (("member", "o"), ("coach", "*"), ("manager", "s"))
+            for r, (m, _) in ((ROLE_NAMES[c], ROLE_MARKERS[c]) for c in ROLE_MARKERS)
         ],
         loc="lower center",
         ncol=3,

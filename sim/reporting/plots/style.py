@@ -37,10 +37,8 @@ SIZES = {"slide": (8.0, 4.5), "column": (3.5, 2.8)}
 # Scenario colours, in order: Okabe-Ito without its yellow, which is too pale for lines.
 SCENARIO_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 
-# Labels of the outcomes that are not a measure's (the measures': sim.model.measures).
+# Labels of the outcomes of other models (ours: the measures' registry, sim.model.measures).
 OTHER_LABELS = {
-    "time_to_competence": ("weeks to competence", "weeks"),
-    "disintegrated": ("teams disintegrated", "share of runs"),
     # March (1991), sim.reference.march1991
     "code_knowledge": ("code knowledge", "-1 to 1"),
     "individual_knowledge": ("individuals' knowledge", "-1 to 1"),
@@ -49,7 +47,11 @@ OTHER_LABELS = {
 
 def outcome_labels() -> dict[str, tuple[str, str]]:
     """Each outcome's name and unit in figures: the measures' (registry), then the others."""
-    return {**{m.name: (m.label, m.unit) for m in registry.registered()}, **OTHER_LABELS}
+    return {
+        **{m.name: (m.label, m.unit) for m in registry.registered()},
+        **{o.name: (o.label, o.unit) for o in registry.RUN_OUTCOME_ENTRIES},
+        **OTHER_LABELS,
+    }
 
 
 def label(outcome: str) -> str:
