@@ -26,7 +26,7 @@ from sim.experiments.experiment_file import load_experiment
 from sim.experiments.store import ResultsStore
 from sim.model import kernels, measures, structure
 from sim.model.measures import COMPILED, Measure
-from sim.model.scenario import Scenario, parameters
+from sim.model.scenario import Scenario, parameters, preset
 from sim.model.state import week_parameters
 from sim.reporting import plots
 from sim.workshop import exports, play
@@ -100,6 +100,26 @@ def test_a_derived_measure_reaches_store_outcomes_and_labels(gap: Measure, tmp_p
     assert plots.outcome_labels()["skill_gap"] == ("skill gap", "0-1")
     assert measures.label_of("skill_gap_avg") == "skill gap, run mean"
     assert "| `skill_gap` | mean_skill minus skill_p10 | 0-1 | 0 to 1 |" in measures.measure_table()
+
+
+def test_a_derived_measure_reaches_the_cli_summary(
+    gap: Measure, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from sim import cli
+    from sim.cli.single import summary_rows
+
+    assert ("skill_gap", "skill gap") in summary_rows()
+    assert summary_rows()[-2:] == [
+        ("time_to_competence", "weeks to competence"),
+        ("disintegrated", "a team disintegrated"),
+    ]
+    out = tmp_path / "run"
+    args = ["run", "top_down_internal", "--steps", "4", "--seed", "1", "--out", str(out)]
+    assert cli.main(args) == 0
+    assert "skill_gap" in (out / "steps.csv").read_text(encoding="utf-8").splitlines()[0]
+    row = next(line for line in capsys.readouterr().out.splitlines() if "skill gap" in line)
+    run = simulate(preset("top_down_internal", steps=4), 1)
+    assert row.split()[-1] == f"{run.summary['skill_gap']:.3f}"
 
 
 def test_a_derived_measure_reaches_the_workshop_charts(gap: Measure) -> None:
