@@ -17,6 +17,7 @@ from its list), and those still allowed are reported as warnings on every run.
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -356,3 +357,22 @@ def test_the_cycles_allowed_are_still_there_and_reported() -> None:
 def test_a_cycle_is_found_through_a_third_module() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
     assert cycles(graph) == {frozenset({"a", "b", "c"})}
+
+
+# ------------------------------------------------------------- one job a module
+LONG = 600  # lines; a module longer than this says why in its opening docstring
+
+
+def test_a_long_module_says_why_in_its_docstring() -> None:
+    unexplained = []
+    for path in sorted(SIM.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") <= LONG:
+            continue
+        doc = " ".join((ast.get_docstring(ast.parse(text)) or "").split())
+        if not re.search(r"\b(over|about) \d[\d,]* lines\b", doc, re.IGNORECASE):
+            unexplained.append(f"{path.relative_to(SIM.parent)} ({text.count(chr(10))} lines)")
+    assert not unexplained, (
+        f"modules over {LONG} lines whose docstring does not say why ('Over 600 lines "
+        "because ...'): " + ", ".join(unexplained)
+    )
