@@ -25,12 +25,14 @@ from sim.experiments.compare import analysed
 from sim.experiments.experiment_file import load_experiment
 from sim.experiments.store import ResultsStore
 from sim.model import kernels, measures, structure
+from sim.model.fast import columns
 from sim.model.measures import COMPILED, Measure
 from sim.model.scenario import Scenario, parameters, preset
 from sim.model.state import week_parameters
 from sim.reporting import plots
 from sim.workshop import exports, play
 from sim.workshop.room import debrief
+from sim.workshop.room.game import Room
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM = ROOT / "sim"
@@ -125,6 +127,12 @@ def test_a_derived_measure_reaches_the_cli_summary(
 def test_a_derived_measure_reaches_the_workshop_charts(gap: Measure) -> None:
     assert play.measures_shown()["skill_gap"] == "Gap in skill"
     assert debrief.debriefed()[-1] == "skill_gap"
+    room = Room(SMALL, 1)  # its table has the new measure's column, filled each week
+    room.start()
+    while room.phase != "results":
+        room.next()
+    assert room.table.shape[1] == len(columns())
+    assert not np.isnan(room.table[room.week, columns().index("skill_gap")])
     played = play.play(play.Side("team", SMALL), 1, replications=3)
     shown = exports.page_data([played])["measures"]
     assert {"key": "skill_gap", "label": "Gap in skill"} in shown

@@ -55,13 +55,6 @@ def measures_shown() -> dict[str, str]:
     return {m.name: m.shown for m in measures.registered() if m.workshop}
 
 
-def __getattr__(name: str) -> dict[str, str]:
-    """MEASURES_SHOWN: `measures_shown()`, read from the measures' registry when asked."""
-    if name == "MEASURES_SHOWN":
-        return measures_shown()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 @dataclass(frozen=True)
 class Control:
     """A slider a trainer understands: a plain label, and the model's name in a tooltip."""

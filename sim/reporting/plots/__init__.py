@@ -71,10 +71,3 @@ __all__ = [
     "time_series",
     "winner_map",
 ]
-
-
-def __getattr__(name: str) -> dict[str, tuple[str, str]]:
-    """OUTCOME_LABELS: `outcome_labels()`, read from the measures' registry when asked."""
-    if name == "OUTCOME_LABELS":
-        return outcome_labels()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.model.events import Buttons, Event
-from sim.model.fast import COLUMNS, OpenWeek, Run, RunState, simulate
+from sim.model.fast import OpenWeek, Run, RunState, columns, simulate
 from sim.model.scenario import Scenario
 from sim.model.structure import COACH, MANAGER, MEMBER
 from sim.workshop.room.errors import RoomError
@@ -96,7 +96,7 @@ class RoomCore:
         self.seats: list[Seat] = []
         self._by_token: dict[str, Seat] = {}
         self._by_person: dict[int, Seat] = {}
-        self.table = np.full((self.weeks + 1, len(COLUMNS)), np.nan)
+        self.table = np.full((self.weeks + 1, len(columns())), np.nan)
         self.team_arrays = (
             np.empty((self.weeks + 1, org.n_teams)),
             np.empty((self.weeks + 1, org.n_teams), dtype=np.int64),

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.model.fast import COLUMNS
+from sim.model.fast import columns
 from sim.model.structure import MEMBER
 from sim.workshop.room.errors import RoomError
 from sim.workshop.room.record import SESSION_FORMAT
@@ -119,7 +119,7 @@ class Room(Stages, Screens):
                 ],
                 "choices": list(self.choices_log),
                 "table": {
-                    "columns": list(COLUMNS),
+                    "columns": list(columns()),
                     "rows": [
                         [None if np.isnan(v) else float(v) for v in row]
                         for row in self.table[: self.played() + 1]
