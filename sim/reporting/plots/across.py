@@ -58,7 +58,7 @@ def across_differences(
     worlds = int(rows["worlds"].max()) if len(rows) else 0
     pairs = int(rows["pairs"].min()) if len(rows) else 0
     ax.set_title(
-        f"{short_label(outcome)} across {worlds} plausible worlds ({pairs} paired runs each)",
+        f"{short_label(outcome)}: across {worlds} plausible worlds ({pairs} paired runs each)",
         fontsize=10,
     )
     handles = [
