@@ -8,6 +8,7 @@ plot, export and animate redraw, convert or animate what is already there.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -65,15 +66,42 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """`trustsim compare`: statistics of a results folder."""
+    """`trustsim compare`: statistics of a results folder (and across worlds, --across)."""
     pipeline.compare(
         args.results,
         outcomes=args.outcome,
         reference=args.reference,
         targets=args.targets,
+        across=args.across,
+        worlds=args.worlds,
+        pairs=args.pairs,
+        smallest_effect=smallest_effects(args.smallest_effect),
+        workers=args.workers,
         echo=say,
     )
     return 0
+
+
+def smallest_effects(items: list[str] | None) -> dict[str, float] | None:
+    """`--smallest-effect` values: VALUE for every outcome ("*"), OUTCOME=VALUE for one."""
+    if not items:
+        return None
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.rpartition("=")
+        key = name.strip() if sep else "*"
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not (sep and not key) and math.isfinite(value) and value >= 0:
+            out[key] = value
+            continue
+        raise UsageError(
+            f"--smallest-effect {item!r}: expected VALUE or OUTCOME=VALUE with a number of 0 "
+            "or more, e.g. 0.02 or mean_skill=0.02"
+        )
+    return out
 
 
 def cmd_report(args: argparse.Namespace) -> int:

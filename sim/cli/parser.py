@@ -423,7 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
         "scenarios: paired difference with CI, Wilcoxon p (Holm), A12, Cohen's d. Writes "
         "compare.csv and compare.md beside the store; with --outcome or --reference, "
         "compare_view.csv and compare_view.md (the experiment's own files stay as the "
-        "report shows them).",
+        "report shows them). With --across, every pair also at many parameter values "
+        "drawn from a posterior or priors: how far the answer holds across plausible "
+        "worlds, and which parameters decide it.",
     )
     comp.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
     comp.add_argument(
@@ -440,6 +442,39 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="field targets (TOML): each observed statistic against the same statistic "
         "computed from these runs; writes targets.md and targets.csv",
+    )
+    comp.add_argument(
+        "--across",
+        default=None,
+        metavar="POSTERIOR_OR_PRIOR",
+        help="also compare every pair across plausible worlds: parameter values drawn from a "
+        "calibration folder's posterior (trustsim calibrate) or an experiment file's "
+        "[calibration] priors; writes across.csv, across_summary.csv, figures/across_*.png "
+        "and a section of compare.md",
+    )
+    comp.add_argument(
+        "--worlds", type=int, default=None, help="with --across: worlds drawn (default 200)"
+    )
+    comp.add_argument(
+        "--pairs",
+        type=int,
+        default=None,
+        help="with --across: paired runs of each pair per world, the same seeds for both "
+        "scenarios (default 10)",
+    )
+    comp.add_argument(
+        "--smallest-effect",
+        action="append",
+        default=None,
+        metavar="[OUTCOME=]VALUE",
+        help="with --across: the smallest difference that matters, for every outcome or one "
+        "(repeatable); default per outcome, e.g. 0.01 on a 0-1 scale (the output says each)",
+    )
+    comp.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="with --across: local worker processes (default: every core)",
     )
     comp.set_defaults(func=experiments.cmd_compare)
 

@@ -3,7 +3,8 @@
 `sweep` runs an experiment into its results store, compares its scenarios and draws
 its report, writing the files `trustsim sweep` writes; `sensitivity` does the same for
 an experiment's [sensitivity] design; `compare` and `report` work on a results folder;
-`calibrate` estimates a [calibration] section's parameters against field targets.
+`calibrate` estimates a [calibration] section's parameters against field targets;
+`across` compares a results folder's pairs across plausible worlds (compare's --across).
 Each prints nothing and returns a small result: the files written, the tables a user
 reads, and the messages the command line prints (`echo` receives each as it comes).
 Bad input raises ScenarioError (a file) or PipelineError (an argument), one line each.
@@ -12,7 +13,7 @@ The stages are the runner (runs into the store), compare (the statistics) and dr
 (the report); this module strings them together as the commands do, says what they
 did, and leaves a report that is up to date (freshness) as it is. What draws
 (matplotlib) and what runs is imported only when needed, so that a sweep with nothing
-left to do stays quick. About 680 lines: five entry points and their results, each
+left to do stays quick. About 810 lines: six entry points and their results, each
 argument documented once, and the messages the commands print.
 """
 
@@ -30,6 +31,7 @@ from sim.model.scenario import Scenario, ScenarioError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.experiments.across import Across
     from sim.experiments.compare import ResultsTables
     from sim.experiments.runner import RunReport
     from sim.experiments.spec import Experiment
@@ -43,6 +45,7 @@ __all__ = [
     "PipelineError",
     "ReportResult",
     "SweepResult",
+    "across",
     "calibrate",
     "compare",
     "late_events",
@@ -130,6 +133,7 @@ class CompareResult:
     comparison: Comparison | None = None
     targets: pd.DataFrame | None = None  # with `targets`: one row per target
     messages: list[Message] = field(default_factory=list)
+    across: Across | None = None  # with `across`: the per-world table and its summary
 
 
 @dataclass
@@ -482,6 +486,12 @@ def compare(
     outcomes: Sequence[str] | None = None,
     reference: str | None = None,
     targets: str | Path | None = None,
+    across: str | Path | None = None,
+    worlds: int | None = None,
+    pairs: int | None = None,
+    smallest_effect: float | Mapping[str, float] | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
     echo: Echo | None = None,
 ) -> CompareResult:
     """The statistics of a results folder, as `trustsim compare`.
@@ -490,33 +500,154 @@ def compare(
     `outcomes` or `reference`, a view of them to compare_view.csv and compare_view.md
     (the experiment's files stay as the report shows them). With `targets` (a TOML
     file of field targets), each observed statistic against the same statistic of
-    these runs, in targets.md and targets.csv.
+    these runs, in targets.md and targets.csv. With `across` (a calibration folder,
+    or an experiment file with a [calibration] section), every pair also across
+    plausible worlds (see `across`), in a section of compare.md (or compare_view.md).
 
     Raises:
-        ScenarioError: no finished runs, an unknown outcome or reference, a bad targets file.
-        PipelineError: no results store in the folder (with `targets`).
+        ScenarioError: no finished runs, an unknown outcome or reference, a bad targets
+            file or `across` source.
+        PipelineError: no results store in the folder (with `targets`), a bad argument.
     """
     from sim.experiments.compare import comparison, load_results, write_comparison
 
     say = _Log(echo)
     folder = Path(results)
+    if targets is not None and across is not None:
+        raise PipelineError("--targets and --across: give one of them at a time")
+    if across is None:
+        flags = {
+            "--worlds": worlds,
+            "--pairs": pairs,
+            "--smallest-effect": smallest_effect,
+            "--workers": workers,
+        }
+        given = [flag for flag, value in flags.items() if value is not None]
+        if given:
+            raise PipelineError(f"{given[0]} goes with --across (the worlds to compare across)")
     if targets is not None:
         return _compare_targets(folder, Path(targets), say)
     chosen = tuple(dict.fromkeys(outcomes)) if outcomes else None  # each once
-    if chosen is None and reference is None:
-        tables = load_results(folder)
+    view = chosen is not None or reference is not None
+    tables = load_results(folder, chosen, reference)
+    found = None
+    if across is not None:
+        found = _across(tables, across, worlds, pairs, smallest_effect, workers, progress, say)
+    if not view:
         text = write_comparison(tables)
-        say("out", text)
         written = [folder / "compare.csv", folder / "compare.md"]
+    else:
+        comp = comparison(tables)
+        written = [folder / "compare_view.csv", folder / "compare_view.md"]
+        comp.tidy().to_csv(written[0], index=False)
+        text = comp.markdown()
+        written[1].write_text(text + "\n", encoding="utf-8")
+    if found is None:
+        say("out", text)
+        if view:
+            say("out", f"wrote {written[0]} and compare_view.md (this view)")
         return CompareResult(folder, text, written, comparison(tables), messages=say.messages)
-    comp = comparison(load_results(folder, chosen, reference))
-    written = [folder / "compare_view.csv", folder / "compare_view.md"]
-    comp.tidy().to_csv(written[0], index=False)
-    text = comp.markdown()
-    written[1].write_text(text + "\n", encoding="utf-8")
-    say("out", text)
-    say("out", f"wrote {written[0]} and compare_view.md (this view)")
-    return CompareResult(folder, text, written, comp, messages=say.messages)
+    text = text.removesuffix("\n") + "\n\n" + found.section
+    written[1].write_text(text, encoding="utf-8")
+    written += found.written
+    say("out", found.section.removesuffix("\n"))
+    say("out", _across_line(found, written[1]))
+    return CompareResult(
+        folder, text, written, comparison(tables), messages=say.messages, across=found
+    )
+
+
+def across(
+    results: str | Path,
+    source: str | Path,
+    *,
+    worlds: int | None = None,
+    pairs: int | None = None,
+    outcomes: Sequence[str] | None = None,
+    reference: str | None = None,
+    smallest_effect: float | Mapping[str, float] | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+    echo: Echo | None = None,
+) -> CompareResult:
+    """Every pair of a results folder compared across plausible worlds (`compare --across`).
+
+    Worlds are parameter values drawn from `source`: a calibration folder (its
+    posterior, by weight) or an experiment file with a [calibration] section (its
+    priors). At each world both scenarios of a pair run the same `pairs` seeds on the
+    fast path (every core; what a killed comparison stored is not run again), and per
+    pair and outcome the result gives the median expected difference over worlds, its
+    90% interval, the share of worlds each scenario wins by more than the smallest
+    effect of interest, how much of the spread is run-to-run noise, and which
+    parameters decide it. Writes across.csv, across_summary.csv, figures/across_*.png
+    and a section of compare.md; `result.across.table` is the per-world table.
+
+    Args:
+        results: a results folder of `trustsim sweep` (an experiment without a sweep).
+        source: a calibration folder, or an experiment file with [calibration].
+        worlds: worlds drawn (default 200).
+        pairs: paired replications per world (default 10).
+        outcomes: the outcomes compared (default: the experiment's).
+        reference: compare every scenario with this one only (default: the experiment's).
+        smallest_effect: one number for every outcome, or by name ("*": the others);
+            default per outcome (docs/ODD.md, "Comparisons across plausible worlds").
+        workers: local worker processes (default: every core).
+        progress: a progress bar (default: when stderr is a terminal).
+        echo: receives each message as it is said (the CLI prints them).
+
+    Raises:
+        ScenarioError: bad results or source, before anything is written.
+        PipelineError: a bad argument.
+    """
+    return compare(
+        results,
+        outcomes=outcomes,
+        reference=reference,
+        across=source,
+        worlds=worlds,
+        pairs=pairs,
+        smallest_effect=smallest_effect,
+        workers=workers,
+        progress=progress,
+        echo=echo,
+    )
+
+
+def _across(
+    tables: ResultsTables,
+    source: str | Path,
+    worlds: int | None,
+    pairs: int | None,
+    smallest_effect: float | Mapping[str, float] | None,
+    workers: int | None,
+    progress: bool | None,
+    say: _Log,
+) -> Across:
+    """The comparison across worlds of a results folder's tables (its files written)."""
+    from sim.experiments.across import PAIRS, WORLDS, compare_across
+
+    _at_least(("--worlds", worlds, 2), ("--pairs", pairs, 2), ("--workers", workers, 1))
+    return compare_across(
+        tables,
+        source,
+        worlds=worlds or WORLDS,
+        pairs=pairs or PAIRS,
+        smallest_effect=smallest_effect,
+        workers=workers,
+        progress=progress,
+        say=say,
+    )
+
+
+def _across_line(found: Across, md: Path) -> str:
+    """The last line of a comparison across worlds: what ran, and what was written."""
+    ran = f"{found.ran:,} runs done in {found.seconds:.1f} s" if found.ran else "no run needed"
+    kept = f", {found.stored:,} already stored" if found.stored else ""
+    failed = f", {found.failed:,} failed" if found.failed else ""
+    return (
+        f"across: {ran}{failed}{kept} ({found.store}); wrote {md.name}, across.csv, "
+        f"across_summary.csv and figures/across_*.png in {found.folder}"
+    )
 
 
 def _compare_targets(folder: Path, path: Path, say: _Log) -> CompareResult:

@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files, not windows: this runs on servers and in CI
 
+from sim.reporting.plots.across import across_differences
 from sim.reporting.plots.calibration import (
     abc_generations,
     posterior_contrast,
@@ -47,6 +48,7 @@ __all__ = [
     "OKABE_ITO",
     "SIZES",
     "abc_generations",
+    "across_differences",
     "animation",
     "by_parameter",
     "distributions",
