@@ -512,3 +512,31 @@ def test_the_readmes_example_is_what_the_demo_across_its_priors_prints(tmp_path:
     run(ROOT / "experiments" / "sponsorship_vs_peer.toml", out=demo, progress=False)
     done = pipeline.across(demo, ROOT / "experiments" / "calibrate_field.toml", progress=False)
     assert block in done.text.splitlines(), "regenerate the README's example from a real run"
+
+
+def test_a_sweep_with_across_compares_the_worlds_and_the_report_shows_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`trustsim sweep EXP --across PRIOR`: compare.md, report.md and report.html say the worlds."""
+    from tests.helpers_cli import in_process
+
+    (tmp_path / "pair.toml").write_text(PAIR.replace("replications = 10", "replications = 3"))
+    prior = prior_file(tmp_path, SPONSOR, "sponsor")
+    out = tmp_path / "out"
+    code, stdout, stderr = in_process(
+        capsys, "sweep", str(tmp_path / "pair.toml"), "--out", str(out), "--workers", "1",
+        "--across", str(prior), "--worlds", "6", "--pairs", "2",
+    )  # fmt: skip
+    assert code == 0, stderr
+    summary = pd.read_csv(out / "across_summary.csv")
+    assert set(summary["worlds"]) == {6}
+    report = (out / "report.md").read_text()
+    assert "## Across plausible worlds" in report
+    assert "](figures/across_mean_skill.png)" in report
+    first = stats.sentences(summary, ["sponsorship_strength", "survey_bias"])[0]
+    assert f"- {first}" in report  # the report quotes the summary's own sentence
+    assert "Across plausible worlds" in (out / "report.html").read_text()
+    assert "## Across plausible worlds" in (out / "compare.md").read_text()
+    # --worlds without --across is a mistake said in one line
+    code, _, stderr = in_process(capsys, "sweep", str(tmp_path / "pair.toml"), "--worlds", "5")
+    assert code == 2 and "--across" in stderr

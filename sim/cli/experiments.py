@@ -23,6 +23,7 @@ __all__ = [
     "cmd_plot",
     "cmd_report",
     "cmd_sensitivity",
+    "cmd_structural",
     "cmd_sweep",
 ]
 
@@ -45,6 +46,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         report=not args.no_report,
         formats=args.formats or (),
         echo=say,
+        across=args.across,
+        worlds=args.worlds,
+        pairs=args.pairs,
     ).exit_code
 
 
@@ -63,6 +67,20 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         formats=args.formats or (),
         echo=say,
     ).exit_code
+
+
+def cmd_structural(args: argparse.Namespace) -> int:
+    """`trustsim structural`: the comparison under every alternative structural rule."""
+    result = pipeline.structural(
+        args.experiment,
+        out=args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        replications=args.replications,
+        steps=args.steps,
+        echo=say,
+    )
+    return 1 if result.failed else 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -240,7 +240,40 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit code 1 when some runs failed, 2 on bad input.",
     )
     _experiment_arguments(sweep)
+    sweep.add_argument(
+        "--across",
+        default=None,
+        metavar="POSTERIOR_OR_PRIOR",
+        help="then compare every pair across plausible worlds: a calibration folder, or an "
+        "experiment file with [calibration] (as `compare --across`; the report shows them)",
+    )
+    sweep.add_argument("--worlds", type=int, default=None, help="worlds drawn (with --across)")
+    sweep.add_argument(
+        "--pairs", type=int, default=None, help="paired replications per world (with --across)"
+    )
     sweep.set_defaults(func=experiments.cmd_sweep)
+
+    struct = sub.add_parser(
+        "structural",
+        help="rerun an experiment's comparison under every alternative rule",
+        description="Run the experiment's scenarios as given, then once per alternative "
+        "trust, choice, voice and success rule (docs/ODD.md 7.8-7.13), with the same "
+        "seeds, and say which conclusions survive every rule (structural.md, "
+        "structural.csv). Exit code 2 on bad input.",
+    )
+    _running_arguments(
+        struct,
+        "an experiment file comparing scenarios (TOML; no sweep or design)",
+        "send the runs to a Dask scheduler, e.g. tcp://host:8786",
+        "accepted for symmetry: a rerun always runs only what is missing",
+    )
+    struct.add_argument(
+        "--replications", type=int, default=None, help="replications per scenario and rule"
+    )
+    struct.add_argument(
+        "--steps", type=int, default=None, help="weeks per run, overriding the file"
+    )
+    struct.set_defaults(func=experiments.cmd_structural)
 
     cal = sub.add_parser(
         "calibrate",

@@ -60,6 +60,7 @@ from sim.model.scenario import Scenario, ScenarioError, did_you_mean, parameters
 
 __all__ = [
     "ACROSS",
+    "ACROSS_SECTION",
     "PAIRS",
     "WORLDS",
     "Across",
@@ -69,6 +70,9 @@ __all__ = [
     "load_source",
     "worlds_table",
 ]
+
+# The section "Across plausible worlds" of the last comparison, for the report.
+ACROSS_SECTION = "across.md"
 
 ACROSS = 4  # spawn key of these streams under the experiment's seed (calibration: 1 to 3)
 WORLDS, PAIRS = 200, 10  # the defaults: worlds drawn, paired replications per world
@@ -666,6 +670,8 @@ def _write(result: Across, setup: _Setup) -> None:
     from sim.reporting import plots
 
     folder = result.folder
+    # The section as compare.md shows it, kept for the report (which draws it too).
+    (folder / ACROSS_SECTION).write_text(result.section, encoding="utf-8")
     result.table.to_csv(folder / "across.csv", index=False)
     result.summary.to_csv(folder / "across_summary.csv", index=False)
     result.written += [folder / "across.csv", folder / "across_summary.csv"]

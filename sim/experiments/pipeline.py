@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sim.experiments.compare import ResultsTables
     from sim.experiments.runner import RunReport
     from sim.experiments.spec import Experiment
+    from sim.experiments.structural import StructuralResult
     from sim.methods.comparison import Comparison
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "power_warning",
     "report",
     "sensitivity",
+    "structural",
     "sweep",
 ]
 
@@ -199,6 +201,9 @@ def sweep(
     formats: Sequence[str] = (),
     progress: bool | None = None,
     echo: Echo | None = None,
+    across: str | Path | None = None,
+    worlds: int | None = None,
+    pairs: int | None = None,
 ) -> SweepResult:
     """Run an experiment into its store, then compare its scenarios and draw its report.
 
@@ -219,12 +224,23 @@ def sweep(
         formats: also save the report's figures as "svg" or "pdf" (PNG always).
         progress: show a progress bar (default: when stderr is a terminal).
         echo: receives each message as it is said (the CLI prints them).
+        across: then compare every pair across plausible worlds drawn from this
+            calibration folder or experiment file's [calibration] (as `compare
+            --across`); the report shows them.
+        worlds: worlds drawn, with `across` (default 200).
+        pairs: paired replications per world, with `across` (default 10).
 
     Raises:
         ScenarioError: a bad experiment file, or a store that cannot be resumed.
         PipelineError: a bad argument.
     """
-    return _run(
+    if across is None and (worlds is not None or pairs is not None):
+        raise PipelineError("--worlds and --pairs go with --across (the worlds to compare across)")
+    if across is not None:  # a bad source is refused before anything runs
+        from sim.experiments.across import load_source
+
+        load_source(across)
+    result = _run(
         experiment,
         False,
         {"out": out, "workers": workers, "scheduler": scheduler, "client": client},
@@ -237,6 +253,17 @@ def sweep(
         progress=progress,
         say=_Log(echo),
     )
+    if (
+        across is not None
+        and not result.runs.interrupted
+        and (result.runs.done or result.runs.skipped)
+    ):
+        found = compare(
+            result.folder, across=across, worlds=worlds, pairs=pairs, progress=progress, echo=echo
+        )
+        result.messages += found.messages
+        result.written += found.written
+    return result
 
 
 def sensitivity(
@@ -552,6 +579,11 @@ def compare(
     written += found.written
     say("out", found.section.removesuffix("\n"))
     say("out", _across_line(found, written[1]))
+    if (folder / "report.html").exists():  # the report shows the worlds too: draw it again
+        from sim.experiments.draw import write_report
+
+        _, html = write_report(folder)
+        say("out", f"report: {html} (with the worlds)")
     return CompareResult(
         folder, text, written, comparison(tables), messages=say.messages, across=found
     )
@@ -611,6 +643,54 @@ def across(
         progress=progress,
         echo=echo,
     )
+
+
+def structural(
+    experiment: str | Path | Experiment,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    replications: int | None = None,
+    steps: int | None = None,
+    progress: bool | None = None,
+    echo: Echo | None = None,
+) -> StructuralResult:
+    """The experiment's comparison rerun under every alternative structural rule.
+
+    As `trustsim structural`: the scenarios as given ("defaults"), then with each other
+    trust, choice, voice and success rule (docs/ODD.md 7.8, 7.9, 7.12, 7.13), each a
+    sweep of its own in RESULTS/variants/ (same seeds; a rerun runs only what is
+    missing); structural.csv and structural.md say which conclusions survive every
+    rule.
+
+    Raises:
+        ScenarioError: a bad experiment file, or one with a sweep or design.
+        PipelineError: a bad argument.
+    """
+    from sim.experiments.structural import structural as rerun
+
+    _at_least(("--workers", workers, 1), ("--replications", replications, 1))
+    _at_least(("--steps", steps, 1))
+    exp, _ = _experiment(experiment)
+    say = _Log(echo)
+    result = rerun(
+        exp,
+        sweep,
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        replications=replications,
+        steps=steps,
+        progress=progress,
+        echo=None,  # each variant's own messages stay in its folder's files
+    )
+    for line in result.lines:
+        say("out", line)
+    if result.failed:
+        say("warning", f"{result.failed} runs failed (see each variant's results.sqlite)")
+    say("out", f"wrote structural.md and structural.csv in {result.folder}")
+    return result
 
 
 def _across(
