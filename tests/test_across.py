@@ -523,7 +523,7 @@ def test_a_sweep_with_across_compares_the_worlds_and_the_report_shows_them(
     (tmp_path / "pair.toml").write_text(PAIR.replace("replications = 10", "replications = 3"))
     prior = prior_file(tmp_path, SPONSOR, "sponsor")
     out = tmp_path / "out"
-    code, stdout, stderr = in_process(
+    code, _stdout, stderr = in_process(
         capsys, "sweep", str(tmp_path / "pair.toml"), "--out", str(out), "--workers", "1",
         "--across", str(prior), "--worlds", "6", "--pairs", "2",
     )  # fmt: skip
@@ -539,4 +539,5 @@ def test_a_sweep_with_across_compares_the_worlds_and_the_report_shows_them(
     assert "## Across plausible worlds" in (out / "compare.md").read_text()
     # --worlds without --across is a mistake said in one line
     code, _, stderr = in_process(capsys, "sweep", str(tmp_path / "pair.toml"), "--worlds", "5")
-    assert code == 2 and "--across" in stderr
+    assert code == 2
+    assert "--across" in stderr
