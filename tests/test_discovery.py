@@ -310,7 +310,7 @@ def box_mask(worlds: pd.DataFrame, text: str) -> pd.Series:
 def quotes(text: str, share: float) -> bool:
     """Whether a quoted percentage is the share, rounded to whole percent."""
     if text == "<1%":
-        return 0 < share < 0.005
+        return 0 < share <= 0.005
     if text == ">99%":
         return 0.995 <= share < 1
     return abs(int(text.rstrip("%")) - 100 * share) <= 0.5
@@ -342,7 +342,15 @@ def test_the_sentence_names_parameters_in_the_words_given(found: Discovery) -> N
 
 @pytest.mark.parametrize(
     ("share", "text"),
-    [(0.0, "0%"), (0.003, "<1%"), (0.42, "42%"), (0.996, ">99%"), (1.0, "100%")],
+    [
+        (0.0, "0%"),
+        (0.003, "<1%"),
+        (0.005, "<1%"),
+        (0.42, "42%"),
+        (0.995, ">99%"),
+        (0.999, ">99%"),
+        (1.0, "100%"),
+    ],
 )
 def test_a_percentage_never_rounds_some_to_none_or_all(share: float, text: str) -> None:
     assert percent(share) == text

@@ -245,7 +245,7 @@ def _inside(x: pd.DataFrame, lower: pd.Series, upper: pd.Series) -> np.ndarray:
 def in_box(worlds: pd.DataFrame, box: Box) -> pd.Series:
     """Which worlds lie inside the box (True: inside), indexed like `worlds`."""
     limits = box.limits
-    values = worlds[list(limits.index)].astype(float)
+    values = worlds.rename(columns=str)[list(limits.index)].astype(float)
     return pd.Series(_inside(values, limits["lower"], limits["upper"]), index=worlds.index)
 
 
@@ -458,11 +458,12 @@ def _number(value: float) -> str:
 
 def percent(share: float) -> str:
     """A share in whole percent that never rounds a part to none or all ("<1%", ">99%")."""
-    if 0 < share < 0.005:
+    whole = round(share * 100)
+    if whole == 0 < share:
         return "<1%"
-    if 0.995 <= share < 1:
+    if whole == 100 > share * 100:
         return ">99%"
-    return f"{round(share * 100)}%"
+    return f"{whole}%"
 
 
 def box_text(box: Box, names: Mapping[str, str] | None = None) -> str:
