@@ -25,6 +25,7 @@ from sim.reporting.plots.calibration import (
     predictive_check,
 )
 from sim.reporting.plots.comparisons import distributions, forest, survival, time_series
+from sim.reporting.plots.discovery import discovery_box, discovery_tradeoff
 from sim.reporting.plots.runs import animation, network, plot_run, team_layout
 from sim.reporting.plots.sensitivity import sensitivity_bars
 from sim.reporting.plots.style import (
@@ -51,6 +52,8 @@ __all__ = [
     "across_differences",
     "animation",
     "by_parameter",
+    "discovery_box",
+    "discovery_tradeoff",
     "distributions",
     "forest",
     "label",
