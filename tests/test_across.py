@@ -541,3 +541,44 @@ def test_a_sweep_with_across_compares_the_worlds_and_the_report_shows_them(
     code, _, stderr = in_process(capsys, "sweep", str(tmp_path / "pair.toml"), "--worlds", "5")
     assert code == 2
     assert "--across" in stderr
+
+
+def test_the_map_says_where_each_claim_holds_and_its_numbers_are_the_tables(
+    sponsor: pipeline.CompareResult, results: Path
+) -> None:
+    """`compare --across PRIOR --map`: a box on the parameter that matters, checked by hand."""
+    folder = sponsor.folder
+    found = pipeline.compare(
+        folder, across=results.parent / "sponsor.toml", worlds=60, pairs=4, workers=1,
+        progress=False, map_worlds=True,
+    )  # fmt: skip
+    boxes = pd.read_csv(folder / "map.csv")
+    box_rows = boxes[boxes["kind"] == "box"]
+    assert set(box_rows["parameter"]) == {"sponsorship_strength"}  # never survey_bias
+    assert (boxes["kind"] == "leaf").any()  # CART's view beside it
+    table = pd.read_csv(folder / "across.csv")
+    said = [line for line in found.text.splitlines() if "lie in this box" in line]
+    assert said, found.text
+    pattern = (
+        r"- (\w+) is higher than (\w+) in (\w+) by more than 0\.01 in (\d+)% of the plausible "
+        r"worlds; within sponsorship_strength (<=|>=) ([\d.]+) \((\d+)% of the plausible "
+        r"worlds\) \w+ is higher in (\d+)% of them \(coverage (\d+)%"
+    )
+    for line in said:
+        m = re.match(pattern, line)
+        assert m is not None, line
+        b, a, outcome = m.group(1), m.group(2), m.group(3)
+        at = table[(table["a"] == a) & (table["b"] == b) & (table["outcome"] == outcome)]
+        holds = at["mean_diff"] < -0.01
+        limit = float(m.group(6))
+        x = at["sponsorship_strength"]
+        inside = x <= limit if m.group(5) == "<=" else x >= limit
+        assert int(m.group(4)) == round(100 * holds.mean())
+        assert int(m.group(7)) == round(100 * inside.mean())
+        assert int(m.group(8)) == round(100 * holds[inside].mean())
+        assert int(m.group(9)) == round(100 * inside[holds].mean())
+        # peer-led wins where the sponsor is weak: the box is the low end
+        assert m.group(5) == "<="
+        for kind in ("box", "tradeoff"):
+            assert (folder / "figures" / f"map_{a}_{b}_{outcome}_{kind}.png").exists()
+    assert "## Where each claim holds" in (folder / "across.md").read_text()

@@ -49,6 +49,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         across=args.across,
         worlds=args.worlds,
         pairs=args.pairs,
+        map_worlds=args.map,
     ).exit_code
 
 
@@ -96,6 +97,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         smallest_effect=smallest_effects(args.smallest_effect),
         workers=args.workers,
         echo=say,
+        map_worlds=args.map,
     )
     return 0
 

@@ -251,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--pairs", type=int, default=None, help="paired replications per world (with --across)"
     )
+    sweep.add_argument(
+        "--map",
+        action="store_true",
+        help="with --across: where in those worlds each scenario of a pair wins (PRIM, CART)",
+    )
     sweep.set_defaults(func=experiments.cmd_sweep)
 
     struct = sub.add_parser(
@@ -508,6 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="with --across: local worker processes (default: every core)",
+    )
+    comp.add_argument(
+        "--map",
+        action="store_true",
+        help="with --across: where in those worlds each scenario of a pair wins (PRIM boxes "
+        "and CART trees: map.csv, figures/map_*, a section of compare.md)",
     )
     comp.set_defaults(func=experiments.cmd_compare)
 

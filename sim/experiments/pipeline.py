@@ -204,6 +204,7 @@ def sweep(
     across: str | Path | None = None,
     worlds: int | None = None,
     pairs: int | None = None,
+    map_worlds: bool = False,
 ) -> SweepResult:
     """Run an experiment into its store, then compare its scenarios and draw its report.
 
@@ -229,13 +230,17 @@ def sweep(
             --across`); the report shows them.
         worlds: worlds drawn, with `across` (default 200).
         pairs: paired replications per world, with `across` (default 10).
+        map_worlds: with `across`, also where each scenario of a pair wins (scenario
+            discovery, as `compare --map`).
 
     Raises:
         ScenarioError: a bad experiment file, or a store that cannot be resumed.
         PipelineError: a bad argument.
     """
-    if across is None and (worlds is not None or pairs is not None):
-        raise PipelineError("--worlds and --pairs go with --across (the worlds to compare across)")
+    if across is None and (worlds is not None or pairs is not None or map_worlds):
+        raise PipelineError(
+            "--worlds, --pairs and --map go with --across (the worlds to compare across)"
+        )
     if across is not None:  # a bad source is refused before anything runs
         from sim.experiments.across import load_source
 
@@ -259,7 +264,13 @@ def sweep(
         and (result.runs.done or result.runs.skipped)
     ):
         found = compare(
-            result.folder, across=across, worlds=worlds, pairs=pairs, progress=progress, echo=echo
+            result.folder,
+            across=across,
+            worlds=worlds,
+            pairs=pairs,
+            progress=progress,
+            echo=echo,
+            map_worlds=map_worlds,
         )
         result.messages += found.messages
         result.written += found.written
@@ -520,6 +531,7 @@ def compare(
     workers: int | None = None,
     progress: bool | None = None,
     echo: Echo | None = None,
+    map_worlds: bool = False,
 ) -> CompareResult:
     """The statistics of a results folder, as `trustsim compare`.
 
@@ -529,7 +541,9 @@ def compare(
     file of field targets), each observed statistic against the same statistic of
     these runs, in targets.md and targets.csv. With `across` (a calibration folder,
     or an experiment file with a [calibration] section), every pair also across
-    plausible worlds (see `across`), in a section of compare.md (or compare_view.md).
+    plausible worlds (see `across`), in a section of compare.md (or compare_view.md);
+    with `map_worlds` as well, where in those worlds each scenario of a pair wins
+    (scenario discovery: map.csv, figures/map_*, a section after it).
 
     Raises:
         ScenarioError: no finished runs, an unknown outcome or reference, a bad targets
@@ -548,6 +562,7 @@ def compare(
             "--pairs": pairs,
             "--smallest-effect": smallest_effect,
             "--workers": workers,
+            "--map": map_worlds or None,
         }
         given = [flag for flag, value in flags.items() if value is not None]
         if given:
@@ -560,6 +575,14 @@ def compare(
     found = None
     if across is not None:
         found = _across(tables, across, worlds, pairs, smallest_effect, workers, progress, say)
+        if map_worlds:
+            from sim.experiments.across import ACROSS_SECTION
+            from sim.experiments.worldmap import map_worlds as mapped
+
+            drawn = mapped(found)
+            found.section = found.section.removesuffix("\n") + "\n\n" + drawn.section
+            (folder / ACROSS_SECTION).write_text(found.section, encoding="utf-8")
+            found.written += drawn.written
     if not view:
         text = write_comparison(tables)
         written = [folder / "compare.csv", folder / "compare.md"]

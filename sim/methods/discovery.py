@@ -45,6 +45,7 @@ __all__ = [
     "discovery_sentence",
     "in_box",
     "percent",
+    "sentence_start",
 ]
 
 MIN_WORLDS = 10  # fewer worlds cannot be peeled in steps of 5% (PRIM's peel_alpha)
@@ -494,6 +495,11 @@ def box_text(box: Box, names: Mapping[str, str] | None = None) -> str:
     return " and ".join(parts)
 
 
+def sentence_start(text: str) -> str:
+    """`text` with a capital first letter, unless it starts with a name (top_down_internal)."""
+    return text if not text.split(" ", 1)[0].isalpha() else text[:1].upper() + text[1:]
+
+
 def discovery_sentence(
     found: Discovery, words: ClaimWords, names: Mapping[str, str] | None = None
 ) -> str:
@@ -509,7 +515,7 @@ def discovery_sentence(
         words: The claim's words.
         names: Words for parameters (default: their names).
     """
-    claim = words.claim[:1].upper() + words.claim[1:]
+    claim = sentence_start(words.claim)
     opening = f"{claim} in {percent(found.share)} of the {words.worlds}"
     box = found.box
     if box.limits.empty:

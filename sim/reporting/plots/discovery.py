@@ -25,7 +25,9 @@ PHASE_MARKERS = {"start": "o", "peel": "o", "paste": "s", "release": "D"}
 PHASE_WORDS = {"paste": "pasting", "release": "limits released"}
 
 
-def discovery_tradeoff(found: Discovery, ax: Axes | None = None, size: str = "slide") -> Figure:
+def discovery_tradeoff(
+    found: Discovery, ax: Axes | None = None, size: str = "slide", claim: str = ""
+) -> Figure:
     """PRIM's peeling trajectory: each box's coverage against its density, the reported one ringed.
 
     A point per step from all the worlds (coverage 100%, density the claim's overall
@@ -122,7 +124,7 @@ def discovery_tradeoff(found: Discovery, ax: Axes | None = None, size: str = "sl
         f"PRIM's boxes, from all {found.worlds} worlds (the claim holds in "
         f"{percent(found.share)}) to the smallest"
     )
-    finish(ax, title, size)
+    finish(ax, f"{claim}\n{title}" if claim else title, size)
     legend_outside(
         ax, size, handles=list(unique.values()), labels=list(unique), title="parameters restricted"
     )
@@ -137,6 +139,7 @@ def discovery_box(
     names: Mapping[str, str] | None = None,
     ax: Axes | None = None,
     size: str = "slide",
+    claim: str = "",
 ) -> Figure:
     """The reported box's limits over each restricted parameter's range across the worlds.
 
@@ -144,7 +147,7 @@ def discovery_box(
     minimum at the left, its maximum at the right), the coloured bar the box, with the
     limits written above it; on the right, each restricted side's quasi-p value
     (Bryant & Lempert 2010: small when the limit selects for the claim). `names` gives
-    words for parameters.
+    words for parameters, `claim` a first line for the title (what the claim is).
     """
     fig, ax = figure_and_axes(ax, size)
     box, names = found.box, names or {}
@@ -154,6 +157,7 @@ def discovery_box(
         f"The box: {percent(box.mass)} of the worlds, the claim holds in "
         f"{percent(box.density)} of them (coverage {percent(box.coverage)})"
     )
+    title = f"{claim}\n{title}" if claim else title
     if limits.empty:
         ax.text(
             0.5,
