@@ -19,7 +19,9 @@ matter, and this takes those peels back.
 
 EMA's analysis is imported when `discover` runs (4 to 9 s: it imports the workbench).
 A search took 2.5 s on 1,000 worlds of 4 parameters, 6 s on 2,000 of 8 or 12, and 37 s
-on 5,000 of 12, mostly EMA's pasting (pandas indexing for each candidate paste).
+on 5,000 of 12, mostly EMA's pasting (pandas indexing for each candidate paste). Over
+600 lines because the box's choice, the release of limits, the tree's rules and the
+sentence's exact limits read one set of tables and are checked together.
 """
 
 from __future__ import annotations
