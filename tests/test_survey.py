@@ -70,7 +70,9 @@ def test_survey_loading_is_a_loading_on_the_probit_scale() -> None:
     narrow = np.clip(rng.normal(0.5, 0.1, 8000), 0.0, 1.0)  # the model's spread
     s = ndtri(np.clip(narrow, 0.01, 0.99)).std()
     for loading in (0.5, 0.7, 0.9):
-        wide = scored(answers(PSYCHOLOGICAL_SAFETY, spanning, loading, 0.0, rng), PSYCHOLOGICAL_SAFETY)
+        wide = scored(
+            answers(PSYCHOLOGICAL_SAFETY, spanning, loading, 0.0, rng), PSYCHOLOGICAL_SAFETY
+        )
         # cutting y* into 7 points costs a few percent of the correlation
         assert realized_loading(wide.astype(float), spanning) == pytest.approx(loading, rel=0.08)
         few = scored(answers(PSYCHOLOGICAL_SAFETY, narrow, loading, 0.0, rng), PSYCHOLOGICAL_SAFETY)

@@ -173,10 +173,10 @@ def cronbach_alpha(items: NDArray[np.float64]) -> float:
 
 
 def realized_loading(items: NDArray[np.float64], latent: NDArray[np.float64]) -> float:
-    """The loading the items actually have: the mean over items of Pearson's r between
-    the scored item and the respondents' latent values.
+    """The loading the items actually have: their mean correlation with the latent.
 
-    It is the standardized loading a factor analysis would report if it knew the true
+    The mean over items of Pearson's r between the scored item and the respondents'
+    latent values. It is the standardized loading a factor analysis would report if it knew the true
     latent. NaN with fewer than three respondents, or when the latent does not vary;
     an item every respondent answers alike is left out (its r is undefined).
     """
@@ -189,9 +189,7 @@ def realized_loading(items: NDArray[np.float64], latent: NDArray[np.float64]) ->
     varies = spread > 0
     if not varies.any():
         return float("nan")
-    r = (centred[:, varies] * dx[:, None]).sum(axis=0) / (
-        spread[varies] * np.sqrt((dx**2).sum())
-    )
+    r = (centred[:, varies] * dx[:, None]).sum(axis=0) / (spread[varies] * np.sqrt((dx**2).sum()))
     return float(r.mean())
 
 
