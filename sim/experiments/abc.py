@@ -853,8 +853,10 @@ def _after(
     ]
     text, warn = asymmetry_sentence(asymmetry_share(particles), cal.trust_loss_ratio)
     report.lines.append(text)
-    if warn:
-        report.notes.append(text[text.index("Warning: ") :])
+    if warn:  # said again beside the command's other notes, where it is seen
+        report.notes.append(
+            "fact 2 " + text[text.index("Warning: ") :].replace("Warning: ", "fails: ")
+        )
     measured = measurement_summary(particles, plan.get("fixed", {}).get("survey_loading"))
     if not measured.empty:
         measured.to_csv(folder / "measurement.csv", index=False)
