@@ -47,6 +47,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import platform
 import sys
 import time
@@ -185,7 +186,7 @@ def _held_out(
         return None, []
     if path is None:
         path = Path(exp.path).parent / str(cal.check) if exp.path else Path(str(cal.check))
-    path = Path(path)
+    path = Path(os.path.normpath(path))
     held = load_held_out(path, list(targets), source)
     problems = _check_targets(exp, held, str(path))
     if problems:
@@ -886,8 +887,8 @@ def _after(
         reached = part["verdict"].str.startswith("reached")
         hardly = part["verdict"].str.contains("fail:")
         report.lines.append(
-            f"predictive check ({cal.predictive} posterior draws), {role} targets: "
-            f"{int(reached.sum())} of {len(part)} reached"
+            f"predictive check ({cal.predictive} posterior draws), "
+            f"{role.replace(' ', '-')} targets: {int(reached.sum())} of {len(part)} reached"
             + (
                 f" ({', '.join(part.loc[hardly, 'target'])}: a check that could hardly fail)"
                 if hardly.any()

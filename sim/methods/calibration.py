@@ -475,10 +475,7 @@ def predictive_check(
         else:
             side = "higher" if obs["value"] < low else "lower"
             share = above if side == "higher" else 1 - above
-            verdict = (
-                f"not reached: the model is {side} at {share:.0%} of posterior draws; no "
-                "parameter values inside the priors bring it there"
-            )
+            verdict = f"not reached: the model is {side} at {share:.0%} of posterior draws"
         rows.append(
             {
                 **base,

@@ -207,9 +207,10 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
         "p",
         f"{plan['predictive']} parameter sets drawn from the posterior, each run afresh "
         "(new seeds), every target computed from those runs as it was measured. A target "
-        "outside its 95% predictive interval is one the model cannot reach with its "
-        "priors: a finding about the model, not a failure of the fit. The fitted targets "
-        "are checked again, which they can hardly fail; "
+        "outside its 95% predictive interval is one the posterior does not reach: for a "
+        "fitted target, a finding about the model (its priors hold no better values), not "
+        "a failure of the fit. The fitted targets are checked again, which they can hardly "
+        "fail; "
         + (
             f"the held-out targets ({held_file}) were never part of the fit, so they test it."
             if held_file
