@@ -25,6 +25,7 @@ import bench_calibration  # noqa: E402
 import bench_model  # noqa: E402
 import bench_room  # noqa: E402
 import bench_runner  # noqa: E402
+import bench_sbc  # noqa: E402
 import bench_scale  # noqa: E402
 
 
@@ -67,7 +68,15 @@ def main() -> str:
     """Every benchmark, as one Markdown report."""
     parts = [machine()]
     before = os.environ.get("TRUSTSIM_BEFORE", "")  # a checkout of an earlier commit
-    for bench in (bench_model, bench_scale, bench_runner, bench_app, bench_room, bench_calibration):
+    for bench in (
+        bench_model,
+        bench_scale,
+        bench_runner,
+        bench_app,
+        bench_room,
+        bench_calibration,
+        bench_sbc,  # the longest: about 30 minutes on 2 cores
+    ):
         parts.append(bench_scale.main(before) if bench is bench_scale else bench.main())
         print(parts[-1], flush=True)
     return "\n".join(parts)

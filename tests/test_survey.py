@@ -16,6 +16,7 @@ from sim.model.survey import (
     answers,
     cronbach_alpha,
     icc,
+    realized_loading,
     rwg_j,
     scored,
     statistics,
@@ -45,6 +46,40 @@ def test_icc_by_hand() -> None:
     assert icc1 == pytest.approx(12.5 / 15.5)
     assert icc2 == pytest.approx(12.5 / 13.5)
     assert all(np.isnan(v) for v in icc(scores, np.zeros(6, dtype=np.int64)))  # one group
+
+
+def test_realized_loading_by_hand() -> None:
+    # item 1 is the latent itself (r = 1), item 2 its mirror (r = -1), item 3 constant
+    latent = np.array([0.2, 0.4, 0.9])
+    items = np.array([[1, 3, 4], [2, 2, 4], [3, 1, 4]], dtype=float)
+    items[:, 0] = [1, 2, 4.5]  # proportional to the latent: r = 1 exactly
+    items[:, 1] = [5, 4, 1.5]
+    assert realized_loading(items, latent) == pytest.approx(0.0)  # (1 + -1) / 2
+    assert realized_loading(items[:, :1], latent) == pytest.approx(1.0)
+    assert np.isnan(realized_loading(items, np.full(3, 0.5)))  # the latent does not vary
+
+
+def test_survey_loading_is_a_loading_on_the_probit_scale() -> None:
+    """survey_loading is the items' correlation with the latent only where the latent spans
+    the probit scale; among people who differ little, the realized loading is far lower,
+    as lambda s / sqrt(lambda^2 s^2 + 1 - lambda^2) says (docs/ODD.md, "Simulated surveys")."""
+    from scipy.special import ndtr, ndtri
+
+    rng = np.random.default_rng(3)
+    spanning = ndtr(rng.standard_normal(8000))  # z = probit(latent) has sd 1
+    narrow = np.clip(rng.normal(0.5, 0.1, 8000), 0.0, 1.0)  # the model's spread
+    s = ndtri(np.clip(narrow, 0.01, 0.99)).std()
+    for loading in (0.5, 0.7, 0.9):
+        wide = scored(
+            answers(PSYCHOLOGICAL_SAFETY, spanning, loading, 0.0, rng), PSYCHOLOGICAL_SAFETY
+        )
+        # cutting y* into 7 points costs a few percent of the correlation
+        assert realized_loading(wide.astype(float), spanning) == pytest.approx(loading, rel=0.08)
+        few = scored(answers(PSYCHOLOGICAL_SAFETY, narrow, loading, 0.0, rng), PSYCHOLOGICAL_SAFETY)
+        expected = loading * s / np.sqrt(loading**2 * s**2 + 1 - loading**2)
+        got = realized_loading(few.astype(float), narrow)
+        assert got == pytest.approx(expected, rel=0.1)
+        assert got < loading / 1.8  # far from the nominal value
 
 
 def test_reverse_keyed_items_are_answered_low_and_scored_high() -> None:
@@ -134,6 +169,17 @@ def test_statistics_columns_and_ranges() -> None:
     assert row["teams"] > 1
     assert 1 <= row["scale_mean"] <= 7
     assert 0 <= row["rwg_j"] <= 1
+    # the realized loading is the items' mean correlation with the recorded latent
+    from sim.model.survey import PSYCHOLOGICAL_SAFETY as PS
+
+    wide = run.survey.pivot(index="respondent", columns="item", values="answer")
+    latent = run.survey.groupby("respondent")["latent"].first().loc[wide.index]
+    items = scored(wide.to_numpy(), PS).astype(float)
+    by_hand = np.mean([np.corrcoef(items[:, k], latent)[0, 1] for k in range(items.shape[1])])
+    assert row["realized_loading"] == pytest.approx(by_hand)
+    assert 0 < row["realized_loading"] < 0.7  # below the nominal survey_loading (0.7)
+    without = statistics(run.survey.drop(columns="latent"))
+    assert np.isnan(without["realized_loading"][0])
 
 
 @pytest.mark.parametrize(

@@ -161,3 +161,118 @@ def test_compare_with_targets_on_a_sweep(
     capsys.readouterr()
     assert _cli(monkeypatch, tmp_path, "compare", "out", "--targets", "missing.toml") == 2
     assert capsys.readouterr().err.strip() == "error: missing.toml: file not found"
+
+
+# Held-out targets and the keys a calibration reads ---------------------------------------
+
+
+def test_the_shipped_held_out_file_loads_and_holds_nothing_the_fit_uses() -> None:
+    from sim.methods.targets import load_held_out, plausible_range
+
+    fitted = load_targets(ROOT / "targets" / "field.toml")
+    held = load_held_out(ROOT / "targets" / "held_out.toml", fitted, "targets/field.toml")
+    assert [t.statistic for t in held] == ["survey_rwg", "survey_icc2", "survey_mean"]
+    for t in held:
+        # each is a stylized fact whose source gives its basis, with a range to judge by
+        assert t.stylized
+        assert t.source.startswith("stylized fact")
+        low, high = plausible_range(t)
+        assert low <= t.value <= high
+        assert t.plausible is not None  # narrower than every value it could take
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("se = 0.05", "se = 0.05\nplausible = [0.4, 0.6]"),
+         "plausible = [0.4, 0.6] is not a range [low, high] holding value = 0.3"),
+        (("se = 0.05", "se = 0.05\ndiscrepancy = -0.1"),
+         "discrepancy = -0.1: input should be greater than or equal to 0"),
+        (("se = 0.05", 'se = 0.05\nstylized = "yes"'), 'stylized = "yes": input should be'),
+    ],
+    ids=["plausible without value", "negative discrepancy", "stylized not a bool"],
+)  # fmt: skip
+def test_a_bad_calibration_key_is_one_line(
+    change: tuple[str, str], message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(GOOD.replace(*change), encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_targets(path)
+    (line,) = err.value.lines
+    assert line.startswith(f"{path}: targets[0] (r): "), line
+    assert message in line, line
+
+
+def test_discrepancy_widens_what_a_calibration_weighs_and_ranges_default_to_the_possible(
+    tmp_path: Path,
+) -> None:
+    from sim.methods.targets import Target, plausible_range
+
+    path = tmp_path / "t.toml"
+    path.write_text(GOOD.replace("se = 0.05", "se = 0.03\ndiscrepancy = 0.04"), encoding="utf-8")
+    (target,) = load_targets(path)
+    assert target.uncertainty == 0.03  # what compare --targets uses: the measurement's SE
+    assert target.tolerance == pytest.approx(0.05)  # a calibration: sqrt(0.03^2 + 0.04^2)
+    assert plausible_range(target) == (-1.0, 1.0)
+    common = {"population": "p", "source": "s", "se": 0.1, "week": 1, "value": 3.0}
+    mean = Target(name="m", statistic="survey_mean", instrument="trust_in_coach", **common)
+    assert plausible_range(mean) == (1.0, 5.0)  # the instrument's 5 points
+    change = Target(name="c", statistic="survey_change", instrument="psychological_safety",
+                    from_week=0, **common)  # fmt: skip
+    assert plausible_range(change) == (-6.0, 6.0)
+    skill = Target(name="k", statistic="outcome_mean", outcome="mean_skill_avg", value=0.5,
+                   population="p", source="s", se=0.1)  # fmt: skip
+    assert plausible_range(skill) == (0.0, 1.0)
+    asks = Target(name="a", statistic="outcome_mean", outcome="asks", value=5.0,
+                  population="p", source="s", se=0.1)  # fmt: skip
+    assert plausible_range(asks) == (0.0, math.inf)
+
+
+def test_a_held_out_target_must_be_another_statistic(tmp_path: Path) -> None:
+    from sim.methods.targets import load_held_out
+
+    (tmp_path / "fit.toml").write_text(GOOD, encoding="utf-8")
+    fitted = load_targets(tmp_path / "fit.toml")
+    same_name = GOOD.replace('x = "within_team_trust"', 'x = "components"')
+    same_statistic = GOOD.replace('name = "r"', 'name = "r2"').replace("0.3", "0.2")
+    other = GOOD.replace('name = "r"', 'name = "r3"').replace(
+        'y = "mean_skill"', 'y = "components"'
+    )
+    for text, words in (
+        (same_name, "target r: a fitted target of fit.toml has this name"),
+        (same_statistic, "target r2: computes the statistic that fit.toml's r fits"),
+    ):
+        (tmp_path / "held.toml").write_text(text, encoding="utf-8")
+        with pytest.raises(ScenarioError) as err:
+            load_held_out(tmp_path / "held.toml", fitted, "fit.toml")
+        (line,) = err.value.lines
+        assert line == f"{tmp_path / 'held.toml'}: {words}" + line.split(words, 1)[1], line
+    (tmp_path / "held.toml").write_text(other, encoding="utf-8")
+    assert [t.name for t in load_held_out(tmp_path / "held.toml", fitted, "fit.toml")] == ["r3"]
+
+
+def test_icc2_is_the_reliability_of_the_team_means_in_each_run() -> None:
+    from sim import simulate
+    from sim.methods.targets import Target
+    from sim.model.scenario import preset
+    from sim.model.survey import statistics
+
+    scenario = preset("no_coaching", members=36, team_size=12, levels=2, steps=4,
+                      surveys=[{"instrument": "psychological_safety", "at": [4]}])  # fmt: skip
+    surveys, icc2 = [], []
+    for seed in (1, 2):
+        survey = simulate(scenario, seed).survey
+        assert survey is not None
+        surveys.append(survey.assign(run_id=f"s/r{seed}"))
+        icc2.append(statistics(survey)["icc2"][0])
+    tables = {
+        "results": pd.DataFrame({"run_id": ["s/r1", "s/r2"], "scenario": ["s", "s"]}),
+        "survey": pd.concat(surveys, ignore_index=True),
+    }
+    target = Target(name="i", statistic="survey_icc2", instrument="psychological_safety",
+                    week=4, value=0.7, se=0.1, population="p", source="s")  # fmt: skip
+    value, se, runs = model_values(target, tables)
+    assert value == pytest.approx(np.mean(icc2))
+    assert runs == 2
+    assert se == pytest.approx(np.std(icc2, ddof=1) / math.sqrt(2))

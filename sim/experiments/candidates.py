@@ -1,7 +1,9 @@
 """A calibration's candidates: each run on the fast path, cached, and sampled in seeded order.
 
-A candidate (a parameter set) runs every scenario of the experiment for its
-replications and is scored by the targets' statistics (`statistics_at`). pyabc draws
+A candidate (a parameter set, and trust_loss_ratio when the calibration sets trust_loss
+from trust_gain) runs every scenario of the experiment for its replications and is
+scored by the targets' statistics (`statistics_at`), beside which it reports what its
+surveys' items measure (their realized loading and alpha per wave). pyabc draws
 candidates from numpy's global random state, so the sampler made by `sampler_class`
 seeds that state, and the candidate's runs, from the experiment's seed, the generation
 and the candidate's index (SeedSequence spawn keys), and keeps the first `population`
@@ -35,17 +37,19 @@ from sim.experiments.executors import (
 from sim.experiments.expansion import replication_seed, spawn_seed
 from sim.experiments.runner import Progress, results_tables
 from sim.experiments.spec import Experiment, RunSpec
+from sim.methods.calibration import RATIO
 from sim.methods.targets import Target, model_values
 from sim.model.scenario import Scenario, ScenarioError, parameters
+from sim.model.survey import statistics as survey_statistics
 
 # Spawn keys of the calibration's random streams under the experiment's seed (a
 # replication's seed uses the one-element key (r,), so these never meet it).
-CANDIDATES, PREDICTIVE, RECOVERY = 1, 2, 3
+CANDIDATES, PREDICTIVE, RECOVERY, PRIOR_SAMPLE, TRUTHS = 1, 2, 3, 4, 5
 
 
 def needs_teams(targets: Sequence[Target]) -> bool:
     """Whether a target is computed from the runs' teams."""
-    return any(t.statistic == "team_correlation" for t in targets)
+    return any(t.statistic in ("team_correlation", "team_survey_correlation") for t in targets)
 
 
 def candidate_values(values: dict[str, float]) -> dict[str, float | int]:
@@ -54,11 +58,43 @@ def candidate_values(values: dict[str, float]) -> dict[str, float | int]:
     return {k: round(v) if fields[k].annotation is int else float(v) for k, v in values.items()}
 
 
+def scenario_changes(values: dict[str, Any], scenario: Scenario) -> dict[str, float | int]:
+    """What a candidate changes in a scenario: its parameters, and trust_loss from the ratio.
+
+    With trust_loss_ratio among the values, trust_loss = ratio x trust_gain (the
+    candidate's, or else the scenario's own), capped at 1 (the calibration's checks
+    keep the priors below it).
+    """
+    changes = candidate_values({k: v for k, v in values.items() if k != RATIO})
+    if RATIO in values:
+        gain = float(changes.get("trust_gain", scenario.trust_gain))
+        changes["trust_loss"] = min(float(values[RATIO]) * gain, 1.0)
+    return changes
+
+
+def loss_gain_ratio(values: dict[str, Any], scenarios: Sequence[Scenario]) -> float:
+    """trust_loss / trust_gain at a candidate, the smallest over the experiment's scenarios.
+
+    Only scenarios with the asymmetric rule count (the beta rule uses neither rate):
+    NaN when none does; inf where trust_gain is 0.
+    """
+    ratios = []
+    for scenario in scenarios:
+        if scenario.trust_rule != "asymmetric":
+            continue
+        changes = scenario_changes(values, scenario)
+        gain = float(changes.get("trust_gain", scenario.trust_gain))
+        loss = float(changes.get("trust_loss", scenario.trust_loss))
+        ratios.append(loss / gain if gain > 0 else math.inf)
+    return min(ratios) if ratios else math.nan
+
+
 def _specs(exp: Experiment, scenarios: Sequence[Scenario], values: dict[str, Any], seed: int):
-    changes = {**candidate_values(values), **({"steps": exp.steps} if exp.steps else {})}
+    steps = {"steps": exp.steps} if exp.steps else {}
     reps = exp.replications.count or 1
     out = []
     for scenario in scenarios:
+        changes = {**scenario_changes(values, scenario), **steps}
         sc = scenario.with_(**changes)
         for r in range(reps):
             out.append(
@@ -95,13 +131,36 @@ def statistics_at(
     seed: int,
     with_se: bool = False,
 ) -> dict[str, tuple[float, float]]:
-    """Each target's statistic (and its SE over runs) from fresh runs at these values."""
+    """Each target's statistic (and its SE over runs) from fresh runs at these values.
+
+    Beside the targets, what the runs' surveys measure: for every wave given,
+    realized_loading.INSTRUMENT.WEEK and alpha.INSTRUMENT.WEEK, their means over runs
+    (with no SE).
+    """
     scenarios = [s for s in exp.scenarios if isinstance(s, Scenario)]
     tables = candidate_runs(exp, scenarios, values, seed, needs_teams(targets))
     out = {}
     for t in targets:
         value, se, _ = model_values(t, tables, with_se=with_se)
         out[t.name] = (value, se)
+    out.update({k: (v, math.nan) for k, v in measurement(tables).items()})
+    return out
+
+
+def measurement(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """The runs' surveys' realized loading and alpha per wave, each a mean over runs."""
+    survey = tables.get("survey", pd.DataFrame())
+    if survey.empty:
+        return {}
+    if "survey_stats" not in tables:  # the targets' own cache of the same statistics
+        tables["survey_stats"] = survey_statistics(survey)
+    stats = tables["survey_stats"]
+    out = {}
+    for (instrument, week), wave in stats.groupby(["instrument", "week"], sort=True):
+        for column in ("realized_loading", "alpha"):
+            values = wave[column].to_numpy(float)
+            values = values[~np.isnan(values)]
+            out[f"{column}.{instrument}.{week}"] = float(values.mean()) if len(values) else math.nan
     return out
 
 

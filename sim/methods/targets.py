@@ -13,10 +13,21 @@ uncertainty (an SE, or a 95% CI), the population it was measured in and its sour
     population = "field teams"
     source = "De Jong, Dirks & Gillespie (2016) ..."
 
+Optional keys: `discrepancy` (how far the model may miss for want of what it leaves
+out, added in quadrature to the SE where a calibration weighs the target: its
+distance and its predictive check), `plausible = [low, high]` (the values field
+studies report for such a statistic; a prediction interval as wide cannot fail),
+and `stylized = true` (a stylized fact, not one study's measurement: its source then
+gives the basis).
+
 `model_values` computes each target's statistic from a results folder's tables the
 way it was measured in the field, with its uncertainty over runs (resampling runs:
 a run's teams and respondents are not independent draws), and `check` says, target
 by target, whether the model reaches it. This is the comparison calibration uses.
+`load_held_out` reads a second targets file, of patterns a calibration does not fit
+and its predictive check tests (targets/held_out.toml). Over 600 lines because each
+statistic is computed here as its study measured it, beside the target file's checks
+that keep them honest.
 """
 
 from __future__ import annotations
@@ -30,15 +41,20 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.model.measures import LAST_TEAM_COLUMNS
+from sim.model.measures import get as measure
+from sim.model.measures import names as measure_names
 from sim.model.scenario import ScenarioError, did_you_mean, format_value
 from sim.model.scenario_files import read_toml
+from sim.model.survey import INSTRUMENTS
 
 __all__ = [
     "STATISTICS",
     "Target",
     "check",
+    "load_held_out",
     "load_targets",
     "model_values",
+    "plausible_range",
     "standardized_difference",
     "team_survey_correlation",
 ]
@@ -54,6 +70,10 @@ STATISTICS = {
     "survey_change": ("a survey's scale mean at `week` minus at `from_week`", ("instrument",)),
     "survey_alpha": ("a survey's Cronbach's alpha at a week", ("instrument",)),
     "survey_icc1": ("a survey's ICC(1) at a week", ("instrument",)),
+    "survey_icc2": (
+        "a survey's ICC(2), the reliability of its team means, at a week",
+        ("instrument",),
+    ),
     "survey_rwg": ("a survey's mean rwg(j) over teams at a week", ("instrument",)),
     "smd": (
         "the standardized mean difference of members' outcome, the target's runs against "
@@ -72,6 +92,7 @@ RANGES = {
     "team_correlation": (-1.0, 1.0),
     "survey_alpha": (-math.inf, 1.0),
     "survey_icc1": (-1.0, 1.0),
+    "survey_icc2": (-math.inf, 1.0),
     "survey_rwg": (0.0, 1.0),
     "team_survey_correlation": (-1.0, 1.0),
 }
@@ -90,6 +111,7 @@ class Target(BaseModel):
         "survey_change",
         "survey_alpha",
         "survey_icc1",
+        "survey_icc2",
         "survey_rwg",
         "smd",
         "team_survey_correlation",
@@ -107,6 +129,12 @@ class Target(BaseModel):
     instrument: Literal["psychological_safety", "trust_in_coach", "trust_in_manager"] | None = None
     week: int | None = Field(None, ge=0)
     from_week: int | None = Field(None, ge=0)
+    # How far the model may structurally miss (same unit as value): a calibration adds
+    # it in quadrature to the SE (its distance, its predictive check).
+    discrepancy: float | None = Field(None, ge=0, allow_inf_nan=False)
+    # The values field studies report for such a statistic (default: all it can take).
+    plausible: tuple[float, float] | None = None
+    stylized: bool = Field(False, strict=True)  # a stylized fact: the source gives its basis
 
     @model_validator(mode="after")
     def _complete(self) -> Target:
@@ -114,6 +142,14 @@ class Target(BaseModel):
             raise ValueError("give its uncertainty as se = ... or ci = [low, high], one of them")
         if self.ci is not None and not self.ci[0] < self.value < self.ci[1]:
             raise ValueError(f"ci = {list(self.ci)} does not contain value = {self.value}")
+        if self.plausible is not None and not (
+            self.plausible[0] < self.plausible[1]
+            and self.plausible[0] <= self.value <= self.plausible[1]
+        ):
+            raise ValueError(
+                f"plausible = {list(self.plausible)} is not a range [low, high] holding "
+                f"value = {self.value}"
+            )
         missing = [k for k in STATISTICS[self.statistic][1] if getattr(self, k) is None]
         if self.statistic.startswith("survey") and self.week is None:
             missing.append("week")
@@ -135,6 +171,36 @@ class Target(BaseModel):
             return self.se
         assert self.ci is not None
         return (self.ci[1] - self.ci[0]) / (2 * 1.96)
+
+    @property
+    def tolerance(self) -> float:
+        """The SE a calibration weighs the target by: sqrt(SE^2 + discrepancy^2)."""
+        return math.hypot(self.uncertainty, self.discrepancy or 0.0)
+
+
+def plausible_range(target: Target) -> tuple[float, float]:
+    """The values the target's statistic plausibly takes (low, high).
+
+    Its `plausible` key, or else every value it can take: a correlation -1 to 1, alpha,
+    ICC(2) and rwg 0 to 1, a scale mean over the instrument's points, an outcome over
+    its measure's range; (-inf, inf) when nothing bounds it.
+    """
+    if target.plausible is not None:
+        return target.plausible
+    if target.statistic in ("survey_mean", "survey_change"):
+        points = INSTRUMENTS[str(target.instrument)].points
+        if target.statistic == "survey_mean":
+            return 1.0, float(points)
+        return -(points - 1.0), points - 1.0
+    if target.statistic in ("survey_alpha", "survey_icc2"):
+        return 0.0, 1.0  # both can be negative, but no scale in use is
+    if target.statistic == "outcome_mean":
+        name = str(target.outcome).removesuffix("_avg")
+        if name in measure_names():
+            m = measure(name)
+            return m.low, m.high
+        return -math.inf, math.inf
+    return RANGES.get(target.statistic, (-math.inf, math.inf))
 
 
 def load_targets(path: str | Path) -> list[Target]:
@@ -162,8 +228,9 @@ def load_targets(path: str | Path) -> list[Target]:
         where = f"{source}: targets[{i}]" + (
             f" ({table['name']})" if isinstance(table, dict) and "name" in table else ""
         )
-        if isinstance(table, dict) and isinstance(table.get("ci"), list):
-            table = {**table, "ci": tuple(table["ci"])}
+        for key in ("ci", "plausible"):
+            if isinstance(table, dict) and isinstance(table.get(key), list):
+                table = {**table, key: tuple(table[key])}
         try:
             out.append(Target.model_validate(table))
         except ValidationError as err:
@@ -175,6 +242,37 @@ def load_targets(path: str | Path) -> list[Target]:
     if problems:
         raise ScenarioError(problems)
     return out
+
+
+# The keys that say what a target computes: a held-out target must differ from every
+# fitted one in one of them.
+_DEFINING = ("statistic", "scenario", "outcome", "x", "y", "instrument", "week", "from_week")
+
+
+def load_held_out(path: str | Path, fitted: list[Target], fitted_source: str) -> list[Target]:
+    """A second targets file, of patterns the calibration does not fit (its predictive check).
+
+    Raises:
+        ScenarioError: as load_targets, and for a target named as a fitted one, or
+            computing the very statistic a fitted one computes (it would not be held out).
+    """
+    held = load_targets(path)
+    problems = []
+    for t in held:
+        for f in fitted:
+            if t.name == f.name:
+                problems.append(
+                    f"{path}: target {t.name}: a fitted target of {fitted_source} has this "
+                    "name: a held-out target needs a name of its own"
+                )
+            elif all(getattr(t, k) == getattr(f, k) for k in _DEFINING):
+                problems.append(
+                    f"{path}: target {t.name}: computes the statistic that {fitted_source}'s "
+                    f"{f.name} fits, so it would not be held out: remove it from one file"
+                )
+    if problems:
+        raise ScenarioError(problems)
+    return held
 
 
 def _lines(where: str, err: ValidationError) -> list[str]:
@@ -278,6 +376,7 @@ def model_values(
         "survey_change": "scale_mean",
         "survey_alpha": "alpha",
         "survey_icc1": "icc1",
+        "survey_icc2": "icc2",
         "survey_rwg": "rwg_j",
     }[target.statistic]
     stats = _survey_statistics(tables)

@@ -13,9 +13,17 @@ s_k = -1 for a reverse-keyed item: the answer is recorded as a respondent gives 
 (agreeing with "it is often held against you" is a low score), and scoring reverses
 it (points + 1 - answer) before any statistic. With z standard normal, y* is too, so
 the thresholds at the normal's quantiles spread answers evenly over the points;
-lambda is the item's standardized loading (its correlation with the latent),
-`bias` shifts every answer (social desirability, acquiescence). The statistics
-(Cronbach's alpha, rwg(j), ICC(1), ICC(2)) are the ones field researchers report.
+`bias` shifts every answer (social desirability, acquiescence).
+
+lambda (the scenario's `survey_loading`) is a loading on the probit scale: it is the
+item's correlation with z only for respondents whose z spans that scale (sd 1). The
+model's people differ far less (a latent sd of 0.1 is a z sd of about 0.25), so the
+loading the items actually have among them, `realized_loading` (the mean over items
+of an item's correlation with the respondent's latent), is much lower: about
+lambda s / sqrt(lambda^2 s^2 + 1 - lambda^2) for a z sd of s, a little less after the
+answers are cut into points. The statistics (Cronbach's alpha, rwg(j), ICC(1),
+ICC(2)) are the ones field researchers report; the realized loading is what a
+factor analysis of the simulated answers against the true latent would find.
 See docs/ODD.md, "Observation: simulated surveys".
 """
 
@@ -33,6 +41,7 @@ __all__ = [
     "answers",
     "cronbach_alpha",
     "icc",
+    "realized_loading",
     "rwg_j",
     "scored",
     "statistics",
@@ -124,7 +133,9 @@ def answers(
     Args:
         instrument: the questionnaire.
         latent: each respondent's latent value in [0, 1].
-        loading: lambda, every item's standardized loading (0 < lambda < 1).
+        loading: lambda, every item's loading on the probit scale of the latent
+            (0 < lambda < 1; module docstring: among respondents who differ little,
+            the items' realized loading is lower).
         bias: added to every y* (positive: every answer higher).
         rng: the survey's own stream (a survey never changes the run it observes).
     """
@@ -159,6 +170,27 @@ def cronbach_alpha(items: NDArray[np.float64]) -> float:
     if total == 0:
         return float("nan")
     return float(k / (k - 1) * (1 - items.var(axis=0, ddof=1).sum() / total))
+
+
+def realized_loading(items: NDArray[np.float64], latent: NDArray[np.float64]) -> float:
+    """The loading the items actually have: their mean correlation with the latent.
+
+    The mean over items of Pearson's r between the scored item and the respondents'
+    latent values. It is the standardized loading a factor analysis would report if it knew the true
+    latent. NaN with fewer than three respondents, or when the latent does not vary;
+    an item every respondent answers alike is left out (its r is undefined).
+    """
+    x = np.asarray(latent, dtype=float)
+    if len(x) < 3 or np.isnan(x).any() or np.ptp(x) == 0:
+        return float("nan")
+    centred = items - items.mean(axis=0)
+    spread = np.sqrt((centred**2).sum(axis=0))
+    dx = x - x.mean()
+    varies = spread > 0
+    if not varies.any():
+        return float("nan")
+    r = (centred[:, varies] * dx[:, None]).sum(axis=0) / (spread[varies] * np.sqrt((dx**2).sum()))
+    return float(r.mean())
 
 
 def rwg_j(items: NDArray[np.float64], points: int) -> float:
@@ -211,6 +243,7 @@ STATISTIC_COLUMNS = (
     "scale_mean",
     "scale_sd",
     "alpha",
+    "realized_loading",
     "rwg_j",
     "icc1",
     "icc2",
@@ -218,9 +251,12 @@ STATISTIC_COLUMNS = (
 
 
 def _wave_statistics(
-    raw: NDArray[np.int64], teams: NDArray[np.int64], instrument: Instrument
+    raw: NDArray[np.int64],
+    teams: NDArray[np.int64],
+    latent: NDArray[np.float64],
+    instrument: Instrument,
 ) -> dict[str, float | int]:
-    """One wave's statistics from its respondents x items answers and their teams."""
+    """One wave's statistics from its respondents x items answers, teams and latents."""
     items = scored(raw, instrument).astype(float)
     scale = items.mean(axis=1)
     names, sizes = np.unique(teams, return_counts=True)
@@ -232,6 +268,7 @@ def _wave_statistics(
         "scale_mean": float(scale.mean()),
         "scale_sd": float(scale.std(ddof=1)) if len(scale) > 1 else float("nan"),
         "alpha": cronbach_alpha(items),
+        "realized_loading": realized_loading(items, latent),
         "rwg_j": float(np.mean(agreement)) if agreement else float("nan"),
         "icc1": icc1,
         "icc2": icc2,
@@ -243,8 +280,9 @@ def statistics(table: pd.DataFrame) -> pd.DataFrame:
 
     With a run_id column, of each run's waves (run_id is then the last column; runs in
     the order they first appear). Scale scores are the mean of a respondent's scored
-    items. rwg_j is the mean over teams with two or more respondents. Works on numpy
-    arrays, not pandas groups: a calibration computes it for every candidate.
+    items. rwg_j is the mean over teams with two or more respondents. realized_loading
+    needs the table's latent column (NaN without it). Works on numpy arrays, not
+    pandas groups: a calibration computes it for every candidate.
     """
     runs = "run_id" in table.columns
     columns = [*STATISTIC_COLUMNS, *(["run_id"] if runs else [])]
@@ -265,6 +303,11 @@ def statistics(table: pd.DataFrame) -> pd.DataFrame:
     respondent = table["respondent"].to_numpy(dtype=np.int64)
     item = table["item"].to_numpy(dtype=np.int64)
     answer = table["answer"].to_numpy(dtype=np.int64)
+    latent = (
+        table["latent"].to_numpy(dtype=float)
+        if "latent" in table.columns
+        else np.full(len(table), np.nan)
+    )
     # One code per (run, week, instrument) wave, in the order run, week, instrument name.
     wave = (run * (week.max() + 1) + week) * len(names) + instrument
     rows = []
@@ -278,7 +321,7 @@ def statistics(table: pd.DataFrame) -> pd.DataFrame:
         raw[row, col] = answer[at]
         i = at[0]
         name = str(names[instrument[i]])
-        stats = _wave_statistics(raw, team[at][first], INSTRUMENTS[name])
+        stats = _wave_statistics(raw, team[at][first], latent[at][first], INSTRUMENTS[name])
         rows.append(
             {
                 "week": int(week[i]),

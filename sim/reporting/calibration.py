@@ -15,10 +15,16 @@ import pandas as pd
 
 from sim.methods.analysis import to_markdown
 from sim.methods.calibration import (
+    RATIO,
     Prior,
+    asymmetry_sentence,
+    asymmetry_share,
     contrast_sentences,
     contrast_summary,
+    failed_sentences,
     final_population,
+    measurement_sentences,
+    measurement_summary,
     posterior_summary,
     recovery_table,
 )
@@ -27,12 +33,18 @@ from sim.reporting import document, plots
 __all__ = ["write_calibration_report"]
 
 
+def _side(reach: pd.DataFrame, suffix: str) -> pd.DataFrame:
+    """One side of reach.csv (the prior sample's, or the particles') as `reach` gave it."""
+    columns = {f"{c}{suffix}": c for c in ("candidates", "reached", "closest")}
+    return reach[["target", "observed", "se", *columns]].rename(columns=columns)
+
+
 def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png",)) -> Path:
     """Write calibration.md, calibration.html and figures/ from a calibration's tables.
 
-    Reads calibration.json (what was asked, and a recovery's true values),
-    posterior.csv, generations.csv, predictive.csv, predictive_check.csv, and
-    contrast.csv where it exists.
+    Reads calibration.json (what was asked, the distance, and a recovery's true
+    values), posterior.csv, generations.csv, reach.csv, predictive.csv,
+    predictive_check.csv, and contrast.csv where it exists.
 
     Returns:
         The path of calibration.html.
@@ -105,18 +117,58 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
         if prior is not None
         else ""
     )
+    distance = plan.get("distance", {})
+    fitted = [n for n, d in distance.items() if d["fitted"]]
+    fitting = check[check["role"] != "held out"] if "role" in check else check
+    ratio = priors.get(RATIO)
     rep.add(
         "p",
         f"Approximate Bayesian computation (ABC-SMC, pyabc) of {len(names)} parameters "
-        f"({', '.join(names)}) against {len(check)} targets ({plan['targets_file']}): "
+        f"({', '.join(names)}) against {len(fitting)} targets ({plan['targets_file']}): "
         f"{plan['population']} particles a generation, {last_t + 1} generations, "
         f"{counted:,} candidates in all{first}, each "
         f"{plan['runs_per_candidate']} runs ({plan['scenarios']}). The distance is the "
-        "Euclidean norm of the targets' differences, each divided by its SE; each "
-        "generation keeps the candidates within the median distance of the one before. "
-        f"Stopped: {plan.get('stopped', 'not recorded')}.",
+        f"Euclidean norm of the differences of the {len(fitted)} fitted targets "
+        f"({', '.join(fitted)}), each divided by its SE (with its discrepancy added in "
+        "quadrature where the targets file gives one); generation 0 keeps the candidates "
+        "within the median distance of the prior sample, each later one within the median "
+        f"of the one before. Stopped: {plan.get('stopped', 'not recorded')}."
+        + (
+            f" trust_loss is not a parameter of its own here: every candidate has trust_loss "
+            f"= trust_loss_ratio x trust_gain, the ratio {ratio.words()}, whatever the "
+            "scenarios set."
+            if ratio is not None
+            else ""
+        ),
     )
     rep.add("table", generations)
+    reach_path = folder / "reach.csv"
+    if reach_path.exists():
+        reach = pd.read_csv(reach_path)
+        prior_reach, later_reach = (_side(reach, s) for s in ("_prior", "_particles"))
+        treatment = {
+            n: (
+                f"weighed with its discrepancy {d['discrepancy']:g} (SE {d['se']:.3g})"
+                if d["discrepancy"] is not None
+                else "kept out of the distance"
+            )
+            for n, d in distance.items()
+        }
+        failed = failed_sentences(prior_reach, later_reach, treatment)
+        rep.add("h2", "Failed patterns")
+        rep.add(
+            "p",
+            f"Before the first generation, {prior_reach['candidates'].max():,} candidates "
+            "drawn from the prior (prior_sample.csv) showed which targets the model can "
+            "reach within 2 of their SEs. A target none of them reaches is a failed pattern: "
+            "a finding about the model, kept out of the distance (a constant misfit would "
+            "only pull the other parameters wherever the noise favours) unless the targets "
+            "file gives it a discrepancy. "
+            + ("None failed." if not failed else f"{len(failed)} failed:"),
+        )
+        if failed:
+            rep.add("ul", failed)
+        rep.add("table", reach)
     rep.add("h2", "Posterior")
     rep.add(
         "p",
@@ -124,6 +176,20 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
         "about the parameter (its posterior is its prior); near 1: they pin it down.",
     )
     rep.add("table", summary)
+    rep.add("h2", "Fact 2 inside the posterior")
+    rep.add("p", asymmetry_sentence(asymmetry_share(particles), ratio)[0])
+    measured = measurement_summary(particles, plan.get("fixed", {}).get("survey_loading"))
+    if not measured.empty:
+        rep.add("h2", "What the survey's items measure")
+        rep.add(
+            "p",
+            "survey_loading is every item's loading on the probit scale of the respondent's "
+            "latent: the items' correlation with the latent only where the latent spans that "
+            "scale. The model's people differ less, so the loading the items actually have "
+            "(their mean correlation with the latent, over the runs of each particle) is "
+            "lower, and it is what alpha follows.",
+        )
+        rep.add("ul", measurement_sentences(measured))
     if truth:
         rec = recovery_table(summary, truth)
         covered = int(rec["covered"].sum())
@@ -136,26 +202,51 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
         )
         rep.add("table", rec)
     rep.add("h2", "Posterior predictive check")
+    held_file = plan.get("held_out_file")
     rep.add(
         "p",
         f"{plan['predictive']} parameter sets drawn from the posterior, each run afresh "
         "(new seeds), every target computed from those runs as it was measured. A target "
-        "outside its 95% predictive interval is one the model cannot reach with its "
-        "priors: a finding about the model, not a failure of the fit.",
-    )
-    rep.add("table", check)
-    unreached = check[check["verdict"].str.startswith("not reached")]
-    rep.add(
-        "p",
-        "Every target is reached."
-        if unreached.empty
-        else "Not reached: "
-        + "; ".join(
-            f"{r['target']} ({str(r['verdict']).removeprefix('not reached: ')})"
-            for r in unreached.to_dict("records")
+        "outside its 95% predictive interval is one the posterior does not reach: for a "
+        "fitted target, a finding about the model (its priors hold no better values), not "
+        "a failure of the fit. The fitted targets are checked again, which they can hardly "
+        "fail; "
+        + (
+            f"the held-out targets ({held_file}) were never part of the fit, so they test it."
+            if held_file
+            else "no held-out targets were given ([calibration] check = FILE), so nothing "
+            "here tests the fit on a pattern it did not see."
         )
-        + ".",
+        + " Where the 95% predictive interval covers half or more of what the target "
+        "plausibly takes (its plausible range), the verdict says that reaching it could "
+        "hardly fail.",
     )
+    roles = check["role"] if "role" in check else pd.Series("fitted", index=check.index)
+    for role, title in (("fitted", "Fitted targets"), ("failed", "Failed patterns (not fitted)"),
+                        ("held out", "Held-out targets (not fitted)")):  # fmt: skip
+        part = check[roles == role]
+        if part.empty:
+            continue
+        rep.add("p", f"**{title}**")
+        rep.add("table", part)
+        unreached = part[part["verdict"].str.startswith("not reached")]
+        hardly = part[part["verdict"].str.contains("fail:")]
+        words = (
+            "Every one is reached."
+            if unreached.empty
+            else "Not reached: "
+            + "; ".join(
+                f"{r['target']} ({str(r['verdict']).removeprefix('not reached: ')})"
+                for r in unreached.to_dict("records")
+            )
+            + "."
+        )
+        if not hardly.empty:
+            words += " " + " ".join(
+                f"{r['target']}: {str(r['verdict']).split(', but ', 1)[1]}."
+                for r in hardly.to_dict("records")
+            )
+        rep.add("p", words)
     if contrast is not None and pair:
         table = contrast_summary(contrast, names)
         rep.add("h2", f"{pair[0]} against {pair[1]} inside the posterior")
@@ -163,10 +254,13 @@ def write_calibration_report(folder: str | Path, formats: Sequence[str] = ("png"
             "p",
             f"At each of the posterior draws, {pair[0]} and {pair[1]} ran with the draw's "
             "values and the same seeds (paired); the difference is their mean over the "
-            "paired runs. Where the answer changes across the posterior, the Spearman "
-            "correlations say with which parameters; they are correlations across the "
-            "posterior, not effects: parameters the targets trade against each other "
-            "(a ridge in the pairs figure) share them.",
+            "paired runs. Where the answer changes across the posterior, the partial "
+            "Spearman correlations (partial_NAME: each parameter that changes the runs "
+            "against the difference, the others held fixed by a linear fit on their ranks) "
+            "say with which parameters; rho_NAME are the plain ones. Both are correlations "
+            "across the posterior, not effects: parameters the targets trade against each "
+            "other (a ridge in the pairs figure) share them, which the partial ones undo "
+            "only for the parameters they hold fixed.",
         )
         rep.add("ul", contrast_sentences(table, pair[0], pair[1], names))
         rep.add("table", table)
