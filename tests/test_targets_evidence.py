@@ -349,3 +349,25 @@ def test_compare_a_sweep_with_coaching_targets(
         for r in range(3)
     ]
     assert table.loc["d", "model"] == pytest.approx(np.mean(d))
+
+
+def test_a_targets_file_can_include_others_without_copying_a_target(tmp_path: Path) -> None:
+    from sim.methods.targets import load_targets
+    from sim.model.scenario import ScenarioError
+
+    both = load_targets(ROOT / "targets" / "plausible.toml")
+    field = load_targets(ROOT / "targets" / "field.toml")
+    coaching = load_targets(ROOT / "targets" / "coaching.toml")
+    assert [t.name for t in both] == [t.name for t in field + coaching]
+    (tmp_path / "a.toml").write_text('include = ["b.toml"]\n')
+    (tmp_path / "b.toml").write_text('include = ["a.toml"]\n')
+    with pytest.raises(ScenarioError, match="cycle"):
+        load_targets(tmp_path / "a.toml")
+    (tmp_path / "c.toml").write_text("include = 3\n")
+    with pytest.raises(ScenarioError, match="allowed a list of file names"):
+        load_targets(tmp_path / "c.toml")
+    (tmp_path / "d.toml").write_text(
+        f'include = ["{ROOT / "targets" / "field.toml"}", "{ROOT / "targets" / "field.toml"}"]\n'
+    )
+    with pytest.raises(ScenarioError, match="two targets are named"):
+        load_targets(tmp_path / "d.toml")

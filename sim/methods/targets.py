@@ -203,8 +203,12 @@ def plausible_range(target: Target) -> tuple[float, float]:
     return RANGES.get(target.statistic, (-math.inf, math.inf))
 
 
-def load_targets(path: str | Path) -> list[Target]:
+def load_targets(path: str | Path, _within: tuple[Path, ...] = ()) -> list[Target]:
     """A targets file's targets; every problem one line (file, target, key, value, allowed).
+
+    `include = ["field.toml", ...]` at the top of a file brings in the targets of other
+    files (paths relative to it) before its own, so that a calibration can fit several
+    bodies of evidence without copying a target.
 
     Raises:
         ScenarioError: the file cannot be read, or a target is incomplete or impossible.
@@ -212,18 +216,31 @@ def load_targets(path: str | Path) -> list[Target]:
     path = Path(path)
     source = str(path)
     raw = read_toml(path, source)
-    unknown = [k for k in raw if k != "targets"]
+    unknown = [k for k in raw if k not in ("targets", "include")]
     if unknown:
         raise ScenarioError(
             [
-                f"{source}: unknown key {k!r}: a targets file holds [[targets]] tables"
+                f"{source}: unknown key {k!r}: a targets file holds [[targets]] tables "
+                "(and include = [other targets files])"
                 for k in unknown
             ]
         )
-    tables = raw.get("targets")
-    if not isinstance(tables, list) or not tables:
+    include = raw.get("include", [])
+    if not isinstance(include, list) or not all(isinstance(f, str) for f in include):
+        raise ScenarioError(
+            [f"{source}: include = {format_value(include)}: allowed a list of file names"]
+        )
+    out: list[Target] = []
+    here = path.resolve()
+    for name in include:
+        other = (path.parent / name).resolve()
+        if other in (*_within, here):
+            raise ScenarioError([f"{source}: include = {name!r} includes itself (a cycle)"])
+        out += load_targets(path.parent / name, (*_within, here))
+    tables = raw.get("targets", [])
+    if not isinstance(tables, list) or not (tables or out):
         raise ScenarioError([f"{source}: no [[targets]] tables: list at least one target"])
-    out, problems = [], []
+    problems = []
     for i, table in enumerate(tables):
         where = f"{source}: targets[{i}]" + (
             f" ({table['name']})" if isinstance(table, dict) and "name" in table else ""
