@@ -433,13 +433,14 @@ def power_warning(exp: Experiment, replications: int | None) -> str:
     """A warning when no paired comparison of the design can reach p < 0.05 after Holm.
 
     Each outcome's comparisons are one family: every pair of scenarios (or each against
-    the reference) at every sweep point. A sensitivity design is read by its indices.
+    the reference) at every sweep point. A sensitivity design is read by its indices,
+    and a calibration by its distance to targets: neither compares pairs.
     """
     from sim.experiments.expansion import expand
     from sim.methods.analysis import scenario_pairs
     from sim.methods.statistics import p_floor, replications_for_floor
 
-    if exp.sensitivity is not None or exp.validation is not None:
+    if exp.sensitivity is not None or exp.validation is not None or exp.calibration is not None:
         return ""
     pairs = scenario_pairs([s.name for s in exp.scenarios], exp.reference)
     if not pairs:
