@@ -115,7 +115,7 @@ def test_structural_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     # the first sentence against the table
     clear = table[table[f"{BASELINE}_verdict"] != "unclear"]
     first = stdout.splitlines()[0]
-    m = re.match(r"At the defaults, (\d+) of (\d+) comparisons .*?; (\d+) of those (\d+)", first)
+    m = re.match(r"At the defaults, (\d+) of (\d+) comparisons.*?; (\d+) of those (\d+)", first)
     assert m is not None, first
     assert [int(g) for g in m.groups()] == [
         len(clear),
@@ -154,3 +154,16 @@ def test_pipeline_structural_returns_the_table(tmp_path: Path) -> None:
     )
     assert said[0] == result.lines[0]
     assert set(result.table.columns) >= {"a", "b", "outcome", "survives", "breaks_under"}
+
+
+def test_pairs_without_a_value_are_counted_apart() -> None:
+    nan = float("nan")
+    pairs = {
+        BASELINE: rows(("skill", 0.3, 0.001), ("coach", nan, nan)),
+        "r1": rows(("skill", 0.2, 0.01), ("coach", nan, nan)),
+    }
+    table = survival(pairs)
+    first = survival_sentences(table)[0]
+    assert first.startswith(
+        "At the defaults, 1 of 1 comparisons (1 more have no value in a scenario of the pair)"
+    )

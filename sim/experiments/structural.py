@@ -132,6 +132,10 @@ def _markdown(exp: Experiment, table: pd.DataFrame, lines: list[str], names: lis
     for outcome, rows in table.groupby("outcome", sort=False):
         parts += [f"## {outcome}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for _, r in rows.iterrows():
+            if pd.isna(r[f"{BASELINE}_diff"]):
+                cells = ["no value"] * len(names)
+                parts.append(f"| {r['a']} - {r['b']} | " + " | ".join(cells) + " | - |")
+                continue
             cells = [
                 f"{r[f'{n}_diff']:+.3f} [{r[f'{n}_low']:+.3f}, {r[f'{n}_high']:+.3f}] "
                 f"{mark[r[f'{n}_verdict']]}"

@@ -80,13 +80,16 @@ def survival_sentences(table: pd.DataFrame, words: Mapping[str, str] | None = No
     words = words or {}
     variants = [c.removesuffix("_verdict") for c in table.columns if c.endswith("_verdict")]
     others = [v for v in variants if v != BASELINE]
-    clear = table[table[f"{BASELINE}_verdict"] != "unclear"]
+    compared = table[table[f"{BASELINE}_diff"].notna()]
+    clear = compared[compared[f"{BASELINE}_verdict"] != "unclear"]
     kept = int(clear["survives"].sum())
     rules = ", ".join(words.get(v, v) for v in others)
+    without = len(table) - len(compared)
+    aside = f" ({without} more have no value in a scenario of the pair)" if without else ""
     lines = [
-        f"At the defaults, {len(clear)} of {len(table)} comparisons show a clear difference "
-        f"(Holm-adjusted p < {ALPHA}); {kept} of those {len(clear)} keep their direction "
-        f"under every alternative rule ({rules})."
+        f"At the defaults, {len(clear)} of {len(compared)} comparisons{aside} show a clear "
+        f"difference (Holm-adjusted p < {ALPHA}); {kept} of those {len(clear)} keep their "
+        f"direction under every alternative rule ({rules})."
     ]
     for _, row in clear[~clear["survives"]].iterrows():
         base = row[f"{BASELINE}_verdict"]
