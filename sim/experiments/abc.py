@@ -739,6 +739,12 @@ def _generations(history: Any) -> pd.DataFrame:
     )
 
 
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that exist (NaN, without a warning, when none does)."""
+    found = values[~np.isnan(values)]
+    return float(found.mean()) if len(found) else math.nan
+
+
 def _contrast_job(
     exp: Experiment, pair: tuple[Scenario, Scenario], values: dict[str, Any], seed: int, k: int
 ) -> list[dict[str, Any]]:
@@ -752,9 +758,9 @@ def _contrast_job(
                 "draw": k,
                 **values,
                 "outcome": outcome,
-                "a": float(np.nanmean(va)),
-                "b": float(np.nanmean(vb)),
-                "difference": float(np.nanmean(va - vb)),
+                "a": _mean(va),
+                "b": _mean(vb),
+                "difference": _mean(va - vb),  # NaN where a scenario has no value (no coach)
             }
         )
     return rows
