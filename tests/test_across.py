@@ -582,3 +582,31 @@ def test_the_map_says_where_each_claim_holds_and_its_numbers_are_the_tables(
         for kind in ("box", "tradeoff"):
             assert (folder / "figures" / f"map_{a}_{b}_{outcome}_{kind}.png").exists()
     assert "## Where each claim holds" in (folder / "across.md").read_text()
+
+
+def test_a_calibrated_loss_gain_ratio_sets_trust_loss_in_every_world(
+    results: Path, tmp_path: Path
+) -> None:
+    """Worlds take the calibrated parameters only (calibration.json), the ratio as trust_loss."""
+    import json
+
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "generation": [0, 0], "particle": [0, 1], "weight": [0.5, 0.5], "distance": [1, 1],
+            "trust_gain": [0.05, 0.1], "trust_loss_ratio": [2.0, 3.0],
+            "realized_loading.psychological_safety.104": [0.5, 0.6],
+        }
+    ).to_csv(folder / "posterior.csv", index=False)  # fmt: skip
+    priors = {"trust_gain": {"min": 0.02, "max": 0.3}, "trust_loss_ratio": {"min": 1, "max": 3}}
+    (folder / "calibration.json").write_text(json.dumps({"priors": priors}))
+    source = load_source(folder)
+    assert source.parameters == ("trust_gain", "trust_loss_ratio")  # not realized_loading
+    copy = copy_of(results, "ratio")
+    pipeline.across(copy, folder, worlds=4, pairs=2, workers=1, progress=False)
+    store = next((copy / "across").glob("*/results.sqlite"))
+    with sqlite3.connect(store) as db:
+        rows = db.execute("select trust_gain, trust_loss from runs").fetchall()
+    assert rows
+    assert {round(loss / gain, 9) for gain, loss in rows} <= {2.0, 3.0}

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.adapters import kind
-from sim.experiments.candidates import candidate_values
+from sim.experiments.candidates import candidate_values, scenario_changes
 from sim.experiments.compare import ResultsTables, experiment_file, load_results
 from sim.experiments.defined import Defined, parse_definitions, with_definitions
 from sim.experiments.executors import Backend, batches
@@ -54,7 +54,7 @@ from sim.experiments.spec import RunSpec
 from sim.experiments.store import ResultsStore, scenario_of_run
 from sim.methods import across as stats
 from sim.methods.analysis import CENSORED_OUTCOMES, paired_differences, restricted, scenario_pairs
-from sim.methods.calibration import Prior
+from sim.methods.calibration import RATIO, Prior
 from sim.model import measures
 from sim.model.scenario import Scenario, ScenarioError, did_you_mean, parameters
 
@@ -121,7 +121,8 @@ class WorldSource:
                 drawn = {
                     name: _prior_value(self.priors[name], rng.random()) for name in self.parameters
                 }
-            rows.append({"world": world, **candidate_values(drawn)})
+            ratio = {RATIO: drawn.pop(RATIO)} if RATIO in drawn else {}
+            rows.append({"world": world, **candidate_values(drawn), **ratio})
         return pd.DataFrame(rows, columns=["world", *self.parameters])
 
 
@@ -176,9 +177,14 @@ def _posterior(folder: Path) -> WorldSource:
                 "calibrate wrote"
             ]
         )
-    names = tuple(
-        c for c in particles.columns if c not in POSTERIOR_COLUMNS and not c.startswith("stat_")
+    names = _calibrated(folder) or tuple(
+        c
+        for c in particles.columns
+        if c not in POSTERIOR_COLUMNS and not c.startswith("stat_") and "." not in c
     )
+    missing = [n for n in names if n not in particles.columns]
+    if missing:
+        raise ScenarioError([f"{table}: has no column {missing[0]!r}, a calibrated parameter"])
     last = particles[particles["generation"] == particles["generation"].max()]
     weights = pd.to_numeric(last["weight"], errors="coerce").to_numpy(float)
     if last.empty or not names:
@@ -208,6 +214,15 @@ def _posterior(folder: Path) -> WorldSource:
     )
 
 
+def _calibrated(folder: Path) -> tuple[str, ...]:
+    """The parameters the calibration estimated, as its calibration.json names them."""
+    try:
+        priors = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))["priors"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+    return tuple(priors) if isinstance(priors, dict) else ()
+
+
 def _prior(path: Path) -> WorldSource:
     from sim.experiments.experiment_file import load_experiment
 
@@ -219,7 +234,9 @@ def _prior(path: Path) -> WorldSource:
                 "drawn from; give an experiment file with one, or a calibration folder"
             ]
         )
-    priors = exp.calibration.parameters
+    priors = dict(exp.calibration.parameters)
+    if exp.calibration.trust_loss_ratio is not None:  # trust_loss follows it in each world
+        priors[RATIO] = exp.calibration.trust_loss_ratio
     text = json.dumps({n: p.model_dump() for n, p in priors.items()}, sort_keys=True)
     words = ", ".join(f"{n} {p.words()}" for n, p in priors.items())
     return WorldSource(
@@ -297,6 +314,8 @@ def _check(source: WorldSource, setup: _Setup) -> None:
     known = parameters()
     problems = []
     for name in source.parameters:
+        if name == RATIO:  # trust_loss = ratio x trust_gain in every world (as calibrated)
+            name = "trust_loss"
         if name not in known:
             problems.append(
                 f"--across {source.path}: parameter {name!r} of the {source.kind} is not a "
@@ -441,7 +460,7 @@ def _run(
         seeds = [spawn_seed(setup.seed, ACROSS, 1, w, r) for r in range(pairs)]
         for name, base in setup.scenarios.items():
             try:
-                sc = base.with_(**row)
+                sc = base.with_(**scenario_changes(row, base))
             except ScenarioError as err:
                 where = ", ".join(f"{k} = {v:g}" for k, v in row.items())
                 raise ScenarioError(
