@@ -61,6 +61,8 @@ PLAIN_NAMES = {
     "reorg": "Two levels of hierarchy, reorganized in week 52",
     "sponsor_withdraws": "Coach backed by top management, who stops backing in week 52",
     "field_teams": "96 people in eight teams, no coach, surveyed on psychological safety",
+    "field_teams_internal_coach": "96 people in eight teams, each with a coach from the team",
+    "field_teams_external_coach": "96 people in eight teams, each with a coach from outside",
 }
 
 
