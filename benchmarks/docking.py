@@ -34,8 +34,12 @@ breach_shock or gossip_weight 0.2 -> 0.1 in no_coaching: in the presets, gossip 
 single breach leave little trace in the summary. The opt-in `STRESS` scenarios
 (`--scenarios stress_events stress_internal stress_beta stress_peer`) exercise every
 event, turnover, the beta rule, the other coach selections, much gossip and many
-breaches; there both of those changes are detected (stress_events). Any file of
-scenarios/ can be named too (`--scenarios reorg layoff_wave`).
+breaches; there both of those changes are detected (stress_events). `stress_teams` switches on
+the team-level structure (managers who differ, team norms, a shared climate, task
+interdependence by team) and `stress_rules` the second choice, voice and success
+rules; both dock at 100 seeds (3 of 40 A12s left the band at first and came back with
+1,000 fresh seeds). Any file of scenarios/ can be named too (`--scenarios reorg
+layoff_wave`).
 
 Run (2 worker processes by default):
 
@@ -149,6 +153,30 @@ STRESS: dict[str, dict[str, Any]] = {
         "refusal_loss": 0.3,
         "teaching_gain": 0.1,
         "benevolence_mean": 0.5,
+    },
+    # Team-level structure (7.2a, 7.16a): managers who differ, a shared climate, task
+    # interdependence by team, strong enough that each leaves a trace in the summary.
+    "stress_teams": {
+        **PRESETS["top_down_internal"],
+        "members": 24,
+        "levels": 2,
+        "manager_openness_sd": 0.8,
+        "manager_integrity_sd": 0.15,
+        "team_norm_sd": 0.15,
+        "team_climate": 0.3,
+        "interdependence_sd": 0.25,
+        "turnover_rate": 0.02,
+        "events": _events(("reorg", 50, {})),
+    },
+    # The alternative structural rules (7.8, 7.9, 7.12) together.
+    "stress_rules": {
+        **PRESETS["peer_led"],
+        "members": 18,
+        "levels": 2,
+        "choice_rule": "best",
+        "voice_rule": "general",
+        "success_rule": "weakest",
+        "manager_openness_sd": 0.5,
     },
 }
 

@@ -155,7 +155,8 @@ class ReferenceMember(mesa.Agent):
         self.skill = [clip(s) for s in skill]
         self.propensity = beta_draw(rng, p.propensity_mean, p.propensity_sd)
         self.benevolence = beta_draw(rng, p.benevolence_mean, BENEVOLENCE_SD)
-        self.integrity = beta_draw(rng, p.integrity_mean, INTEGRITY_SD)
+        sd = p.manager_integrity_sd if self.role == MANAGER else INTEGRITY_SD
+        self.integrity = beta_draw(rng, p.integrity_mean, sd)
 
     def draw_external_traits(self) -> None:
         """An external coach: skill external_skill, own p and g, benevolence 0.9 (7.2)."""
@@ -177,7 +178,11 @@ class ReferenceMember(mesa.Agent):
             factor = p.management_trust_scale
         else:
             factor = 1.0
-        return clip(value * factor)
+        value = clip(value * factor)
+        model, n = self.model, p.members
+        if p.team_norm_sd > 0 and self.index < n and other.index < n and self.team == other.team:
+            value = clip(value + model.team_norm[self.team])  # the team's norm (7.3)
+        return value
 
     def meet(self, other: ReferenceMember) -> None:
         """A new contact i -> j: fresh initial trust, which is also the baseline; evidence 2."""
@@ -214,7 +219,11 @@ class ReferenceMember(mesa.Agent):
         p, rng, counts = self.model.params, self.model.rng, self.model.counts
         if self.external:
             return  # external coaches have no needs
-        rate = p.manager_need_rate if self.role == MANAGER else p.need_rate
+        model = self.model
+        if self.role == MANAGER:
+            rate, openness = p.manager_need_rate, 1.0
+        else:  # 7.7 and 7.9: the team's need rate and its manager's openness to voice
+            rate, openness = model.team_need_rate[self.team], model.team_openness[self.team]
         if not rng.random() < rate:
             return
         counts["needs"] += 1
@@ -231,15 +240,23 @@ class ReferenceMember(mesa.Agent):
             return  # no candidate: self-study
         total = sum(w for _, w in candidates)
         target = float(rng.random()) * total
-        cumulative = 0.0
         chosen = candidates[-1][0]
-        for other, w in candidates:
-            cumulative += w
-            if cumulative > target:
-                chosen = other
-                break
-        # 7.9: ask with probability T[i, j]; otherwise silence (and self-study).
-        if rng.random() < self.trust[chosen.unique_id]:
+        if p.choice_rule == "best":  # the heaviest; the first of equals in index order
+            ordered = sorted(candidates, key=lambda c: c[0].index)
+            chosen = max(ordered, key=lambda c: c[1])[0]
+        else:
+            cumulative = 0.0
+            for other, w in candidates:
+                cumulative += w
+                if cumulative > target:
+                    chosen = other
+                    break
+        # 7.9: ask with probability T[i, j] (or mean trust in all contacts), times the
+        # team's openness, at most 1; otherwise silence (and self-study).
+        felt = self.trust[chosen.unique_id]
+        if p.voice_rule == "general":
+            felt = sum(self.trust.values()) / len(self.trust)
+        if rng.random() < min(1.0, felt * openness):
             self.helper = chosen
             counts["asks"] += 1
         else:
@@ -282,9 +299,9 @@ class ReferenceMember(mesa.Agent):
         if j is None or not self.accepted:
             return
         p = self.model.params
-        chance = math.sqrt(self.trust[j.unique_id] * j.trust[self.unique_id]) ** (
-            p.trust_sensitivity
-        )
+        mine, theirs = self.trust[j.unique_id], j.trust[self.unique_id]
+        both = min(mine, theirs) if p.success_rule == "weakest" else math.sqrt(mine * theirs)
+        chance = both**p.trust_sensitivity
         self.succeeded = bool(self.model.rng.random() < chance)
 
     def plan_learning(self) -> None:
@@ -450,6 +467,7 @@ class ReferenceModel(mesa.Model):
                 a.draw_external_traits()
             else:
                 a.draw_traits()
+        self.draw_teams()
         self._draw_contacts({})
         self.coach_of_team: list[ReferenceMember | None] = [None] * len(self.team_manager)
         if p.coach == "external":
@@ -555,6 +573,49 @@ class ReferenceModel(mesa.Model):
         coach.benevolence = COACH_BENEVOLENCE
         self.coach_of_team[team] = coach
 
+    def draw_teams(self) -> None:
+        """Each front-line team's manager openness and need rate (7.2a)."""
+        p, n_teams = self.params, len(self.team_manager)
+        sd = p.manager_openness_sd
+        self.team_openness = [
+            math.exp(sd * float(self.rng.normal())) if sd > 0 else 1.0 for _ in range(n_teams)
+        ]
+        self.team_need_rate = [
+            beta_draw(self.rng, p.need_rate, p.interdependence_sd) for _ in range(n_teams)
+        ]
+        self.team_norm = [
+            float(self.rng.normal(0.0, p.team_norm_sd)) if p.team_norm_sd > 0 else 0.0
+            for _ in range(n_teams)
+        ]
+
+    def climate(self) -> None:
+        """Shared climate (7.16a): members' trust in teammates moves to the team's level."""
+        w = self.params.team_climate
+        if w <= 0:
+            return
+        n = self.params.members
+
+        def teammates(a: ReferenceMember) -> list[int]:
+            return [
+                uid
+                for uid in a.trust
+                if self.person[uid].index < n and self.person[uid].team == a.team
+            ]
+
+        members = [a for a in self.people if a.index < n]
+        level = {a.index: sum(a.trust[u] for u in teammates(a)) / len(teammates(a))
+                 for a in members if teammates(a)}  # fmt: skip
+        by_team: dict[int, list[float]] = {}
+        for a in members:
+            if a.index in level:
+                by_team.setdefault(a.team, []).append(level[a.index])
+        for a in members:
+            if a.index in level:
+                team_level = sum(by_team[a.team]) / len(by_team[a.team])
+                shift = w * (team_level - level[a.index])
+                for u in teammates(a):
+                    a.trust[u] = clip(a.trust[u] + shift)
+
     def set_capacity(self) -> None:
         """Requests each person can accept per step (7.5)."""
         p = self.params
@@ -583,6 +644,7 @@ class ReferenceModel(mesa.Model):
         self.learning_round()  # 1 to 6
         self.agents.shuffle_do("plan_gossip")  # 7
         self.agents.do("tell_gossip")
+        self.climate()  # 7a
         self.agents.do("forget")  # 8
         self.turnover()  # 9
         self.record()

@@ -85,6 +85,31 @@ def test_docking_small() -> None:
     assert off.empty, off.to_string()
 
 
+@pytest.mark.slow
+def test_docking_team_structure_and_the_alternative_rules() -> None:
+    """The reference implements 7.2a, 7.16a and the second rules of 7.8, 7.9 and 7.12 too."""
+    scenarios = [resolve(n).with_(steps=52) for n in ("stress_teams", "stress_rules")]
+    table = dock(scenarios, seeds=SEEDS, workers=1, outcomes=OUTCOMES)
+    tested = table[table["skipped"] == ""]
+    assert len(tested) >= 14
+    ks_failures = tested[~(tested["p_holm"] >= ALPHA)]
+    assert ks_failures.empty, ks_failures.to_string()
+    off = tested[(tested["a12"] - 0.5).abs() > A12_HALF_WIDTH]
+    assert off.empty, off.to_string()
+
+
+def test_docking_detects_a_different_climate() -> None:
+    """A reference without the shared climate is told apart from the fast model with it."""
+    table = dock(
+        [resolve("stress_teams").with_(steps=52)],
+        seeds=SEEDS,
+        workers=1,
+        outcomes=OUTCOMES,
+        reference_overrides={"team_climate": 0.0, "team_norm_sd": 0.0},
+    )
+    assert not table["passed"].all()
+
+
 def test_docking_detects_a_different_trust_gain() -> None:
     """A reference that builds trust three times as fast is told apart from the fast model.
 

@@ -134,6 +134,13 @@ events = st.lists(
             "sponsorship_strength": st.floats(0.0, 1.0),
             "management_trust_scale": st.floats(0.0, 1.0),
             "beta_forgetting": st.floats(0.5, 1.0),
+            # team-level structure and the structural rules (docs/ODD.md 7.2a)
+            "manager_openness_sd": st.sampled_from([0.0, 0.0, 0.5, 1.5]),
+            "team_norm_sd": st.sampled_from([0.0, 0.0, 0.1]),
+            "team_climate": st.sampled_from([0.0, 0.0, 0.05, 0.9]),
+            "choice_rule": st.sampled_from(["weighted", "best"]),
+            "voice_rule": st.sampled_from(["dyadic", "general"]),
+            "success_rule": st.sampled_from(["geometric", "weakest"]),
         }
     ),
     schedule=events,
@@ -149,7 +156,7 @@ def test_same_numbers_over_parameter_ranges(
     selection: str,
     turnover: float,
     steps: int,
-    floats: dict[str, float],
+    floats: dict[str, Any],
     schedule: list[dict[str, Any]],
     interval: int,
     start: int,

@@ -204,7 +204,7 @@ def test_role_codes_and_parameter_layout_are_declared_once() -> None:
     assert kernels.MANAGER is structure.MANAGER
     assert structure.ROLE_NAMES == {0: "member", 1: "manager", 2: "coach"}
     assert (structure.MEMBER, structure.MANAGER, structure.COACH) == (0, 1, 2)
-    assert (kernels.N_FLOAT_PARAMS, kernels.N_INT_PARAMS) == (23, 7)
+    assert (kernels.N_FLOAT_PARAMS, kernels.N_INT_PARAMS) == (22, 10)
     assert set(kernels.FLOAT_PARAMS) <= set(parameters())
     p = Scenario(trust_gain=0.11, bond_threshold=0.45, sponsor_start=9, coach="internal")
     f, i = week_parameters(p, 12, 13)
@@ -213,6 +213,11 @@ def test_role_codes_and_parameter_layout_are_declared_once() -> None:
     assert f[kernels.F_SELECTIVITY] == p.trust_selectivity
     assert (i[kernels.I_SPONSOR_START], i[kernels.I_HAS_COACH]) == (9, 1)
     assert (i[kernels.I_MEMBERS], i[kernels.I_STAFF]) == (12, 13)
+    q = Scenario(voice_rule="general", success_rule="weakest", team_climate=0.2)
+    f, i = week_parameters(q, 12, 13)
+    assert f[kernels.F_TEAM_CLIMATE] == 0.2
+    assert (i[kernels.I_CHOICE_RULE], i[kernels.I_VOICE_RULE]) == (0, kernels.GENERAL)
+    assert i[kernels.I_SUCCESS_RULE] == kernels.WEAKEST
     assert kernels.N_SERVE_PARAMS == kernels.F_GOSSIP_WEIGHT + 1 == 11
 
 

@@ -121,9 +121,12 @@ class TestChoiceWeight:
         assert mechanisms.choice_weight(0.8, 0.1, 2.0) > mechanisms.choice_weight(0.4, 0.1, 2.0)
 
 
-def test_ask_probability_is_trust():
+def test_ask_probability_is_trust_times_openness_at_most_one():
     np.testing.assert_array_equal(
-        mechanisms.ask_probability(np.array([0.0, 0.3, 1.0])), [0, 0.3, 1]
+        mechanisms.ask_probability(np.array([0.0, 0.3, 1.0]), 1.0), [0, 0.3, 1]
+    )
+    np.testing.assert_allclose(
+        mechanisms.ask_probability(np.array([0.0, 0.3, 0.6]), 2.0), [0, 0.6, 1]
     )
 
 
@@ -250,7 +253,10 @@ def test_beta_parameters_draws_have_the_mean_and_sd(mean, sd):
 COMPILED = [
     (kernels._choice_weight, mechanisms.choice_weight, (0.7, 0.25, 2.0)),
     (kernels._choice_weight, mechanisms.choice_weight, (0.7, -0.25, 2.0)),
-    (kernels._ask_probability, mechanisms.ask_probability, (0.37,)),
+    (kernels._ask_probability, mechanisms.ask_probability, (0.37, 1.0)),
+    (kernels._ask_probability, mechanisms.ask_probability, (0.37, 3.1)),
+    (kernels._weakest_link_probability, mechanisms.weakest_link_probability, (0.64, 0.25, 1.7)),
+    (kernels._climate_shift, mechanisms.climate_shift, (0.4, 0.55, 0.2)),
     (kernels._refusal, mechanisms.refusal, (0.5, 0.05)),
     (kernels._success_probability, mechanisms.success_probability, (0.64, 0.25, 1.7)),
     (kernels._recognition, mechanisms.recognition, (0.5, 0.02, 1.0)),

@@ -8,6 +8,7 @@ plot, export and animate redraw, convert or animate what is already there.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ __all__ = [
     "cmd_plot",
     "cmd_report",
     "cmd_sensitivity",
+    "cmd_structural",
     "cmd_sweep",
 ]
 
@@ -44,6 +46,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         report=not args.no_report,
         formats=args.formats or (),
         echo=say,
+        across=args.across,
+        worlds=args.worlds,
+        pairs=args.pairs,
+        map_worlds=args.map,
     ).exit_code
 
 
@@ -64,16 +70,58 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     ).exit_code
 
 
+def cmd_structural(args: argparse.Namespace) -> int:
+    """`trustsim structural`: the comparison under every alternative structural rule."""
+    result = pipeline.structural(
+        args.experiment,
+        out=args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        replications=args.replications,
+        steps=args.steps,
+        echo=say,
+    )
+    return 1 if result.failed else 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
-    """`trustsim compare`: statistics of a results folder."""
+    """`trustsim compare`: statistics of a results folder (and across worlds, --across)."""
     pipeline.compare(
         args.results,
         outcomes=args.outcome,
         reference=args.reference,
         targets=args.targets,
+        across=args.across,
+        worlds=args.worlds,
+        pairs=args.pairs,
+        smallest_effect=smallest_effects(args.smallest_effect),
+        workers=args.workers,
         echo=say,
+        map_worlds=args.map,
     )
     return 0
+
+
+def smallest_effects(items: list[str] | None) -> dict[str, float] | None:
+    """`--smallest-effect` values: VALUE for every outcome ("*"), OUTCOME=VALUE for one."""
+    if not items:
+        return None
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.rpartition("=")
+        key = name.strip() if sep else "*"
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not (sep and not key) and math.isfinite(value) and value >= 0:
+            out[key] = value
+            continue
+        raise UsageError(
+            f"--smallest-effect {item!r}: expected VALUE or OUTCOME=VALUE with a number of 0 "
+            "or more, e.g. 0.02 or mean_skill=0.02"
+        )
+    return out
 
 
 def cmd_report(args: argparse.Namespace) -> int:

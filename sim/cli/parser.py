@@ -240,7 +240,45 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit code 1 when some runs failed, 2 on bad input.",
     )
     _experiment_arguments(sweep)
+    sweep.add_argument(
+        "--across",
+        default=None,
+        metavar="POSTERIOR_OR_PRIOR",
+        help="then compare every pair across plausible worlds: a calibration folder, or an "
+        "experiment file with [calibration] (as `compare --across`; the report shows them)",
+    )
+    sweep.add_argument("--worlds", type=int, default=None, help="worlds drawn (with --across)")
+    sweep.add_argument(
+        "--pairs", type=int, default=None, help="paired replications per world (with --across)"
+    )
+    sweep.add_argument(
+        "--map",
+        action="store_true",
+        help="with --across: where in those worlds each scenario of a pair wins (PRIM, CART)",
+    )
     sweep.set_defaults(func=experiments.cmd_sweep)
+
+    struct = sub.add_parser(
+        "structural",
+        help="rerun an experiment's comparison under every alternative rule",
+        description="Run the experiment's scenarios as given, then once per alternative "
+        "trust, choice, voice and success rule (docs/ODD.md 7.8-7.13), with the same "
+        "seeds, and say which conclusions survive every rule (structural.md, "
+        "structural.csv). Exit code 2 on bad input.",
+    )
+    _running_arguments(
+        struct,
+        "an experiment file comparing scenarios (TOML; no sweep or design)",
+        "send the runs to a Dask scheduler, e.g. tcp://host:8786",
+        "accepted for symmetry: a rerun always runs only what is missing",
+    )
+    struct.add_argument(
+        "--replications", type=int, default=None, help="replications per scenario and rule"
+    )
+    struct.add_argument(
+        "--steps", type=int, default=None, help="weeks per run, overriding the file"
+    )
+    struct.set_defaults(func=experiments.cmd_structural)
 
     cal = sub.add_parser(
         "calibrate",
@@ -423,7 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
         "scenarios: paired difference with CI, Wilcoxon p (Holm), A12, Cohen's d. Writes "
         "compare.csv and compare.md beside the store; with --outcome or --reference, "
         "compare_view.csv and compare_view.md (the experiment's own files stay as the "
-        "report shows them).",
+        "report shows them). With --across, every pair also at many parameter values "
+        "drawn from a posterior or priors: how far the answer holds across plausible "
+        "worlds, and which parameters decide it.",
     )
     comp.add_argument("results", metavar="RESULTS_DIR", help="a folder written by sweep")
     comp.add_argument(
@@ -440,6 +480,45 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="field targets (TOML): each observed statistic against the same statistic "
         "computed from these runs; writes targets.md and targets.csv",
+    )
+    comp.add_argument(
+        "--across",
+        default=None,
+        metavar="POSTERIOR_OR_PRIOR",
+        help="also compare every pair across plausible worlds: parameter values drawn from a "
+        "calibration folder's posterior (trustsim calibrate) or an experiment file's "
+        "[calibration] priors; writes across.csv, across_summary.csv, figures/across_*.png "
+        "and a section of compare.md",
+    )
+    comp.add_argument(
+        "--worlds", type=int, default=None, help="with --across: worlds drawn (default 200)"
+    )
+    comp.add_argument(
+        "--pairs",
+        type=int,
+        default=None,
+        help="with --across: paired runs of each pair per world, the same seeds for both "
+        "scenarios (default 10)",
+    )
+    comp.add_argument(
+        "--smallest-effect",
+        action="append",
+        default=None,
+        metavar="[OUTCOME=]VALUE",
+        help="with --across: the smallest difference that matters, for every outcome or one "
+        "(repeatable); default per outcome, e.g. 0.01 on a 0-1 scale (the output says each)",
+    )
+    comp.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="with --across: local worker processes (default: every core)",
+    )
+    comp.add_argument(
+        "--map",
+        action="store_true",
+        help="with --across: where in those worlds each scenario of a pair wins (PRIM boxes "
+        "and CART trees: map.csv, figures/map_*, a section of compare.md)",
     )
     comp.set_defaults(func=experiments.cmd_compare)
 

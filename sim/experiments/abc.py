@@ -136,11 +136,13 @@ def _check_targets(exp: Experiment, targets: Sequence[Target], source: str) -> l
     keys = exp.kind.summary_keys
     for t in targets:
         where = f"{source}: target {t.name}"
-        if t.scenario is not None and t.scenario not in names:
-            problems.append(
-                f"{where}: scenario = {t.scenario!r} is not one of the experiment's "
-                f"scenarios {names}"
-            )
+        for key in ("scenario", "control"):
+            if getattr(t, key) is not None and getattr(t, key) not in names:
+                problems.append(
+                    f"{where}: {key} = {getattr(t, key)!r} is not one of the experiment's "
+                    f"scenarios {names}"
+                )
+        if problems and problems[-1].startswith(where):
             continue
         if t.statistic == "outcome_mean" and t.outcome not in keys:
             problems.append(f"{where}: outcome = {t.outcome!r} is not a run outcome")
@@ -737,6 +739,12 @@ def _generations(history: Any) -> pd.DataFrame:
     )
 
 
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that exist (NaN, without a warning, when none does)."""
+    found = values[~np.isnan(values)]
+    return float(found.mean()) if len(found) else math.nan
+
+
 def _contrast_job(
     exp: Experiment, pair: tuple[Scenario, Scenario], values: dict[str, Any], seed: int, k: int
 ) -> list[dict[str, Any]]:
@@ -750,9 +758,9 @@ def _contrast_job(
                 "draw": k,
                 **values,
                 "outcome": outcome,
-                "a": float(np.nanmean(va)),
-                "b": float(np.nanmean(vb)),
-                "difference": float(np.nanmean(va - vb)),
+                "a": _mean(va),
+                "b": _mean(vb),
+                "difference": _mean(va - vb),  # NaN where a scenario has no value (no coach)
             }
         )
     return rows

@@ -49,7 +49,7 @@ CANDIDATES, PREDICTIVE, RECOVERY, PRIOR_SAMPLE, TRUTHS = 1, 2, 3, 4, 5
 
 def needs_teams(targets: Sequence[Target]) -> bool:
     """Whether a target is computed from the runs' teams."""
-    return any(t.statistic == "team_correlation" for t in targets)
+    return any(t.statistic in ("team_correlation", "team_survey_correlation") for t in targets)
 
 
 def candidate_values(values: dict[str, float]) -> dict[str, float | int]:

@@ -101,6 +101,7 @@ def draw_report(
         formats=freshness.figure_formats(formats),
         sensitivity=sensitivity_results(tables),
         facts=validation_results(tables),
+        across=_across_section(tables.folder),
     )
     for path in earlier_files - set(written.figures):
         path.unlink(missing_ok=True)
@@ -108,6 +109,14 @@ def draw_report(
         tables.folder, inputs, [written.md, written.html, *written.figures, *written_with], earlier
     )
     return written
+
+
+def _across_section(folder: Path) -> str | None:
+    """The last `compare --across` section of the folder (None when there is none)."""
+    from sim.experiments.across import ACROSS_SECTION
+
+    path = folder / ACROSS_SECTION
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 def _earlier_files(folder: Path, earlier: freshness.Record | None) -> set[Path]:

@@ -3,7 +3,8 @@
 `sweep` runs an experiment into its results store, compares its scenarios and draws
 its report, writing the files `trustsim sweep` writes; `sensitivity` does the same for
 an experiment's [sensitivity] design; `compare` and `report` work on a results folder;
-`calibrate` estimates a [calibration] section's parameters against field targets.
+`calibrate` estimates a [calibration] section's parameters against field targets;
+`across` compares a results folder's pairs across plausible worlds (compare's --across).
 Each prints nothing and returns a small result: the files written, the tables a user
 reads, and the messages the command line prints (`echo` receives each as it comes).
 Bad input raises ScenarioError (a file) or PipelineError (an argument), one line each.
@@ -12,7 +13,7 @@ The stages are the runner (runs into the store), compare (the statistics) and dr
 (the report); this module strings them together as the commands do, says what they
 did, and leaves a report that is up to date (freshness) as it is. What draws
 (matplotlib) and what runs is imported only when needed, so that a sweep with nothing
-left to do stays quick. About 680 lines: five entry points and their results, each
+left to do stays quick. About 810 lines: six entry points and their results, each
 argument documented once, and the messages the commands print.
 """
 
@@ -30,9 +31,11 @@ from sim.model.scenario import Scenario, ScenarioError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sim.experiments.across import Across
     from sim.experiments.compare import ResultsTables
     from sim.experiments.runner import RunReport
     from sim.experiments.spec import Experiment
+    from sim.experiments.structural import StructuralResult
     from sim.methods.comparison import Comparison
 
 __all__ = [
@@ -43,12 +46,14 @@ __all__ = [
     "PipelineError",
     "ReportResult",
     "SweepResult",
+    "across",
     "calibrate",
     "compare",
     "late_events",
     "power_warning",
     "report",
     "sensitivity",
+    "structural",
     "sweep",
 ]
 
@@ -130,6 +135,7 @@ class CompareResult:
     comparison: Comparison | None = None
     targets: pd.DataFrame | None = None  # with `targets`: one row per target
     messages: list[Message] = field(default_factory=list)
+    across: Across | None = None  # with `across`: the per-world table and its summary
 
 
 @dataclass
@@ -195,6 +201,10 @@ def sweep(
     formats: Sequence[str] = (),
     progress: bool | None = None,
     echo: Echo | None = None,
+    across: str | Path | None = None,
+    worlds: int | None = None,
+    pairs: int | None = None,
+    map_worlds: bool = False,
 ) -> SweepResult:
     """Run an experiment into its store, then compare its scenarios and draw its report.
 
@@ -215,12 +225,27 @@ def sweep(
         formats: also save the report's figures as "svg" or "pdf" (PNG always).
         progress: show a progress bar (default: when stderr is a terminal).
         echo: receives each message as it is said (the CLI prints them).
+        across: then compare every pair across plausible worlds drawn from this
+            calibration folder or experiment file's [calibration] (as `compare
+            --across`); the report shows them.
+        worlds: worlds drawn, with `across` (default 200).
+        pairs: paired replications per world, with `across` (default 10).
+        map_worlds: with `across`, also where each scenario of a pair wins (scenario
+            discovery, as `compare --map`).
 
     Raises:
         ScenarioError: a bad experiment file, or a store that cannot be resumed.
         PipelineError: a bad argument.
     """
-    return _run(
+    if across is None and (worlds is not None or pairs is not None or map_worlds):
+        raise PipelineError(
+            "--worlds, --pairs and --map go with --across (the worlds to compare across)"
+        )
+    if across is not None:  # a bad source is refused before anything runs
+        from sim.experiments.across import load_source
+
+        load_source(across)
+    result = _run(
         experiment,
         False,
         {"out": out, "workers": workers, "scheduler": scheduler, "client": client},
@@ -233,6 +258,23 @@ def sweep(
         progress=progress,
         say=_Log(echo),
     )
+    if (
+        across is not None
+        and not result.runs.interrupted
+        and (result.runs.done or result.runs.skipped)
+    ):
+        found = compare(
+            result.folder,
+            across=across,
+            worlds=worlds,
+            pairs=pairs,
+            progress=progress,
+            echo=echo,
+            map_worlds=map_worlds,
+        )
+        result.messages += found.messages
+        result.written += found.written
+    return result
 
 
 def sensitivity(
@@ -391,13 +433,14 @@ def power_warning(exp: Experiment, replications: int | None) -> str:
     """A warning when no paired comparison of the design can reach p < 0.05 after Holm.
 
     Each outcome's comparisons are one family: every pair of scenarios (or each against
-    the reference) at every sweep point. A sensitivity design is read by its indices.
+    the reference) at every sweep point. A sensitivity design is read by its indices,
+    and a calibration by its distance to targets: neither compares pairs.
     """
     from sim.experiments.expansion import expand
     from sim.methods.analysis import scenario_pairs
     from sim.methods.statistics import p_floor, replications_for_floor
 
-    if exp.sensitivity is not None or exp.validation is not None:
+    if exp.sensitivity is not None or exp.validation is not None or exp.calibration is not None:
         return ""
     pairs = scenario_pairs([s.name for s in exp.scenarios], exp.reference)
     if not pairs:
@@ -482,7 +525,14 @@ def compare(
     outcomes: Sequence[str] | None = None,
     reference: str | None = None,
     targets: str | Path | None = None,
+    across: str | Path | None = None,
+    worlds: int | None = None,
+    pairs: int | None = None,
+    smallest_effect: float | Mapping[str, float] | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
     echo: Echo | None = None,
+    map_worlds: bool = False,
 ) -> CompareResult:
     """The statistics of a results folder, as `trustsim compare`.
 
@@ -490,33 +540,218 @@ def compare(
     `outcomes` or `reference`, a view of them to compare_view.csv and compare_view.md
     (the experiment's files stay as the report shows them). With `targets` (a TOML
     file of field targets), each observed statistic against the same statistic of
-    these runs, in targets.md and targets.csv.
+    these runs, in targets.md and targets.csv. With `across` (a calibration folder,
+    or an experiment file with a [calibration] section), every pair also across
+    plausible worlds (see `across`), in a section of compare.md (or compare_view.md);
+    with `map_worlds` as well, where in those worlds each scenario of a pair wins
+    (scenario discovery: map.csv, figures/map_*, a section after it).
 
     Raises:
-        ScenarioError: no finished runs, an unknown outcome or reference, a bad targets file.
-        PipelineError: no results store in the folder (with `targets`).
+        ScenarioError: no finished runs, an unknown outcome or reference, a bad targets
+            file or `across` source.
+        PipelineError: no results store in the folder (with `targets`), a bad argument.
     """
     from sim.experiments.compare import comparison, load_results, write_comparison
 
     say = _Log(echo)
     folder = Path(results)
+    if targets is not None and across is not None:
+        raise PipelineError("--targets and --across: give one of them at a time")
+    if across is None:
+        flags = {
+            "--worlds": worlds,
+            "--pairs": pairs,
+            "--smallest-effect": smallest_effect,
+            "--workers": workers,
+            "--map": map_worlds or None,
+        }
+        given = [flag for flag, value in flags.items() if value is not None]
+        if given:
+            raise PipelineError(f"{given[0]} goes with --across (the worlds to compare across)")
     if targets is not None:
         return _compare_targets(folder, Path(targets), say)
     chosen = tuple(dict.fromkeys(outcomes)) if outcomes else None  # each once
-    if chosen is None and reference is None:
-        tables = load_results(folder)
+    view = chosen is not None or reference is not None
+    tables = load_results(folder, chosen, reference)
+    found = None
+    if across is not None:
+        found = _across(tables, across, worlds, pairs, smallest_effect, workers, progress, say)
+        if map_worlds:
+            from sim.experiments.across import ACROSS_SECTION
+            from sim.experiments.worldmap import map_worlds as mapped
+
+            drawn = mapped(found)
+            found.section = found.section.removesuffix("\n") + "\n\n" + drawn.section
+            (folder / ACROSS_SECTION).write_text(found.section, encoding="utf-8")
+            found.written += drawn.written
+    if not view:
         text = write_comparison(tables)
-        say("out", text)
         written = [folder / "compare.csv", folder / "compare.md"]
+    else:
+        comp = comparison(tables)
+        written = [folder / "compare_view.csv", folder / "compare_view.md"]
+        comp.tidy().to_csv(written[0], index=False)
+        text = comp.markdown()
+        written[1].write_text(text + "\n", encoding="utf-8")
+    if found is None:
+        say("out", text)
+        if view:
+            say("out", f"wrote {written[0]} and compare_view.md (this view)")
         return CompareResult(folder, text, written, comparison(tables), messages=say.messages)
-    comp = comparison(load_results(folder, chosen, reference))
-    written = [folder / "compare_view.csv", folder / "compare_view.md"]
-    comp.tidy().to_csv(written[0], index=False)
-    text = comp.markdown()
-    written[1].write_text(text + "\n", encoding="utf-8")
-    say("out", text)
-    say("out", f"wrote {written[0]} and compare_view.md (this view)")
-    return CompareResult(folder, text, written, comp, messages=say.messages)
+    text = text.removesuffix("\n") + "\n\n" + found.section
+    written[1].write_text(text, encoding="utf-8")
+    written += found.written
+    say("out", found.section.removesuffix("\n"))
+    say("out", _across_line(found, written[1]))
+    if (folder / "report.html").exists():  # the report shows the worlds too: draw it again
+        from sim.experiments.draw import write_report
+
+        _, html = write_report(folder)
+        say("out", f"report: {html} (with the worlds)")
+    return CompareResult(
+        folder, text, written, comparison(tables), messages=say.messages, across=found
+    )
+
+
+def across(
+    results: str | Path,
+    source: str | Path,
+    *,
+    worlds: int | None = None,
+    pairs: int | None = None,
+    outcomes: Sequence[str] | None = None,
+    reference: str | None = None,
+    smallest_effect: float | Mapping[str, float] | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+    echo: Echo | None = None,
+) -> CompareResult:
+    """Every pair of a results folder compared across plausible worlds (`compare --across`).
+
+    Worlds are parameter values drawn from `source`: a calibration folder (its
+    posterior, by weight) or an experiment file with a [calibration] section (its
+    priors). At each world both scenarios of a pair run the same `pairs` seeds on the
+    fast path (every core; what a killed comparison stored is not run again), and per
+    pair and outcome the result gives the median expected difference over worlds, its
+    90% interval, the share of worlds each scenario wins by more than the smallest
+    effect of interest, how much of the spread is run-to-run noise, and which
+    parameters decide it. Writes across.csv, across_summary.csv, figures/across_*.png
+    and a section of compare.md; `result.across.table` is the per-world table.
+
+    Args:
+        results: a results folder of `trustsim sweep` (an experiment without a sweep).
+        source: a calibration folder, or an experiment file with [calibration].
+        worlds: worlds drawn (default 200).
+        pairs: paired replications per world (default 10).
+        outcomes: the outcomes compared (default: the experiment's).
+        reference: compare every scenario with this one only (default: the experiment's).
+        smallest_effect: one number for every outcome, or by name ("*": the others);
+            default per outcome (docs/ODD.md, "Comparisons across plausible worlds").
+        workers: local worker processes (default: every core).
+        progress: a progress bar (default: when stderr is a terminal).
+        echo: receives each message as it is said (the CLI prints them).
+
+    Raises:
+        ScenarioError: bad results or source, before anything is written.
+        PipelineError: a bad argument.
+    """
+    return compare(
+        results,
+        outcomes=outcomes,
+        reference=reference,
+        across=source,
+        worlds=worlds,
+        pairs=pairs,
+        smallest_effect=smallest_effect,
+        workers=workers,
+        progress=progress,
+        echo=echo,
+    )
+
+
+def structural(
+    experiment: str | Path | Experiment,
+    *,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    replications: int | None = None,
+    steps: int | None = None,
+    progress: bool | None = None,
+    echo: Echo | None = None,
+) -> StructuralResult:
+    """The experiment's comparison rerun under every alternative structural rule.
+
+    As `trustsim structural`: the scenarios as given ("defaults"), then with each other
+    trust, choice, voice and success rule (docs/ODD.md 7.8, 7.9, 7.12, 7.13), each a
+    sweep of its own in RESULTS/variants/ (same seeds; a rerun runs only what is
+    missing); structural.csv and structural.md say which conclusions survive every
+    rule.
+
+    Raises:
+        ScenarioError: a bad experiment file, or one with a sweep or design.
+        PipelineError: a bad argument.
+    """
+    from sim.experiments.structural import structural as rerun
+
+    _at_least(("--workers", workers, 1), ("--replications", replications, 1))
+    _at_least(("--steps", steps, 1))
+    exp, _ = _experiment(experiment)
+    say = _Log(echo)
+    result = rerun(
+        exp,
+        sweep,
+        out=out,
+        workers=workers,
+        scheduler=scheduler,
+        replications=replications,
+        steps=steps,
+        progress=progress,
+        echo=None,  # each variant's own messages stay in its folder's files
+    )
+    for line in result.lines:
+        say("out", line)
+    if result.failed:
+        say("warning", f"{result.failed} runs failed (see each variant's results.sqlite)")
+    say("out", f"wrote structural.md and structural.csv in {result.folder}")
+    return result
+
+
+def _across(
+    tables: ResultsTables,
+    source: str | Path,
+    worlds: int | None,
+    pairs: int | None,
+    smallest_effect: float | Mapping[str, float] | None,
+    workers: int | None,
+    progress: bool | None,
+    say: _Log,
+) -> Across:
+    """The comparison across worlds of a results folder's tables (its files written)."""
+    from sim.experiments.across import PAIRS, WORLDS, compare_across
+
+    _at_least(("--worlds", worlds, 2), ("--pairs", pairs, 2), ("--workers", workers, 1))
+    return compare_across(
+        tables,
+        source,
+        worlds=worlds or WORLDS,
+        pairs=pairs or PAIRS,
+        smallest_effect=smallest_effect,
+        workers=workers,
+        progress=progress,
+        say=say,
+    )
+
+
+def _across_line(found: Across, md: Path) -> str:
+    """The last line of a comparison across worlds: what ran, and what was written."""
+    ran = f"{found.ran:,} runs done in {found.seconds:.1f} s" if found.ran else "no run needed"
+    kept = f", {found.stored:,} already stored" if found.stored else ""
+    failed = f", {found.failed:,} failed" if found.failed else ""
+    return (
+        f"across: {ran}{failed}{kept} ({found.store}); wrote {md.name}, across.csv, "
+        f"across_summary.csv and figures/across_*.png in {found.folder}"
+    )
 
 
 def _compare_targets(folder: Path, path: Path, say: _Log) -> CompareResult:

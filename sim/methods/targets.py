@@ -25,7 +25,9 @@ way it was measured in the field, with its uncertainty over runs (resampling run
 a run's teams and respondents are not independent draws), and `check` says, target
 by target, whether the model reaches it. This is the comparison calibration uses.
 `load_held_out` reads a second targets file, of patterns a calibration does not fit
-and its predictive check tests (targets/held_out.toml).
+and its predictive check tests (targets/held_out.toml). Over 600 lines because each
+statistic is computed here as its study measured it, beside the target file's checks
+that keep them honest.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ __all__ = [
     "load_targets",
     "model_values",
     "plausible_range",
+    "standardized_difference",
+    "team_survey_correlation",
 ]
 
 # Each statistic: what it is, and the keys it needs beside name, value and uncertainty.
@@ -71,6 +75,15 @@ STATISTICS = {
         ("instrument",),
     ),
     "survey_rwg": ("a survey's mean rwg(j) over teams at a week", ("instrument",)),
+    "smd": (
+        "the standardized mean difference of members' outcome, the target's runs against "
+        "`control`'s, paired by replication",
+        ("outcome", "control"),
+    ),
+    "team_survey_correlation": (
+        "across teams, the correlation of a survey's team mean at a week with y (keep_teams)",
+        ("instrument", "y", "week"),
+    ),
 }
 # What a team row holds (the store's teams table, sim.model.measures.LAST_TEAM_COLUMNS).
 TeamMeasure = Literal[LAST_TEAM_COLUMNS]  # type: ignore[valid-type]
@@ -81,6 +94,7 @@ RANGES = {
     "survey_icc1": (-1.0, 1.0),
     "survey_icc2": (-math.inf, 1.0),
     "survey_rwg": (0.0, 1.0),
+    "team_survey_correlation": (-1.0, 1.0),
 }
 
 
@@ -99,6 +113,8 @@ class Target(BaseModel):
         "survey_icc1",
         "survey_icc2",
         "survey_rwg",
+        "smd",
+        "team_survey_correlation",
     ]
     value: float = Field(allow_inf_nan=False)
     se: float | None = Field(None, gt=0, allow_inf_nan=False)
@@ -106,6 +122,7 @@ class Target(BaseModel):
     population: str = Field(min_length=1)
     source: str = Field(min_length=1)
     scenario: str | None = None  # only this scenario's runs (default: every run)
+    control: str | None = None  # smd: the scenario the target's runs are compared with
     outcome: str | None = None
     x: TeamMeasure | None = None
     y: TeamMeasure | None = None
@@ -186,8 +203,12 @@ def plausible_range(target: Target) -> tuple[float, float]:
     return RANGES.get(target.statistic, (-math.inf, math.inf))
 
 
-def load_targets(path: str | Path) -> list[Target]:
+def load_targets(path: str | Path, _within: tuple[Path, ...] = ()) -> list[Target]:
     """A targets file's targets; every problem one line (file, target, key, value, allowed).
+
+    `include = ["field.toml", ...]` at the top of a file brings in the targets of other
+    files (paths relative to it) before its own, so that a calibration can fit several
+    bodies of evidence without copying a target.
 
     Raises:
         ScenarioError: the file cannot be read, or a target is incomplete or impossible.
@@ -195,18 +216,31 @@ def load_targets(path: str | Path) -> list[Target]:
     path = Path(path)
     source = str(path)
     raw = read_toml(path, source)
-    unknown = [k for k in raw if k != "targets"]
+    unknown = [k for k in raw if k not in ("targets", "include")]
     if unknown:
         raise ScenarioError(
             [
-                f"{source}: unknown key {k!r}: a targets file holds [[targets]] tables"
+                f"{source}: unknown key {k!r}: a targets file holds [[targets]] tables "
+                "(and include = [other targets files])"
                 for k in unknown
             ]
         )
-    tables = raw.get("targets")
-    if not isinstance(tables, list) or not tables:
+    include = raw.get("include", [])
+    if not isinstance(include, list) or not all(isinstance(f, str) for f in include):
+        raise ScenarioError(
+            [f"{source}: include = {format_value(include)}: allowed a list of file names"]
+        )
+    out: list[Target] = []
+    here = path.resolve()
+    for name in include:
+        other = (path.parent / name).resolve()
+        if other in (*_within, here):
+            raise ScenarioError([f"{source}: include = {name!r} includes itself (a cycle)"])
+        out += load_targets(path.parent / name, (*_within, here))
+    tables = raw.get("targets", [])
+    if not isinstance(tables, list) or not (tables or out):
         raise ScenarioError([f"{source}: no [[targets]] tables: list at least one target"])
-    out, problems = [], []
+    problems = []
     for i, table in enumerate(tables):
         where = f"{source}: targets[{i}]" + (
             f" ({table['name']})" if isinstance(table, dict) and "name" in table else ""
@@ -303,6 +337,10 @@ def model_values(
     Raises:
         ScenarioError: the tables lack what the statistic is computed from.
     """
+    if target.statistic == "smd":
+        return standardized_difference(target, tables)
+    if target.statistic == "team_survey_correlation":
+        return team_survey_correlation(target, tables, with_se)
     results = tables["results"]
     if target.scenario is not None:
         results = results[results["scenario"] == target.scenario]
@@ -378,6 +416,181 @@ def _survey_statistics(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if "survey_stats" not in tables:
         tables["survey_stats"] = statistics(tables["survey"])
     return tables["survey_stats"]
+
+
+# The sd of a normal distribution from its mean and Gini coefficient: for a normal,
+# the mean absolute difference of two members is 2 sd / sqrt(pi) and G is that over 2 mean.
+SQRT_PI = math.sqrt(math.pi)
+
+
+def standardized_difference(
+    target: Target, tables: dict[str, pd.DataFrame]
+) -> tuple[float, float, int]:
+    """The effect size delta of members' outcome, the target's runs against `control`'s.
+
+    As a coaching study compares coachees with an uncoached group: replication by
+    replication (the runs of one point and replication share their seed, so each
+    replication is one study with a treated and a control arm),
+    delta = (m_T - m_C) / sqrt((n_T v_T + n_C v_C) / (n_T + n_C)), m, v and n being the
+    mean, variance and number of an arm's members. Variances are population variances
+    (ddof 0): a run observes every member, so there is no small-sample correction as in
+    Hedges' g. An arm of several scenarios (no `scenario` key: every scenario but
+    `control`) pools their members. The value is the mean of delta over replications,
+    its SE their sd over the square root of their number.
+
+    Members' values come from tables["members"] when the runs kept them: its run_id
+    and outcome columns, one row per member (rows with is_coach true left out: a coach
+    is not a coachee). Without it, from the run summaries, for outcome mean_skill only:
+    a run's mean is mean_skill and its members' sd that of a normal distribution with
+    the run's Gini coefficient, skill_gini * mean_skill * sqrt(pi) (each run weighted
+    alike: the runs of one experiment have as many members).
+
+    Returns:
+        (mean delta over replications, its SE, runs used).
+
+    Raises:
+        ScenarioError: an arm without runs, no replication with both arms, or an outcome
+            the tables do not hold per member.
+    """
+    results = tables["results"]
+    where = f"target {target.name}"
+    arm = results["scenario"]
+    control = arm == target.control
+    treated = arm == target.scenario if target.scenario is not None else ~control
+    if target.scenario == target.control:
+        raise ScenarioError([f"{where}: scenario and control are both {target.control!r}"])
+    if not control.any():
+        raise ScenarioError([f"{where}: no run of control scenario {target.control!r}"])
+    if not treated.any():
+        raise ScenarioError(
+            [f"{where}: no run of {target.scenario or 'a scenario other than the control'!r}"]
+        )
+    if "replication" not in results.columns:
+        raise ScenarioError([f"{where}: the runs have no replication column to pair them by"])
+    keys = [k for k in ("point", "replication") if k in results.columns]
+    runs = results.loc[treated | control, ["run_id", *keys]].assign(
+        treated=treated[treated | control]
+    )
+    runs = runs.join(_member_moments(target, results, tables), on="run_id", how="inner")
+    deltas = []
+    for _, pair in runs.groupby(keys):
+        if pair["treated"].nunique() < 2:
+            continue
+        moments = {}
+        for is_treated, rows in pair.groupby("treated"):
+            n = rows["n"].to_numpy(float)
+            mean = float(np.average(rows["mean"], weights=n))
+            spread = rows["var"].to_numpy(float) + (rows["mean"].to_numpy(float) - mean) ** 2
+            moments[bool(is_treated)] = (mean, float(np.average(spread, weights=n)), n.sum())
+        (m_c, v_c, n_c), (m_t, v_t, n_t) = moments[False], moments[True]
+        pooled = (n_t * v_t + n_c * v_c) / (n_t + n_c)
+        deltas.append((m_t - m_c) / math.sqrt(pooled) if pooled > 0 else math.nan)
+    if not deltas:
+        raise ScenarioError([f"{where}: no replication has runs of both arms to compare"])
+    used = len(runs)
+    if all(math.isnan(d) for d in deltas):
+        return math.nan, math.nan, used
+    return float(np.nanmean(deltas)), _se(deltas), used
+
+
+def _member_moments(
+    target: Target, results: pd.DataFrame, tables: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """Each run's members: the mean and variance of the outcome, and how many (or 1)."""
+    members = tables.get("members", pd.DataFrame())
+    where = f"target {target.name}"
+    outcome = str(target.outcome)  # smd needs an outcome (Target checks it)
+    if not members.empty:
+        if outcome not in members.columns:
+            raise ScenarioError(
+                [f"{where}: outcome {target.outcome!r} is not a column of the members table "
+                 f"({', '.join(map(str, members.columns))})"]
+            )  # fmt: skip
+        rows = members[members["run_id"].isin(results["run_id"])]
+        if "is_coach" in rows.columns:
+            rows = rows[~rows["is_coach"].astype(bool)]
+        values = rows.groupby("run_id")[outcome]
+        return pd.DataFrame({"mean": values.mean(), "var": values.var(ddof=0), "n": values.count()})
+    if target.outcome != "mean_skill":
+        raise ScenarioError(
+            [f"{where}: smd of {target.outcome!r} needs each member's value (a members table); "
+             "from run summaries only mean_skill has a spread (skill_gini)"]
+        )  # fmt: skip
+    if "skill_gini" not in results.columns:
+        raise ScenarioError([f"{where}: the run summaries hold no skill_gini to spread mean_skill"])
+    mean = results["mean_skill"].to_numpy(float)
+    sd = results["skill_gini"].to_numpy(float) * mean * SQRT_PI
+    return pd.DataFrame({"mean": mean, "var": sd**2, "n": 1.0}, index=results["run_id"])
+
+
+def team_survey_correlation(
+    target: Target, tables: dict[str, pd.DataFrame], with_se: bool = True
+) -> tuple[float, float, int]:
+    """Across teams, Pearson's r of a survey's team mean at `week` with the team's `y`.
+
+    A respondent's score is the mean of their scored items (reverse-keyed items
+    reversed, sim.model.survey.scored), a team's the mean of its respondents' scores,
+    as a field study aggregates a scale to its teams. The teams table holds each team
+    at the last week, so `week` must be the runs' last survey wave. Teams of every run
+    are pooled, as in team_correlation, with the SE from resampling whole runs; runs
+    that did not give the survey (a trust_in_coach survey where there is no coach) add
+    no teams.
+
+    Returns:
+        (r, its SE, runs used).
+
+    Raises:
+        ScenarioError: no teams kept, no such survey wave, a wave before the last one,
+            or fewer than 3 teams.
+    """
+    from sim.model.survey import INSTRUMENTS, scored
+
+    results = tables["results"]
+    where = f"target {target.name}"
+    if target.scenario is not None:
+        results = results[results["scenario"] == target.scenario]
+    teams = tables.get("teams", pd.DataFrame())
+    if teams.empty:
+        raise ScenarioError([f"{where}: the sweep kept no teams (set keep_teams = true)"])
+    survey = tables.get("survey", pd.DataFrame())
+    if not survey.empty:
+        survey = survey[survey["run_id"].isin(results["run_id"])]
+    wave = survey[survey["instrument"] == target.instrument] if not survey.empty else survey
+    if wave.empty or target.week not in set(wave["week"]):
+        raise ScenarioError(
+            [f"{where}: no {target.instrument} survey at week {target.week} in these runs "
+             "(give it in the scenarios' [[surveys]])"]
+        )  # fmt: skip
+    last = int(survey["week"].max())
+    if target.week != last:
+        raise ScenarioError(
+            [f"{where}: week = {target.week}: the teams table holds the last week, and these "
+             f"runs' last survey wave is week {last}"]
+        )  # fmt: skip
+    wave = wave[wave["week"] == target.week]
+    answers = wave.pivot(index=["run_id", "team", "respondent"], columns="item", values="answer")
+    score = scored(answers.to_numpy(np.int64), INSTRUMENTS[str(target.instrument)]).mean(axis=1)
+    team_score = pd.Series(score, index=answers.index).groupby(level=["run_id", "team"]).mean()
+    rows = teams[["run_id", "team", target.y]].astype({"team": np.int64})
+    rows = rows.join(team_score.rename("score"), on=["run_id", "team"], how="inner")
+    rows = rows.dropna(subset=["score", target.y])
+    by_run = [g[["score", target.y]].to_numpy(float) for _, g in rows.groupby("run_id")]
+    if len(rows) < 3:
+        raise ScenarioError([f"{where}: fewer than 3 teams to correlate"])
+    if not with_se:
+        return _pooled_r(by_run), math.nan, len(by_run)
+    rng = np.random.default_rng(0)
+    draws = [_pooled_r([by_run[i] for i in rng.integers(len(by_run), size=len(by_run))])
+             for _ in range(RESAMPLES)]  # fmt: skip
+    return _pooled_r(by_run), float(np.nanstd(draws, ddof=1)), len(by_run)
+
+
+def _pooled_r(blocks: list[np.ndarray]) -> float:
+    """Pearson's r of the pooled rows of two-column blocks (NaN when a column is constant)."""
+    pooled = np.concatenate(blocks)
+    if pooled.std(axis=0).min() == 0:
+        return math.nan
+    return float(np.corrcoef(pooled.T)[0, 1])
 
 
 CHECK_COLUMNS = ("target", "statistic", "observed", "observed_se", "model", "model_se", "runs",

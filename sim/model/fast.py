@@ -211,6 +211,7 @@ class RunState(TrustState):
                 w.trust,
                 w.net,
                 w.org,
+                w.people,
                 w.fparams,
                 w.iparams,
                 w.sponsor_active,
@@ -250,6 +251,8 @@ class RunState(TrustState):
             week.uniforms[3],
             self.params.trust_selectivity,
             choices,
+            self.openness,
+            self._iparams[kernels.I_CHOICE_RULE : kernels.I_VOICE_RULE + 1],
         )
         return edge  # type: ignore[no-any-return]
 

@@ -81,6 +81,8 @@ _choice_weight = _jit(mechanisms.choice_weight)
 _ask_probability = _jit(mechanisms.ask_probability)
 _refusal = _jit(mechanisms.refusal)
 _success_probability = _jit(mechanisms.success_probability)
+_weakest_link_probability = _jit(mechanisms.weakest_link_probability)
+_climate_shift = _jit(mechanisms.climate_shift)
 _recognition = _jit(mechanisms.recognition)
 _breach_direct = _jit(mechanisms.breach_direct)
 _breach_heard = _jit(mechanisms.breach_heard)
@@ -251,13 +253,15 @@ def learning_round(
     ip = np.zeros(N_INT_PARAMS, dtype=np.int64)
     ip[I_BETA], ip[I_PEER] = beta, peer_coaching
     counts = np.zeros(len(COUNTS), dtype=np.int64)
+    no_rates = np.zeros(len(capacity))  # needs are given: the rates are not read
+    open_to_voice = np.ones(len(capacity))  # every team's manager as open as the model's
     round_(
         skill,
         tr,
         evidence,
         (indptr, dst, rev),
         (role, external),
-        (benevolence, integrity, capacity),
+        (benevolence, integrity, capacity, no_rates, open_to_voice),
         fp,
         ip,
         counts,
@@ -314,12 +318,17 @@ def choose(
     u_voice: Any,
     selectivity: float,
     choices: Any,
+    openness: Any,
+    rules: Any,
 ) -> Any:
     """docs/ODD.md steps 2 and 3: each learner picks a helper, then asks or stays silent.
 
     Weights and chances are taken on the state at the start of the round; nothing is
     changed. Where choices[ASK, i] is not MODEL, learner i's participant decided:
     SILENT, or the person asked, who must be one of i's candidates (weight > 0).
+    openness: each person's voice factor (their front-line manager's openness, 7.9).
+    rules: the scenario's codes of (choice_rule, voice_rule), indices in CHOICE_RULES
+    and VOICE_RULES.
 
     Returns:
         Each learner's request (the edge to the helper asked, -1 for none), asks, silences.
@@ -357,16 +366,29 @@ def choose(
             edge[a] = pick
             asks += 1
             continue
-        target = u_choice[i] * total
-        cum = 0.0
-        for e in range(first, indptr[i + 1]):
-            w = weight[e - first]
-            if w > 0.0:
-                pick = e
-                cum += w
-                if cum > target:
-                    break
-        if u_voice[i] < _ask_probability(tr[pick]):
+        if rules[0] == BEST:  # the heaviest candidate; ties go to the first in index order
+            best = 0.0
+            for e in range(first, indptr[i + 1]):
+                if weight[e - first] > best:
+                    best = weight[e - first]
+                    pick = e
+        else:
+            target = u_choice[i] * total
+            cum = 0.0
+            for e in range(first, indptr[i + 1]):
+                w = weight[e - first]
+                if w > 0.0:
+                    pick = e
+                    cum += w
+                    if cum > target:
+                        break
+        felt = tr[pick]
+        if rules[1] == GENERAL:  # how safe i feels among all its contacts
+            felt = 0.0
+            for e in range(first, indptr[i + 1]):
+                felt += tr[e]
+            felt /= indptr[i + 1] - first
+        if u_voice[i] < _ask_probability(felt, openness[i]):
             edge[a] = pick
             asks += 1
         else:
@@ -398,8 +420,12 @@ def serve(
     beta: bool,
     peer_coaching: bool,
     choices: Any,
+    weakest: bool,
 ) -> Any:
     """docs/ODD.md steps 4 to 6 for the requests `choose` made: response, outcome, breach.
+
+    weakest: the `success_rule` "weakest" (min of the two trusts) instead of the
+    geometric mean.
 
     Requests are served in random order (u_order) up to each helper's capacity; a
     helper accepts with probability b_j, or as its participant answered
@@ -462,7 +488,10 @@ def serve(
     for a in range(n):
         if accepted[a]:
             e = edge[a]
-            p = _success_probability(tr[e], tr[rev[e]], sensitivity)
+            if weakest:
+                p = _weakest_link_probability(tr[e], tr[rev[e]], sensitivity)
+            else:
+                p = _success_probability(tr[e], tr[rev[e]], sensitivity)
             success[a] = u_out[learner[a]] < p
     helps = 0
     successes = 0
@@ -623,6 +652,42 @@ def endorse(
             tr[e_ic] = _sponsorship_transfer(
                 tr[e_ic], chain, level[i] - level[s], strength, attenuation
             )
+
+
+@_jit
+def climate(
+    tr: Any, indptr: Any, dst: Any, team: Any, n_teams: int, n_members: int, weight: float
+) -> None:
+    """docs/ODD.md 7.16a: each member's trust in its teammates moves towards the team's level.
+
+    A member's level is its mean trust in the other front-line members of its team (the
+    psychological-safety latent, section 8); the team's level is the mean of its
+    members' levels, summed in index order. Each of the member's in-team edges moves by
+    `climate_shift`, clipped to [0, 1]; all levels are taken at the start of the phase.
+    """
+    level = np.full(n_members, np.nan)
+    team_sum = np.zeros(n_teams)
+    team_count = np.zeros(n_teams)
+    for i in range(n_members):
+        total = 0.0
+        count = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = dst[e]
+            if j < n_members and team[j] == team[i]:
+                total += tr[e]
+                count += 1
+        if count > 0:
+            level[i] = total / count
+            team_sum[team[i]] += level[i]
+            team_count[team[i]] += 1.0
+    for i in range(n_members):
+        if np.isnan(level[i]):
+            continue
+        shift = _climate_shift(level[i], team_sum[team[i]] / team_count[team[i]], weight)
+        for e in range(indptr[i], indptr[i + 1]):
+            j = dst[e]
+            if j < n_members and team[j] == team[i]:
+                tr[e] = min(1.0, max(0.0, tr[e] + shift))
 
 
 @_jit
@@ -839,8 +904,6 @@ FLOAT_PARAMS = (
     "peer_recognition",
     "breach_loss",
     "gossip_weight",
-    "need_rate",
-    "manager_need_rate",
     "gossip_rate",
     "trust_decay",
     "beta_forgetting",
@@ -851,6 +914,7 @@ FLOAT_PARAMS = (
     "hierarchy_attenuation",
     "turnover_rate",
     "bond_threshold",
+    "team_climate",
 )
 F_SELECTIVITY = FLOAT_PARAMS.index("trust_selectivity")
 F_REFUSAL_LOSS = FLOAT_PARAMS.index("refusal_loss")
@@ -863,8 +927,6 @@ F_TRUST_LOSS = FLOAT_PARAMS.index("trust_loss")
 F_PEER_RECOGNITION = FLOAT_PARAMS.index("peer_recognition")
 F_BREACH_LOSS = FLOAT_PARAMS.index("breach_loss")
 F_GOSSIP_WEIGHT = FLOAT_PARAMS.index("gossip_weight")
-F_NEED_RATE = FLOAT_PARAMS.index("need_rate")
-F_MANAGER_NEED_RATE = FLOAT_PARAMS.index("manager_need_rate")
 F_GOSSIP_RATE = FLOAT_PARAMS.index("gossip_rate")
 F_TRUST_DECAY = FLOAT_PARAMS.index("trust_decay")
 F_BETA_FORGETTING = FLOAT_PARAMS.index("beta_forgetting")
@@ -875,10 +937,12 @@ F_SPONSORSHIP_STRENGTH = FLOAT_PARAMS.index("sponsorship_strength")
 F_HIERARCHY_ATTENUATION = FLOAT_PARAMS.index("hierarchy_attenuation")
 F_TURNOVER_RATE = FLOAT_PARAMS.index("turnover_rate")
 F_BOND_THRESHOLD = FLOAT_PARAMS.index("bond_threshold")
+F_TEAM_CLIMATE = FLOAT_PARAMS.index("team_climate")
 N_FLOAT_PARAMS = len(FLOAT_PARAMS)
 N_SERVE_PARAMS = F_GOSSIP_WEIGHT + 1  # selectivity to gossip_weight, as `serve` reads them
 # beta: trust_rule = "beta"; has_coach: coach != "none"; members: front-line members;
-# staff: members and managers (who have needs).
+# staff: members and managers (who have needs); the three structural rules by their
+# place in CHOICE_RULES, VOICE_RULES and SUCCESS_RULES (0: the default rule).
 INT_PARAMS = (
     "beta",
     "peer_coaching",
@@ -887,6 +951,9 @@ INT_PARAMS = (
     "sponsor_interval",
     "members",
     "staff",
+    "choice_rule",
+    "voice_rule",
+    "success_rule",
 )
 I_BETA = INT_PARAMS.index("beta")
 I_PEER = INT_PARAMS.index("peer_coaching")
@@ -895,7 +962,18 @@ I_SPONSOR_START = INT_PARAMS.index("sponsor_start")
 I_SPONSOR_INTERVAL = INT_PARAMS.index("sponsor_interval")
 I_MEMBERS = INT_PARAMS.index("members")
 I_STAFF = INT_PARAMS.index("staff")
+I_CHOICE_RULE = INT_PARAMS.index("choice_rule")
+I_VOICE_RULE = INT_PARAMS.index("voice_rule")
+I_SUCCESS_RULE = INT_PARAMS.index("success_rule")
 N_INT_PARAMS = len(INT_PARAMS)
+# The structural rules a scenario picks by name (docs/ODD.md 7.8, 7.9, 7.12); the first
+# of each is the default, and a rule's code is its place here.
+CHOICE_RULES = ("weighted", "best")
+VOICE_RULES = ("dyadic", "general")
+SUCCESS_RULES = ("geometric", "weakest")
+BEST = CHOICE_RULES.index("best")
+GENERAL = VOICE_RULES.index("general")
+WEAKEST = SUCCESS_RULES.index("weakest")
 
 # Where `measure` writes each compiled measure in the row: its place in the registry
 # (sim.model.measures.COMPILED), so the row's order is declared once.
@@ -960,18 +1038,21 @@ def week(
     (sim.model.state.TrustState.replace_members), which the returned leavers need.
 
     net: indptr, dst, rev. org: role, external, team, level, boss, coach_of_team,
-    sponsor_of_team. people: benevolence, integrity, capacity. rngs: the need, choice,
+    sponsor_of_team. people: benevolence, integrity, capacity, need rate, openness
+    (each person's; the last two are their team's, 7.7 and 7.9). rngs: the need, choice,
     voice, response, outcome, breach, gossip and turnover streams. choices: the
     participants' (ASK, ANSWER, ANSWERED_BY rows; all MODEL without participants).
 
     Returns:
         The members who leave this week (empty without turnover).
     """
-    u, learner, topic = open_week(t, skill, tr, net, org, fp, ip, sponsor_active, counts, rngs)
+    u, learner, topic = open_week(
+        t, skill, tr, net, org, people, fp, ip, sponsor_active, counts, rngs
+    )
     check_choices(choices, learner)
     if len(learner) > 0:
         round_(skill, tr, evidence, net, org, people, fp, ip, counts, learner, topic, u, choices)
-    return close_week(skill, tr, baseline, evidence, net, fp, ip, u, rngs)
+    return close_week(skill, tr, baseline, evidence, net, org, fp, ip, u, rngs)
 
 
 @_jit
@@ -1012,7 +1093,7 @@ def finish_week(
         edge = np.empty(0, dtype=np.int64)
         accepted = np.zeros(0, dtype=np.bool_)
         success = np.zeros(0, dtype=np.bool_)
-    leavers = close_week(skill, tr, baseline, evidence, net, fp, ip, u, rngs)
+    leavers = close_week(skill, tr, baseline, evidence, net, org, fp, ip, u, rngs)
     return leavers, edge, accepted, success
 
 
@@ -1037,6 +1118,7 @@ def open_week(
     tr: Any,
     net: Any,
     org: Any,
+    people: Any,
     fp: Any,
     ip: Any,
     sponsor_active: bool,
@@ -1050,7 +1132,7 @@ def open_week(
         breach, talk, pick, about), the learners, and each learner's topic.
     """
     indptr, dst = net[0], net[1]
-    role, _, team, level, boss, coach_of_team, sponsor_of_team = org
+    _role, _, team, level, boss, coach_of_team, sponsor_of_team = org
     r_need, r_choice, r_voice, r_response, r_outcome, r_breach, r_gossip, _ = rngs
     s = ip[I_STAFF]
     # 0b. Sponsorship: coach development every sponsored week, endorsement when due.
@@ -1079,9 +1161,9 @@ def open_week(
     u_need, u_topic = _uniforms(r_need, u[0]), _uniforms(r_need, u[1])
     n_learners = 0
     is_learner = np.zeros(s, dtype=np.bool_)
+    need_rate = people[3]
     for i in range(s):
-        rate = fp[F_MANAGER_NEED_RATE] if role[i] == MANAGER else fp[F_NEED_RATE]
-        if u_need[i] < rate:
+        if u_need[i] < need_rate[i]:
             is_learner[i] = True
             n_learners += 1
     learner = np.flatnonzero(is_learner)
@@ -1116,13 +1198,24 @@ def round_(
         Per learner: the request made (edge, -1 for none), accepted, succeeded.
     """
     edge, asks, silences = choose(
-        skill, tr, net[0], net[1], learner, topic, u[2], u[3], fp[F_SELECTIVITY], choices
+        skill,
+        tr,
+        net[0],
+        net[1],
+        learner,
+        topic,
+        u[2],
+        u[3],
+        fp[F_SELECTIVITY],
+        choices,
+        people[4],
+        ip[I_CHOICE_RULE : I_VOICE_RULE + 1],
     )
     counts[1] += asks
     counts[2] += silences
     indptr, dst, rev = net
     role, external = org[0], org[1]
-    benevolence, integrity, capacity = people
+    benevolence, integrity, capacity = people[0], people[1], people[2]
     helps, successes, breaches, accepted, success = serve(
         skill,
         tr,
@@ -1146,6 +1239,7 @@ def round_(
         ip[I_BETA] == 1,
         ip[I_PEER] == 1,
         choices,
+        ip[I_SUCCESS_RULE] == WEAKEST,
     )
     counts[3] += helps
     counts[4] += successes
@@ -1160,12 +1254,13 @@ def close_week(
     baseline: Any,
     evidence: Any,
     net: Any,
+    org: Any,
     fp: Any,
     ip: Any,
     u: Any,
     rngs: Any,
 ) -> Any:
-    """Phases 7 to 9 (see `week`): gossip, decay, and who leaves.
+    """Phases 7 to 9 (see `week`): gossip, the shared climate, decay, and who leaves.
 
     Returns:
         The members who leave this week (empty without turnover).
@@ -1176,6 +1271,9 @@ def close_week(
     talker = np.flatnonzero(u[8] < fp[F_GOSSIP_RATE])
     if len(talker):
         gossip(tr, indptr, dst, talker, u[9], u[10], fp[F_GOSSIP_WEIGHT])
+    # 7a. Shared climate: members' trust in teammates moves towards the team's level.
+    if fp[F_TEAM_CLIMATE] > 0:
+        climate(tr, indptr, dst, org[2], len(org[5]), ip[I_MEMBERS], fp[F_TEAM_CLIMATE])
     # 8. Decay, edge by edge in place (no temporary arrays the size of the network).
     if ip[I_BETA] == 1:
         for e in range(len(tr)):

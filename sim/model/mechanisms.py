@@ -20,6 +20,7 @@ __all__ = [
     "breach_direct",
     "breach_heard",
     "choice_weight",
+    "climate_shift",
     "decay_toward",
     "gossip_update",
     "initial_trust",
@@ -27,13 +28,15 @@ __all__ = [
     "refusal",
     "sponsorship_transfer",
     "success_probability",
+    "team_norm",
+    "weakest_link_probability",
 ]
 
 FloatArray = NDArray[np.float64]
 
 
-def beta_parameters(mean: float, sd: float) -> tuple[float, float]:
-    """Beta(a, b) with the given mean and sd (method of moments).
+def beta_parameters(mean: float, sd: Any) -> tuple[Any, Any]:
+    """Beta(a, b) with the given mean and sd (method of moments; sd a number or an array).
 
     k = mean (1 - mean) / sd^2 - 1, a = mean k, b = (1 - mean) k. Needs
     sd^2 < mean (1 - mean), which the Scenario checks.
@@ -88,12 +91,16 @@ def choice_weight(trust: Any, skill_gap: Any, selectivity: float) -> Any:
     return trust**selectivity * np.maximum(skill_gap, 0.0)
 
 
-def ask_probability(trust: Any) -> Any:
-    """Voice (docs/ODD.md step 3): asking makes i vulnerable, so i asks with probability T[i, j].
+def ask_probability(trust: Any, openness: Any) -> Any:
+    """Voice (docs/ODD.md 7.9): asking makes i vulnerable, so i asks with probability T[i, j].
 
-    Edmondson (1999): people speak up where they feel safe to.
+    Times the openness of i's front-line manager to voice (1 for every team unless
+    `manager_openness_sd` > 0), at most 1. Edmondson (1999): people speak up where they
+    feel safe to; Detert and Burris (2007): a manager's openness raises employees' voice.
+    With the `voice_rule` "general", `trust` is i's mean trust in all its contacts
+    instead of its trust in the one asked.
     """
-    return trust * 1.0
+    return np.minimum(1.0, trust * openness)
 
 
 def refusal(trust: Any, loss: float) -> Any:
@@ -107,6 +114,40 @@ def success_probability(trust_ij: Any, trust_ji: Any, sensitivity: float) -> Any
     The learner must be open and the helper must invest: both directions of trust count.
     """
     return np.sqrt(trust_ij * trust_ji) ** sensitivity
+
+
+def weakest_link_probability(trust_ij: Any, trust_ji: Any, sensitivity: float) -> Any:
+    """`success_rule` "weakest": min(T[i, j], T[j, i]) ** trust_sensitivity (docs/ODD.md 7.12).
+
+    The alternative to the geometric mean: help works only as well as the less trusting
+    side lets it (a weakest-link reading of Mayer et al. 1995: the learner must be
+    willing to be vulnerable and the helper willing to invest, and neither makes up for
+    the other).
+    """
+    return np.minimum(trust_ij, trust_ji) ** sensitivity
+
+
+def team_norm(trust: Any, norm: Any) -> Any:
+    """A team's history or norm (docs/ODD.md 7.3): clip(T0[i, j] + n_t) between its members.
+
+    n_t ~ N(0, team_norm_sd) is the team's own: teams differ in how far their members
+    trust one another from the start, and, since the baseline is the initial value,
+    in the level trust returns to (the shared part of psychological safety that
+    makes teams differ, Edmondson 1999; team trust as a team-level property,
+    De Jong, Dirks and Gillespie 2016).
+    """
+    return np.clip(trust + norm, 0.0, 1.0)
+
+
+def climate_shift(level: Any, team_level: Any, weight: float) -> Any:
+    """Shared climate (docs/ODD.md 7.16a): how far a member's trust in teammates moves.
+
+    weight * (team_level - level): a member's mean trust in its teammates moves towards
+    the team's mean of those levels, as psychological safety is a belief the team
+    shares (Edmondson 1999) and members read it from one another (social information
+    processing, Salancik and Pfeffer 1978). Added to each of the member's in-team edges.
+    """
+    return weight * (team_level - level)
 
 
 def recognition(trust: Any, amount: float, times: Any = 1) -> Any:

@@ -248,6 +248,53 @@ class Scenario(BaseModel):
         group="trust",
     )
 
+    # Team-level structure (docs/ODD.md 7.2a): what the people of one team share. At
+    # their defaults, teams differ only by the people in them, as before these existed.
+    manager_openness_sd: float = _param(
+        0.0,
+        "how much front-line managers differ in openness to voice: sd of the log of a "
+        "team's voice factor (Detert and Burris 2007)",
+        "log sd",
+        ge=0.0,
+        le=2.0,
+        group="team",
+    )
+    manager_integrity_sd: float = _param(
+        0.03,
+        "sd of managers' integrity, so of how trustworthy each team's manager is (members: 0.03)",
+        "probability",
+        ge=0.0,
+        le=0.45,
+        group="team",
+    )
+    team_norm_sd: float = _param(
+        0.0,
+        "sd across teams of a shift in members' initial and baseline trust in their "
+        "teammates: each team's history or norm",
+        "0-1",
+        ge=0.0,
+        le=0.45,
+        group="team",
+    )
+    team_climate: float = _param(
+        0.0,
+        "share of the gap to the team's level of trust in teammates that each member's "
+        "closes per step: a shared climate (Edmondson 1999)",
+        "1/week",
+        ge=0.0,
+        le=1.0,
+        group="team",
+    )
+    interdependence_sd: float = _param(
+        0.0,
+        "sd across teams of the need rate: how much teams' tasks make members need "
+        "each other (Wageman 1995)",
+        "probability",
+        ge=0.0,
+        le=0.45,
+        group="team",
+    )
+
     # Coaching regime
     coach: Literal["none", "internal", "external"] = _param(
         "none",
@@ -455,6 +502,24 @@ class Scenario(BaseModel):
     trust_rule: Literal["asymmetric", "beta"] = _param(
         "asymmetric", "how help outcomes move trust", "choice", group="step"
     )
+    choice_rule: Literal["weighted", "best"] = _param(
+        "weighted",
+        "how a learner picks among candidates: at random by weight, or the heaviest",
+        "choice",
+        group="step",
+    )
+    voice_rule: Literal["dyadic", "general"] = _param(
+        "dyadic",
+        "what voice depends on: trust in the one asked, or mean trust in all contacts",
+        "choice",
+        group="step",
+    )
+    success_rule: Literal["geometric", "weakest"] = _param(
+        "geometric",
+        "how both trusts make help work: their geometric mean, or the lower one",
+        "choice",
+        group="step",
+    )
     beta_forgetting: float = _param(
         0.98,
         "beta rule: evidence kept per step (Josang and Ismail 2002)",
@@ -575,7 +640,12 @@ class Scenario(BaseModel):
     @model_validator(mode="after")
     def _beta_draws_possible(self) -> Scenario:
         """A Beta distribution needs variance below mean * (1 - mean)."""
-        for mean_key, sd_key in (("skill_mean", "skill_sd"), ("propensity_mean", "propensity_sd")):
+        for mean_key, sd_key in (
+            ("skill_mean", "skill_sd"),
+            ("propensity_mean", "propensity_sd"),
+            ("integrity_mean", "manager_integrity_sd"),
+            ("need_rate", "interdependence_sd"),
+        ):
             mean, sd = getattr(self, mean_key), getattr(self, sd_key)
             if sd > 0 and sd * sd >= mean * (1 - mean):
                 limit = (mean * (1 - mean)) ** 0.5
@@ -603,13 +673,29 @@ class Scenario(BaseModel):
 
     def digest(self) -> str:
         """A short stable hash of everything that decides a run (not name or description)."""
-        # Unset shape parameters are left out: digests from before they existed still hold.
+        # Unset shape parameters, and options at the value that keeps the model as it was
+        # before they existed, are left out: digests from before they existed still hold.
         unset = {k for k in ("team_size", "span") if getattr(self, k) is None}
+        unset |= {k for k, v in NEUTRAL.items() if getattr(self, k) == v}
         if not self.surveys:  # they only observe: without one, their settings decide nothing
             unset |= {"surveys", "survey_loading", "survey_bias"}
         data = self.model_dump(mode="json", exclude={"name", "description", *unset})
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# Parameters added after results were stored, at the value that keeps the model as it
+# was: a scenario that leaves them so has the digest it had before they existed.
+NEUTRAL: dict[str, Any] = {
+    "manager_openness_sd": 0.0,
+    "manager_integrity_sd": 0.03,
+    "team_norm_sd": 0.0,
+    "team_climate": 0.0,
+    "interdependence_sd": 0.0,
+    "choice_rule": "weighted",
+    "voice_rule": "dyadic",
+    "success_rule": "geometric",
+}
 
 
 def parameters() -> dict[str, Any]:

@@ -52,6 +52,9 @@ def week_parameters(
     """The scenario's numbers as the compiled week reads them (kernels.FLOAT_PARAMS, INT_PARAMS)."""
     f = np.array([getattr(p, name) for name in kernels.FLOAT_PARAMS], dtype=np.float64)
     values = {
+        "choice_rule": kernels.CHOICE_RULES.index(p.choice_rule),
+        "voice_rule": kernels.VOICE_RULES.index(p.voice_rule),
+        "success_rule": kernels.SUCCESS_RULES.index(p.success_rule),
         "beta": p.trust_rule == "beta",
         "peer_coaching": p.peer_coaching,
         "has_coach": p.coach != "none",
@@ -80,7 +83,8 @@ class WeekArguments(NamedTuple):
         evidence: the Beta rule's evidence per edge.
         net: the contact network as the kernels read it: (indptr, dst, rev).
         org: (role, external, team, level, boss, coach_of_team, sponsor_of_team).
-        people: (benevolence, integrity, capacity).
+        people: (benevolence, integrity, capacity, need rate, openness): each person's,
+            the last two their team's (docs/ODD.md 7.7 and 7.9).
         fparams: the scenario's float parameters (sim.model.kernels.F_*).
         iparams: its integer parameters (sim.model.kernels.I_*).
         sponsor_active: false after `sponsor_withdraws`.
@@ -141,6 +145,7 @@ class TrustState:
         self.benevolence = np.zeros(n)
         self.integrity = np.zeros(n)
         self._draw_people(np.arange(self.n_staff), self.rngs["people"])
+        self._draw_teams()
         if p.coach == "external":
             self._draw_external_coaches()
         self.net = Network.from_pairs(n, *contact_pairs(self.org))
@@ -189,7 +194,29 @@ class TrustState:
         self.skill[idx] = np.clip(skill, 0.0, 1.0)
         self.propensity[idx] = _beta(rng, p.propensity_mean, p.propensity_sd, n)
         self.benevolence[idx] = _beta(rng, p.benevolence_mean, BENEVOLENCE_SD, n)
-        self.integrity[idx] = _beta(rng, p.integrity_mean, INTEGRITY_SD, n)
+        if p.manager_integrity_sd == INTEGRITY_SD:  # one draw for all: as before the option
+            self.integrity[idx] = _beta(rng, p.integrity_mean, INTEGRITY_SD, n)
+        else:
+            sd = np.where(is_manager, p.manager_integrity_sd, INTEGRITY_SD)
+            self.integrity[idx] = _beta_each(rng, p.integrity_mean, sd)
+
+    def _draw_teams(self) -> None:
+        """Each front-line team's own task and manager (docs/ODD.md 7.2a), from the teams stream.
+
+        The openness of the team's manager to voice, exp(manager_openness_sd * z) with z
+        standard normal (median 1), and the team's need rate, a Beta draw with mean
+        `need_rate` and sd `interdependence_sd` (how much its work makes members need
+        each other), and the team's norm, N(0, team_norm_sd), added to its members'
+        initial trust in one another. Drawn for every team in this order (the need rate
+        only when its sd is above 0).
+        """
+        p, rng = self.params, self.rngs["teams"]
+        n_teams = self.org.n_teams
+        self.team_openness = np.exp(p.manager_openness_sd * rng.standard_normal(n_teams))
+        self.team_need_rate = np.full(n_teams, p.need_rate)
+        if p.interdependence_sd > 0:
+            self.team_need_rate = _beta(rng, p.need_rate, p.interdependence_sd, n_teams)
+        self.team_norm = p.team_norm_sd * rng.standard_normal(n_teams)
 
     def _draw_external_coaches(self) -> None:
         """External coaches: skill `external_skill`, benevolence 0.9, own propensity."""
@@ -219,7 +246,7 @@ class TrustState:
         if outside.any():
             n_outside = int(outside.sum())
             noise[outside] = self.rngs["external"].normal(0.0, INITIAL_TRUST_NOISE, n_outside)
-        return mechanisms.initial_trust(
+        trust = mechanisms.initial_trust(
             self.propensity[i],
             np.abs(org.level[i] - org.level[j]),
             factor,
@@ -227,6 +254,11 @@ class TrustState:
             p.initial_trust_scale,
             p.power_distance,
         )
+        if p.team_norm_sd > 0:  # members of one team start from their team's norm
+            n = org.n_members
+            peers = (i < n) & (j < n) & (org.team[i] == org.team[j])
+            trust[peers] = mechanisms.team_norm(trust[peers], self.team_norm[org.team[i[peers]]])
+        return trust
 
     def _choose_internal_coaches(self, teams: NDArray[np.int64]) -> None:
         """Each of these teams makes one member its coach (ODD 7.4), teams in order.
@@ -286,6 +318,12 @@ class TrustState:
             + (org.role[net.dst] == COACH) * kernels.TO_COACH
         ).astype(np.int8)  # small types: the measures read these every week, edge by edge
         self.edge_team = np.where(within, ts, 0).astype(np.int32)
+        # Each person's need rate and voice factor: their team's (members and internal
+        # coaches), the managers' own rate and a factor of 1 for managers.
+        manager = org.role[: self.n_staff] == MANAGER
+        team = np.maximum(org.team[: self.n_staff], 0)
+        self.need_rate = np.where(manager, self.params.manager_need_rate, self.team_need_rate[team])
+        self.openness = np.where(manager, 1.0, self.team_openness[team])
 
     # ------------------------------------------------------------------- week
     def week_arguments(self) -> WeekArguments:
@@ -306,7 +344,13 @@ class TrustState:
                 org.coach_of_team,
                 self.sponsor_of_team,
             ),
-            people=(self.benevolence, self.integrity, self.capacity),
+            people=(
+                self.benevolence,
+                self.integrity,
+                self.capacity,
+                self.need_rate,
+                self.openness,
+            ),
             fparams=self._fparams,
             iparams=self._iparams,
             sponsor_active=self.sponsor_active,
@@ -600,6 +644,17 @@ class TrustState:
         self.baseline[~kept] = fresh
         self._refresh_masks()
         self._network_changed()
+
+
+def _beta_each(
+    rng: np.random.Generator, mean: float, sd: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """One Beta draw per person with a common mean and each one's sd (sd 0: the mean)."""
+    out = np.full(len(sd), mean)
+    drawn = sd > 0
+    a, b = mechanisms.beta_parameters(mean, sd[drawn])
+    out[drawn] = rng.beta(a, b)
+    return out
 
 
 def _beta(rng: np.random.Generator, mean: float, sd: float, size: Any) -> NDArray[np.float64]:

@@ -32,6 +32,7 @@ STREAMS = (
     "turnover",
     "events",
     "mesa",
+    "teams",
 )
 # The streams the compiled week draws from, in the order sim.model.kernels.week takes them.
 WEEK_STREAMS = ("need", "choice", "voice", "response", "outcome", "breach", "gossip", "turnover")

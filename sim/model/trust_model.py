@@ -91,7 +91,7 @@ class TrustModel(TrustState, mesa.Model):
         self.seed: int = int(seq.entropy)  # type: ignore[arg-type]
         self._surveys: list[pd.DataFrame] = []
         streams = seq.spawn(len(STREAMS))
-        mesa.Model.__init__(self, rng=np.random.default_rng(streams[-1]))
+        mesa.Model.__init__(self, rng=np.random.default_rng(streams[STREAMS.index("mesa")]))
         self._build(p, streams)
         n = self.org.n_people
         on_space = n <= SPACE_LIMIT if space is None else space

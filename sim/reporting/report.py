@@ -119,11 +119,13 @@ def build_report(
     formats: Sequence[str] = ("png",),
     sensitivity: SensitivityResults | None = None,
     facts: Sequence[Fact] | None = None,
+    across: str | None = None,
 ) -> ReportFiles:
     """Write figures/, report.md and report.html into the results folder.
 
     Each figure is saved once in each format: PNG always (report.html embeds it, and
-    report.md links it), and those of `formats` besides.
+    report.md links it), and those of `formats` besides. `across` is the section
+    "Across plausible worlds" a `compare --across` wrote (its figures are in figures/).
 
     Returns:
         The paths of report.md, report.html and the figure files.
@@ -235,6 +237,8 @@ def build_report(
             "Not compared where a scenario has no value (failed or unfinished runs): "
             f"{', '.join(comp.missing_otherwise())}.",
         )
+    if across:
+        _across_section(rep, across, figure_dir)
     rep.add("h2", "Figures")
     for entry in entries:
         rep.add("figure", (entry.name, entry.caption))
@@ -260,6 +264,27 @@ def build_report(
     md_path.write_text(rep.markdown(), encoding="utf-8")
     html_path.write_text(rep.html(figure_dir), encoding="utf-8")
     return ReportFiles(md_path, html_path, figures)
+
+
+def _across_section(rep: Report, section: str, figure_dir: Path) -> None:
+    """compare.md's "Across plausible worlds" in the report: its words, then its figures."""
+    rep.add("h2", "Across plausible worlds")
+    body = section.split("\n", 1)[1] if section.startswith("## ") else section
+    for block in (b.strip() for b in body.split("\n\n")):
+        if not block:
+            continue
+        lines = block.splitlines()
+        items = [line[2:] for line in lines if line.startswith("- ")]
+        if len(items) == len(lines):
+            rep.add("ul", items)
+        else:
+            rep.add("p", " ".join(lines))
+    for path in sorted(figure_dir.glob("across_*.png")):
+        outcome = path.stem.removeprefix("across_")
+        rep.add(
+            "figure",
+            (path.stem, f"{outcome}: the expected paired difference in each plausible world"),
+        )
 
 
 def _sentences(rep: Report, rows: pd.DataFrame, clear: str, most: int = 40) -> None:

@@ -62,6 +62,7 @@ from sim.workshop.exports import csv_text, page_data, picture_png
 from sim.workshop.play import CONTROLS, EVENTS, Played, measures_shown
 from sim.workshop.sentences import answer, differences, paired_summary, structure_note
 from sim.workshop.story import CHAPTERS, SANDBOX, UPLOAD_LIMIT, plain_name
+from sim.workshop.worlds import worlds_sentence
 
 
 # ------------------------------------------------------------------ components
@@ -160,6 +161,11 @@ def Story(played: list[Played]) -> None:
                     "right." if expected == guess else f"the runs say “{expected}”."
                 )
             solara.Div(children=[text], classes=["ts-answer"], attributes={"data-testid": "answer"})
+            beyond = worlds_sentence(ch, played)
+            if beyond:
+                solara.Div(
+                    children=[beyond], classes=["ts-answer"], attributes={"data-testid": "worlds"}
+                )
         if i + 1 <= SANDBOX:
             nxt = CHAPTERS[i + 1].title if i + 1 < SANDBOX else "the sandbox"
             solara.Button(

@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files, not windows: this runs on servers and in CI
 
+from sim.reporting.plots.across import across_differences
 from sim.reporting.plots.calibration import (
     abc_generations,
     posterior_contrast,
@@ -24,6 +25,7 @@ from sim.reporting.plots.calibration import (
     predictive_check,
 )
 from sim.reporting.plots.comparisons import distributions, forest, survival, time_series
+from sim.reporting.plots.discovery import discovery_box, discovery_tradeoff
 from sim.reporting.plots.runs import animation, network, plot_run, team_layout
 from sim.reporting.plots.sensitivity import sensitivity_bars
 from sim.reporting.plots.style import (
@@ -47,8 +49,11 @@ __all__ = [
     "OKABE_ITO",
     "SIZES",
     "abc_generations",
+    "across_differences",
     "animation",
     "by_parameter",
+    "discovery_box",
+    "discovery_tradeoff",
     "distributions",
     "forest",
     "label",
