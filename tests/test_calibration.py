@@ -538,11 +538,35 @@ def test_coverage_counts_and_judges_against_the_binomial() -> None:
     assert table.loc["b", ["covered50", "covered95"]].tolist() == [20, 12]
     assert table.loc["a", "low95_expected"] == 17
     assert table.loc["a", "high95_expected"] == 20
+    # With few particles an interval's ends are estimated too far in: the expected count
+    # allows for it (30 particles each: 0.95 x 30 / 31 a truth).
+    from scipy.stats import binom
+
+    few = coverage(pd.DataFrame(rows).assign(ess=30.0)).set_index("parameter")
+    p = 0.95 * 30 / 31
+    assert few.loc["a", "low95_expected"] == binom.ppf(0.025, 20, p) < 17
+    assert few.loc["a", "high95_expected"] == binom.ppf(0.975, 20, p)
     a, b = coverage_sentences(table.reset_index())
     assert a.startswith("a: the 50% interval holds the truth in 10 of 20 recoveries (as a ")
-    assert "the 95% interval in 20 (as a calibrated posterior would; 17 to 20 expected)" in a
-    assert "in 20 of 20 recoveries (more than nominal" in b
+    assert "the 95% interval in 20 (as a calibrated posterior would, given its particles; 17 " in a
+    assert "in 20 of 20 recoveries (more than expected" in b
     assert "the 95% interval in 12 (too few: the posterior is overconfident" in b
+
+
+def test_an_interval_from_n_draws_holds_another_draw_c_n_over_n_plus_1_of_the_time() -> None:
+    """What coverage's expected counts rest on (posterior_summary's weighted quantiles)."""
+    from sim.methods.statistics import weighted_quantile
+
+    rng = np.random.default_rng(8)
+    for n in (30, 60):
+        held = [0, 0]
+        for _ in range(4000):
+            draws, other = rng.random(n), rng.random()
+            lo, lo50, hi50, hi = weighted_quantile(draws, np.ones(n), [0.025, 0.25, 0.75, 0.975])
+            held[0] += lo50 <= other <= hi50
+            held[1] += lo <= other <= hi
+        assert held[0] / 4000 == pytest.approx(0.5 * n / (n + 1), abs=0.025)
+        assert held[1] / 4000 == pytest.approx(0.95 * n / (n + 1), abs=0.012)
 
 
 # 3. Failed patterns: a target no prior draw reaches ---------------------------------------
@@ -637,7 +661,13 @@ def test_a_target_no_prior_draw_reaches_is_a_failed_pattern(failing: tuple[Path,
     assert "alpha_known_gap" in md
     assert "weighed with its discrepancy 0.3 (SE 0.3)." in md
     assert "(alpha_high left out: no prior draw reaches it)" in err
+    assert "the Euclidean norm of the differences of the 3 fitted targets (skill, " in md
+    assert "safety_mean, alpha_known_gap), each divided by its SE" in md
+    assert "Before the first generation, 20 candidates drawn from the prior" in md
+    assert "2 failed:" in md
     check = pd.read_csv(out / "predictive_check.csv").set_index("target")
+    assert "predictive check (4 posterior draws), failed targets: 0 of 1 reached; not " in err
+    assert "reached: alpha_high" in err
     assert check.loc["alpha_high", "role"] == "failed"
     assert check.loc["alpha_high", "verdict"].startswith("not reached: the model is lower")
 
@@ -659,6 +689,26 @@ def test_fact_2_is_measured_and_warned_about_when_the_calibration_does_not_hold_
     assert sentence in (out / "calibration.md").read_text(encoding="utf-8")
     warning = sentence.split("Warning: ", 1)[1]
     assert f"note: fact 2 fails: {warning}" in err
+
+
+def test_fact_2_does_not_apply_without_the_asymmetric_rule() -> None:
+    particles = pd.DataFrame(
+        {"generation": [0, 0], "weight": [0.5, 0.5], "loss_gain_ratio": [np.nan, np.nan]}
+    )
+    share = asymmetry_share(particles)
+    assert math.isnan(share)
+    sentence, warn = asymmetry_sentence(share, None)
+    assert not warn
+    assert sentence == (
+        "Fact 2 (trust falls faster than it grows: trust_loss at least trust_gain) does not "
+        "apply: no scenario uses the asymmetric rule."
+    )
+    # A ratio whose prior starts below 1 lets it fail, and the sentence says so.
+    particles["loss_gain_ratio"] = [0.8, 1.5]
+    sentence, warn = asymmetry_sentence(asymmetry_share(particles), Prior(min=0.5, max=2))
+    assert warn
+    assert "holds at 50% of the posterior (measured: the prior of trust_loss_ratio, " in sentence
+    assert "Warning: at 50% of the posterior trust grows faster than it falls" in sentence
 
 
 def test_reach_and_failed_sentences_by_hand() -> None:

@@ -949,9 +949,10 @@ def simulation_based_calibration(
     conservative one (as ABC's, whose threshold stays above 0, tends to be).
 
     Returns:
-        recoveries (truth, parameter, true, median, low50, high50, low95, high95),
-        written to out/sbc.csv, and their coverage (sim.methods.calibration.coverage),
-        out/sbc_coverage.csv.
+        recoveries (truth, parameter, true, median, low50, high50, low95, high95, and
+        ess: the effective sample size of the last generation, whose particles the
+        intervals come from), written to out/sbc.csv, and their coverage
+        (sim.methods.calibration.coverage), out/sbc_coverage.csv.
 
     Raises:
         ScenarioError: as calibrate.
@@ -991,6 +992,7 @@ def simulation_based_calibration(
                 finally:
                     lock.release()
             summary = pd.read_csv(here / "posterior_summary.csv")
+            ess = float(pd.read_csv(here / "generations.csv")["ess"].iloc[-1])
             for r in summary.to_dict("records"):
                 rows.append(
                     {
@@ -998,6 +1000,7 @@ def simulation_based_calibration(
                         "parameter": r["parameter"],
                         "true": truth[r["parameter"]],
                         **{c: r[c] for c in ("median", "low50", "high50", "low95", "high95")},
+                        "ess": ess,
                     }
                 )
     finally:

@@ -261,9 +261,11 @@ def load_targets(path: str | Path, _within: tuple[Path, ...] = ()) -> list[Targe
     return out
 
 
-# The keys that say what a target computes: a held-out target must differ from every
-# fitted one in one of them.
-_DEFINING = ("statistic", "scenario", "outcome", "x", "y", "instrument", "week", "from_week")
+# The keys that do not say what a target computes (what it was measured to be, how
+# sure, where, from whom); a held-out target must differ from every fitted one in
+# one of the others (statistic, scenario, outcome, week and whatever a kind adds).
+_OBSERVED = {"name", "value", "se", "ci", "population", "source", "discrepancy", "plausible",
+             "stylized"}  # fmt: skip
 
 
 def load_held_out(path: str | Path, fitted: list[Target], fitted_source: str) -> list[Target]:
@@ -274,6 +276,7 @@ def load_held_out(path: str | Path, fitted: list[Target], fitted_source: str) ->
             computing the very statistic a fitted one computes (it would not be held out).
     """
     held = load_targets(path)
+    defining = [k for k in Target.model_fields if k not in _OBSERVED]
     problems = []
     for t in held:
         for f in fitted:
@@ -282,7 +285,7 @@ def load_held_out(path: str | Path, fitted: list[Target], fitted_source: str) ->
                     f"{path}: target {t.name}: a fitted target of {fitted_source} has this "
                     "name: a held-out target needs a name of its own"
                 )
-            elif all(getattr(t, k) == getattr(f, k) for k in _DEFINING):
+            elif all(getattr(t, k) == getattr(f, k) for k in defining):
                 problems.append(
                     f"{path}: target {t.name}: computes the statistic that {fitted_source}'s "
                     f"{f.name} fits, so it would not be held out: remove it from one file"
