@@ -14,8 +14,10 @@ be an overconfident posterior, which a report must not trust.
 The ABC budget is smaller than the field calibration's (POPULATION particles, GENERATIONS
 generations; the organization, its runs and targets are the same), to keep the whole
 under 30 minutes on 2 free cores: about 30 x 700 candidates at about 16 candidates a
-second. Each truth's calibration is kept in OUT/truthNN, so a killed benchmark, run
-again with the same OUT, goes on where it stopped.
+second. Measured: 20,956 candidates in 41.9 min on 2 cores shared with other jobs
+(load average about 5), so about 22 min on 2 free ones. Each truth's calibration is
+kept in OUT/truthNN, so a killed benchmark, run again with the same OUT, goes on where
+it stopped.
 Run: `make bench` or `.venv/bin/python benchmarks/bench_sbc.py [OUT] [--truths N]
 [--population N] [--generations N]`.
 """
