@@ -546,8 +546,9 @@ class Scenario(BaseModel):
     # their own); the measurement model is sim/model/survey.py's.
     survey_loading: float = _param(
         0.7,
-        "surveys: every item's standardized loading on the latent (a modelling choice; "
-        "set it to what your own survey's factor analysis reports)",
+        "surveys: every item's loading on the probit scale of a latent that spans it; "
+        "the items' correlation with the model's latent (the realized loading) is lower "
+        "where people differ little",
         "-",
         ge=0.05,
         le=0.99,
