@@ -27,6 +27,7 @@ import bench_room  # noqa: E402
 import bench_runner  # noqa: E402
 import bench_sbc  # noqa: E402
 import bench_scale  # noqa: E402
+import bench_worlds  # noqa: E402
 
 
 def machine() -> str:
@@ -75,6 +76,7 @@ def main() -> str:
         bench_app,
         bench_room,
         bench_calibration,
+        bench_worlds,  # about 20 minutes on 2 cores
         bench_sbc,  # the longest: about 30 minutes on 2 cores
     ):
         parts.append(bench_scale.main(before) if bench is bench_scale else bench.main())
