@@ -28,6 +28,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import lan_address
+from sim.workshop.story import CHAPTERS
+from sim.workshop.worlds import load_worlds
 from tests.helpers_browser import free_port, require_chromium, serve, stop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -522,6 +524,12 @@ def test_chapter_3_answer_says_the_coach_is_trusted_more_when_management_is(page
     text = answer.inner_text()
     assert re.search(r"left minus right -0\.\d\d", text), text
     assert "The room guessed “Less (left lower)”: right." in text, text
+    # and how often that holds beyond these settings, as worlds.json says
+    found = load_worlds()[CHAPTERS[2].title]
+    beyond = page.get_by_test_id("worlds")
+    expect(beyond).to_contain_text("Does this hold beyond these settings?")
+    right = round(100 * found["right_higher"])
+    assert f"higher on the right in {right}%" in beyond.inner_text()
     page.get_by_test_id("next-chapter").click()
     expect(page.locator(".ts-story h2")).to_have_text(TITLES[3], timeout=SLOW)
     expect(page.get_by_test_id("answer")).to_have_count(0)
