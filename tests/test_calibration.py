@@ -848,3 +848,46 @@ def test_simulation_based_calibration_covers_its_truths(tmp_path: Path) -> None:
         out=d / "sbc", workers=1,
     )  # fmt: skip
     pd.testing.assert_frame_equal(again, recoveries)
+
+
+def test_the_check_flag_replaces_the_sections_held_out_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--check FILE` names the held-out targets; a missing or clashing one is one line."""
+    folder = _files(tmp_path / "f")
+    code, _, err = cli(
+        capsys, "calibrate", str(folder / "cal.toml"), "--targets", str(folder / "targets.toml"),
+        "--check", str(folder / "nowhere.toml"), "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "nowhere.toml" in err, err
+    assert not (tmp_path / "out").exists()
+    # a held-out file that repeats a fitted target is refused before anything runs
+    (folder / "same.toml").write_text(TARGETS, encoding="utf-8")
+    code, _, err = cli(
+        capsys, "calibrate", str(folder / "cal.toml"), "--targets", str(folder / "targets.toml"),
+        "--check", str(folder / "same.toml"), "--out", str(tmp_path / "out2"),
+    )  # fmt: skip
+    assert code == 2, err
+    assert "Traceback" not in err, err
+    assert not (tmp_path / "out2").exists()
+
+
+@pytest.mark.slow
+def test_the_check_flag_is_the_held_out_file_the_calibration_uses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _files(tmp_path / "f")
+    (folder / "other.toml").write_text(HELD.replace("safety_rwg", "agreement"), encoding="utf-8")
+    code, _out, err = cli(
+        capsys, "calibrate", str(folder / "cal.toml"), "--targets", str(folder / "targets.toml"),
+        "--check", str(folder / "other.toml"), "--out", str(tmp_path / "out"),
+        "--population", "10", "--generations", "1", "--workers", "1", "--no-report",
+    )  # fmt: skip
+    assert code == 0, err
+    meta = json.loads((tmp_path / "out" / "calibration.json").read_text())
+    assert Path(meta["held_out_file"]).name == "other.toml"
+    check = pd.read_csv(tmp_path / "out" / "predictive_check.csv")
+    assert "agreement" in set(check["target"])
+    assert "safety_rwg" not in set(check["target"])

@@ -149,6 +149,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         formats=args.formats or (),
         command=command.strip(),
         echo=say,
+        check=args.check,
     ).exit_code
 
 

@@ -307,6 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
         "values (one per estimated parameter, repeatable), then calibrate back",
     )
     cal.add_argument(
+        "--check",
+        default=None,
+        metavar="FILE",
+        help="held-out targets (TOML) the predictive check tests and the fit never uses, "
+        "instead of the file's [calibration] check",
+    )
+    cal.add_argument(
         "--population", type=int, default=None, help="particles per generation, overriding the file"
     )
     cal.add_argument(

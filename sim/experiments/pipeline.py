@@ -838,6 +838,7 @@ def calibrate(
     progress: bool | None = None,
     command: str = "",
     echo: Echo | None = None,
+    check: str | Path | None = None,
 ) -> CalibrateResult:
     """Estimate an experiment's [calibration] parameters against field targets (ABC-SMC).
 
@@ -860,6 +861,8 @@ def calibrate(
         progress: a bar per generation (default: when stderr is a terminal).
         command: the command line recorded with the calibration.
         echo: receives each message as it is said (the CLI prints them).
+        check: held-out targets (TOML) the predictive check tests and the fit never
+            uses, instead of the [calibration] section's `check`.
 
     Raises:
         ScenarioError: a bad experiment or targets file, or a store that cannot go on.
@@ -896,6 +899,7 @@ def calibrate(
         truth=truth,
         progress=progress,
         command=command,
+        held_out=check,
     )
     result = CalibrateResult(rep.folder, rep.lines, rep.interrupted, messages=say.messages)
     for note in rep.notes:
