@@ -531,17 +531,20 @@ def test_a_sweep_with_across_compares_the_worlds_and_the_report_shows_them(
     out = tmp_path / "out"
     code, _stdout, stderr = in_process(
         capsys, "sweep", str(tmp_path / "pair.toml"), "--out", str(out), "--workers", "1",
-        "--across", str(prior), "--worlds", "6", "--pairs", "2",
+        "--across", str(prior), "--worlds", "12", "--pairs", "2", "--map",
     )  # fmt: skip
     assert code == 0, stderr
     summary = pd.read_csv(out / "across_summary.csv")
-    assert set(summary["worlds"]) == {6}
+    assert set(summary["worlds"]) == {12}
     report = (out / "report.md").read_text()
     assert "## Across plausible worlds" in report
     assert "](figures/across_mean_skill.png)" in report
     first = stats.sentences(summary, ["sponsorship_strength", "survey_bias"])[0]
     assert f"- {first}" in report  # the report quotes the summary's own sentence
-    assert "Across plausible worlds" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "Across plausible worlds" in html
+    assert "<h2>Where each claim holds (scenario discovery)</h2>" in html  # --map, a heading
+    assert "## Where each claim holds" not in html
     assert "## Across plausible worlds" in (out / "compare.md").read_text()
     # --worlds without --across is a mistake said in one line
     code, _, stderr = in_process(capsys, "sweep", str(tmp_path / "pair.toml"), "--worlds", "5")

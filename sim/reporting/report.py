@@ -273,6 +273,9 @@ def _across_section(rep: Report, section: str, figure_dir: Path) -> None:
     for block in (b.strip() for b in body.split("\n\n")):
         if not block:
             continue
+        if block.startswith("## "):  # the map's own section (--map)
+            rep.add("h2", block.removeprefix("## ").splitlines()[0])
+            continue
         lines = block.splitlines()
         items = [line[2:] for line in lines if line.startswith("- ")]
         if len(items) == len(lines):
@@ -285,6 +288,8 @@ def _across_section(rep: Report, section: str, figure_dir: Path) -> None:
             "figure",
             (path.stem, f"{outcome}: the expected paired difference in each plausible world"),
         )
+    for path in sorted(figure_dir.glob("map_*_box.png")):  # --map: where each claim holds
+        rep.add("figure", (path.stem, "where in the worlds the claim holds: PRIM's box"))
 
 
 def _sentences(rep: Report, rows: pd.DataFrame, clear: str, most: int = 40) -> None:
