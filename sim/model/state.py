@@ -194,11 +194,9 @@ class TrustState:
         self.skill[idx] = np.clip(skill, 0.0, 1.0)
         self.propensity[idx] = _beta(rng, p.propensity_mean, p.propensity_sd, n)
         self.benevolence[idx] = _beta(rng, p.benevolence_mean, BENEVOLENCE_SD, n)
-        if p.manager_integrity_sd == INTEGRITY_SD:  # one draw for all: as before the option
-            self.integrity[idx] = _beta(rng, p.integrity_mean, INTEGRITY_SD, n)
-        else:
-            sd = np.where(is_manager, p.manager_integrity_sd, INTEGRITY_SD)
-            self.integrity[idx] = _beta_each(rng, p.integrity_mean, sd)
+        # Per-person sds draw the same values as one sd for all when they are equal.
+        sd = np.where(is_manager, p.manager_integrity_sd, INTEGRITY_SD)
+        self.integrity[idx] = _beta_each(rng, p.integrity_mean, sd)
 
     def _draw_teams(self) -> None:
         """Each front-line team's own task and manager (docs/ODD.md 7.2a), from the teams stream.
